@@ -1,0 +1,126 @@
+//! mcamp's ports over AWS: DynamoDB (items mapped by `serde_dynamo`), DynamoDB Streams, SQS.
+//!
+//! The same code talks to AWS or to an emulator (moto server) given an endpoint URL.
+
+mod dynamo;
+mod expr;
+mod provision;
+mod sqs;
+
+use std::collections::HashMap;
+
+use aws_config::BehaviorVersion;
+use mcamp_domain::ports::{QueueId, TableId};
+
+pub use provision::{create_queues, create_tables};
+
+/// Real names of the tables and queues, from the environment in Lambda.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub tables: HashMap<TableId, String>,
+    pub queues: HashMap<QueueId, String>,
+}
+
+/// A required environment variable was missing or empty.
+#[derive(Debug, thiserror::Error)]
+#[error("environment variable {0} must be set")]
+pub struct MissingEnv(pub &'static str);
+
+/// Reads a required environment variable; the error names it.
+pub fn required_env(name: &'static str) -> Result<String, MissingEnv> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(MissingEnv(name)),
+    }
+}
+
+impl Names {
+    /// `MCAMP_MAIN_TABLE`, `MCAMP_EVENTS_TABLE`, `MCAMP_COUPON_QUEUE_URL`, `MCAMP_COUPON_DLQ_URL`.
+    /// A function that does not use the queue may leave the queue variables unset.
+    pub fn from_env() -> Result<Self, MissingEnv> {
+        let mut tables = HashMap::new();
+        tables.insert(TableId::Main, required_env("MCAMP_MAIN_TABLE")?);
+        tables.insert(TableId::Events, required_env("MCAMP_EVENTS_TABLE")?);
+        let mut queues = HashMap::new();
+        if let Ok(u) = required_env("MCAMP_COUPON_QUEUE_URL") {
+            queues.insert(QueueId::CouponIssue, u);
+        }
+        if let Ok(u) = required_env("MCAMP_COUPON_DLQ_URL") {
+            queues.insert(QueueId::CouponIssueDlq, u);
+        }
+        Ok(Names { tables, queues })
+    }
+
+    /// Names with a common prefix, for emulators and tests (`{prefix}-main`, …); queue URLs
+    /// are filled in by `create_queues`.
+    pub fn prefixed(prefix: &str) -> Self {
+        let tables = TableId::ALL
+            .iter()
+            .map(|t| (*t, format!("{prefix}-{}", t.as_str())))
+            .collect();
+        Names {
+            tables,
+            queues: HashMap::new(),
+        }
+    }
+
+    fn table(&self, t: TableId) -> &str {
+        self.tables.get(&t).map_or("", String::as_str)
+    }
+}
+
+/// DynamoDB, DynamoDB Streams and SQS clients with the names they act on.
+#[derive(Clone)]
+pub struct Aws {
+    ddb: aws_sdk_dynamodb::Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    sqs: aws_sdk_sqs::Client,
+    names: Names,
+}
+
+impl Aws {
+    pub fn new(config: &aws_config::SdkConfig, names: Names) -> Self {
+        Aws {
+            ddb: aws_sdk_dynamodb::Client::new(config),
+            streams: aws_sdk_dynamodbstreams::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
+            names,
+        }
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    pub fn set_queue_url(&mut self, q: QueueId, url: String) {
+        self.names.queues.insert(q, url);
+    }
+
+    /// Opens the connection (DNS, TCP, TLS) during init so the first request does not pay it.
+    pub async fn warm_up(&self) {
+        let started = std::time::Instant::now();
+        let r = self.ddb.describe_endpoints().send().await;
+        tracing::debug!(
+            ok = r.is_ok(),
+            ms = started.elapsed().as_millis() as u64,
+            "DynamoDB connection warmed"
+        );
+    }
+}
+
+/// SDK config from the normal credential chain, or for an emulator at `endpoint`
+/// (static test credentials, region us-east-1, so the SDK never probes instance metadata).
+pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    match endpoint {
+        None => aws_config::defaults(BehaviorVersion::latest()).load().await,
+        Some(url) => {
+            let creds = aws_credential_types::Credentials::from_keys("testing", "testing", None);
+            aws_config::defaults(BehaviorVersion::latest())
+                .endpoint_url(url)
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(creds)
+                .load()
+                .await
+        }
+    }
+}

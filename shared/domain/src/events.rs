@@ -1,0 +1,204 @@
+//! Events: the append-only record of what every person did. Stored in the events table,
+//! whose DynamoDB stream downstream consumers read. The JSON shape is a contract:
+//! docs/events.md documents it; bump `SCHEMA_VERSION` on any breaking change.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::values::{
+    CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId, random_base62,
+};
+
+/// Version of the event record. Consumers must reject versions they do not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One event. `data` carries the kind and its fields (`"type": "click"`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub schema_version: u32,
+    /// 20 random base62 characters; unique, so replays can be de-duplicated downstream.
+    pub event_id: String,
+    pub at: DateTime<Utc>,
+    pub campaign_id: CampaignId,
+    /// The person this happened to; absent for anonymous visitors (preview bots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_id: Option<RecipientId>,
+    /// Who shared the link this person arrived through; absent for a direct (SMS) link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer_id: Option<RecipientId>,
+    /// The first recipient of the share chain that brought this person (themself when direct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_head: Option<RecipientId>,
+    #[serde(flatten)]
+    pub data: EventData,
+}
+
+impl Event {
+    pub fn new(campaign_id: CampaignId, at: DateTime<Utc>, data: EventData) -> Self {
+        Event {
+            schema_version: SCHEMA_VERSION,
+            event_id: random_base62(20),
+            at,
+            campaign_id,
+            recipient_id: None,
+            referrer_id: None,
+            chain_head: None,
+            data,
+        }
+    }
+    pub fn by(
+        mut self,
+        recipient: Option<RecipientId>,
+        referrer: Option<RecipientId>,
+        chain_head: Option<RecipientId>,
+    ) -> Self {
+        self.recipient_id = recipient;
+        self.referrer_id = referrer;
+        self.chain_head = chain_head;
+        self
+    }
+    /// The event's type name, as in `"type"`.
+    pub fn kind(&self) -> &'static str {
+        self.data.kind()
+    }
+}
+
+/// The client that made a request, as classified from its user agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientInfo {
+    /// `human`, `preview_bot`, `crawler`, `http_client`.
+    pub agent: String,
+    pub os: String,
+    pub device: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_app: Option<String>,
+    pub browser: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_name: Option<String>,
+}
+
+/// How a share was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareChannel {
+    Kakao,
+    CopyLink,
+    Sms,
+}
+
+/// What happened. Serialized with `"type": "<snake_case name>"` beside the envelope fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventData {
+    /// A human opened a short link.
+    Click {
+        code: ShortCode,
+        client: ClientInfo,
+        /// True the first time this recipient clicks (unique clicks = count of these).
+        first: bool,
+    },
+    /// A link-preview crawler or scanner fetched a short link; not a click.
+    Preview {
+        code: ShortCode,
+        client: ClientInfo,
+    },
+    PageView {
+        page: String,
+    },
+    /// Client-side signals sent by beacon: `video_play`, `scroll_end`, `cta_tap`.
+    Interaction {
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+    },
+    FormSubmitted {
+        fields: Vec<String>,
+    },
+    ConsentChanged {
+        purpose: String,
+        granted: bool,
+        wording_version: String,
+        channel: String,
+    },
+    OptedOut {
+        channel: String,
+    },
+    ShareIntent {
+        channel: ShareChannel,
+        share_code: ShortCode,
+    },
+    ShareDelivered {
+        share_code: ShortCode,
+    },
+    CouponClaimed {
+        coupon_id: CouponId,
+        claim_id: String,
+    },
+    CouponIssued {
+        coupon_id: CouponId,
+        claim_id: String,
+        code: CouponCode,
+    },
+    CouponSoldOut {
+        coupon_id: CouponId,
+        claim_id: String,
+    },
+    CouponRedeemed {
+        coupon_id: CouponId,
+        code: CouponCode,
+        store_id: StoreId,
+    },
+}
+
+impl EventData {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventData::Click { .. } => "click",
+            EventData::Preview { .. } => "preview",
+            EventData::PageView { .. } => "page_view",
+            EventData::Interaction { .. } => "interaction",
+            EventData::FormSubmitted { .. } => "form_submitted",
+            EventData::ConsentChanged { .. } => "consent_changed",
+            EventData::OptedOut { .. } => "opted_out",
+            EventData::ShareIntent { .. } => "share_intent",
+            EventData::ShareDelivered { .. } => "share_delivered",
+            EventData::CouponClaimed { .. } => "coupon_claimed",
+            EventData::CouponIssued { .. } => "coupon_issued",
+            EventData::CouponSoldOut { .. } => "coupon_sold_out",
+            EventData::CouponRedeemed { .. } => "coupon_redeemed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_json_shape_is_the_documented_contract() -> Result<(), Box<dyn std::error::Error>> {
+        let at = DateTime::parse_from_rfc3339("2026-11-23T01:02:03Z")?.with_timezone(&Utc);
+        let mut e = Event::new(
+            CampaignId::parse("spring-sale")?,
+            at,
+            EventData::CouponSoldOut {
+                coupon_id: CouponId::parse("welcome")?,
+                claim_id: "c1".into(),
+            },
+        );
+        e.event_id = "E".into();
+        let rid = RecipientId::parse("AAAAAAAAAAAAAAAA")?;
+        let e = e.by(Some(rid.clone()), None, Some(rid));
+        let v = serde_json::to_value(&e)?;
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "schema_version": 1, "event_id": "E", "at": "2026-11-23T01:02:03Z",
+                "campaign_id": "spring-sale", "recipient_id": "AAAAAAAAAAAAAAAA", "chain_head": "AAAAAAAAAAAAAAAA",
+                "type": "coupon_sold_out", "coupon_id": "welcome", "claim_id": "c1"
+            })
+        );
+        let back: Event = serde_json::from_value(v)?;
+        assert_eq!(back, e);
+        Ok(())
+    }
+}
