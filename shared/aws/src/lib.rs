@@ -10,6 +10,7 @@ mod sqs;
 use std::collections::HashMap;
 
 use aws_config::BehaviorVersion;
+use mcamp_domain::env::{EnvError, optional, required};
 use mcamp_domain::ports::{QueueId, TableId};
 
 pub use provision::{create_queues, create_tables};
@@ -21,31 +22,18 @@ pub struct Names {
     pub queues: HashMap<QueueId, String>,
 }
 
-/// A required environment variable was missing or empty.
-#[derive(Debug, thiserror::Error)]
-#[error("environment variable {0} must be set")]
-pub struct MissingEnv(pub &'static str);
-
-/// Reads a required environment variable; the error names it.
-pub fn required_env(name: &'static str) -> Result<String, MissingEnv> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(MissingEnv(name)),
-    }
-}
-
 impl Names {
     /// `MCAMP_MAIN_TABLE`, `MCAMP_EVENTS_TABLE`, `MCAMP_COUPON_QUEUE_URL`, `MCAMP_COUPON_DLQ_URL`.
     /// A function that does not use the queue may leave the queue variables unset.
-    pub fn from_env() -> Result<Self, MissingEnv> {
+    pub fn from_env() -> Result<Self, EnvError> {
         let mut tables = HashMap::new();
-        tables.insert(TableId::Main, required_env("MCAMP_MAIN_TABLE")?);
-        tables.insert(TableId::Events, required_env("MCAMP_EVENTS_TABLE")?);
+        tables.insert(TableId::Main, required("MCAMP_MAIN_TABLE")?);
+        tables.insert(TableId::Events, required("MCAMP_EVENTS_TABLE")?);
         let mut queues = HashMap::new();
-        if let Ok(u) = required_env("MCAMP_COUPON_QUEUE_URL") {
+        if let Some(u) = optional("MCAMP_COUPON_QUEUE_URL") {
             queues.insert(QueueId::CouponIssue, u);
         }
-        if let Ok(u) = required_env("MCAMP_COUPON_DLQ_URL") {
+        if let Some(u) = optional("MCAMP_COUPON_DLQ_URL") {
             queues.insert(QueueId::CouponIssueDlq, u);
         }
         Ok(Names { tables, queues })

@@ -2,6 +2,8 @@
 //! storage and queues implement, and the logic over them. No AWS types here.
 
 pub mod campaign;
+pub mod db;
+pub mod env;
 pub mod events;
 pub mod ports;
 pub mod ua;

@@ -1,0 +1,111 @@
+# mcamp - developer entry points. `make` alone lists the targets.
+#
+# Python tools (sam, cfn-lint, moto_server, cargo-lambda, zig) live in the
+# project-local virtualenv .venv, built from infra/requirements.txt.
+# Every target can be re-run; stamp files under .venv/ (and node_modules/)
+# skip work whose inputs did not change, cargo is incremental by itself.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+VENV         ?= .venv
+VENV_BIN     := $(CURDIR)/$(VENV)/bin
+PYTHON       ?= python3
+# The local demo folder (campaign.yaml, recipients.csv); `make run DEMO=path`.
+DEMO         ?= examples/demo
+# Extra arguments for `sam deploy`, e.g. DEPLOY_ARGS='--parameter-overrides AppSecret=...'
+DEPLOY_ARGS  ?=
+LAMBDA_TARGET := aarch64-unknown-linux-gnu
+BROWSER_DIR  := tests/browser
+CHROMIUM     ?= /usr/bin/chromium
+# apt-get needs root; use sudo when not root (CI runs as root).
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# No usage reports from the SAM CLI (the build machines are offline anyway).
+export SAM_CLI_TELEMETRY := 0
+# `make run PORT=8080` reaches the gateway as $PORT.
+ifdef PORT
+export PORT
+endif
+
+.PHONY: help venv run test check lint test-browser sam-build deploy bench clean distclean lock rust-target
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+# ------------------------------------------------------------------ python venv
+venv: $(VENV)/.stamp ## Create .venv with sam, cfn-lint, moto, cargo-lambda, zig
+
+$(VENV)/.stamp: infra/requirements.txt infra/constraints.txt
+	@[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	@touch $@
+
+lock: ## Re-resolve infra/requirements.txt into infra/constraints.txt
+	infra/lock.sh
+
+# ------------------------------------------------------------------- local run
+run: ## Run the local gateway with the demo campaign (DEMO=..., PORT=...)
+	cargo run --release -p mcamp-gateway -- --seed $(DEMO)
+
+# ----------------------------------------------------------------------- tests
+test: venv lint check ## lint + fmt/clippy + cargo tests (against moto) + browser tests
+	MOTO_SERVER_BIN=$(VENV_BIN)/moto_server cargo test --workspace --all-targets
+	$(MAKE) --no-print-directory test-browser
+
+check: ## cargo fmt --check and clippy with warnings as errors
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+lint: $(VENV)/.lint.stamp ## sam validate --lint and cfn-lint on template.yaml
+
+$(VENV)/.lint.stamp: template.yaml samconfig.toml $(VENV)/.stamp
+	$(VENV_BIN)/sam validate --lint
+	$(VENV_BIN)/cfn-lint template.yaml
+	@touch $@
+
+test-browser: ## Browser tests in headless Debian Chromium (skipped until tests/browser exists)
+	@if [ ! -f $(BROWSER_DIR)/package.json ]; then \
+	  echo "test-browser: $(BROWSER_DIR)/package.json does not exist yet, skipping the browser tests"; \
+	  exit 0; \
+	fi; \
+	if [ ! -x $(CHROMIUM) ]; then \
+	  echo "test-browser: installing Debian's chromium"; \
+	  $(SUDO) apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi; \
+	if [ ! -f $(BROWSER_DIR)/node_modules/.stamp ] \
+	   || [ $(BROWSER_DIR)/package.json -nt $(BROWSER_DIR)/node_modules/.stamp ] \
+	   || [ $(BROWSER_DIR)/package-lock.json -nt $(BROWSER_DIR)/node_modules/.stamp ]; then \
+	  PUPPETEER_SKIP_DOWNLOAD=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+	    npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund; \
+	  touch $(BROWSER_DIR)/node_modules/.stamp; \
+	fi; \
+	CHROMIUM_PATH=$(CHROMIUM) node $(BROWSER_DIR)/run.mjs
+
+# ----------------------------------------------------------------------- bench
+bench: ## cargo bench for the whole workspace
+	cargo bench --workspace
+
+# ------------------------------------------------------------------ AWS (SAM)
+rust-target:
+	@rustup target list --installed | grep -qx $(LAMBDA_TARGET) || rustup target add $(LAMBDA_TARGET)
+
+# cargo-lambda cross-compiles with zig. The PyPI cargo-lambda finds zig as
+# `zig` on PATH or else runs `python3 -m ziglang`, so .venv/bin goes first on
+# PATH: its python3 has the ziglang package (there is no `zig` executable).
+sam-build: venv rust-target ## Build the arm64 Lambda binaries into .aws-sam (no Docker)
+	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/sam build --beta-features
+
+deploy: sam-build ## sam build, then sam deploy (samconfig.toml: stack mcamp, ap-northeast-2)
+	PATH="$(VENV_BIN):$$PATH" $(VENV_BIN)/sam deploy $(DEPLOY_ARGS)
+
+# ----------------------------------------------------------------------- clean
+clean: ## Remove build outputs (cargo target/, .aws-sam/, lint stamp)
+	cargo clean
+	rm -rf .aws-sam $(VENV)/.lint.stamp
+
+distclean: clean ## clean, and also remove .venv and the browser tests' node_modules
+	rm -rf $(VENV) $(BROWSER_DIR)/node_modules

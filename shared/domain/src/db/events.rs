@@ -1,0 +1,47 @@
+//! The event log: `EV#{campaign}#{shard}` / `{at}#{event_id}` in the events table, write-sharded
+//! so a blast of clicks spreads over `keys::SHARDS` partitions. Kept two years (`ttl`).
+
+use serde_json::Value;
+
+use super::{Db, DbResult, from_item, keys, to_item};
+use crate::events::Event;
+use crate::ports::{Query, TableId};
+use crate::values::CampaignId;
+
+/// How long events are kept: two years, the ad law's record-keeping horizon for consent.
+pub const EVENT_TTL_DAYS: i64 = 730;
+
+impl Db {
+    pub async fn append_event(&self, e: &Event) -> DbResult<()> {
+        let pk = keys::events(&e.campaign_id, keys::shard_of(&e.event_id));
+        let sk = format!("{}#{}", e.at.format("%Y-%m-%dT%H:%M:%S%.3fZ"), e.event_id);
+        let mut item = to_item(e, &pk, &sk)?;
+        item.insert(
+            "ttl".into(),
+            Value::from((e.at + chrono::Duration::days(EVENT_TTL_DAYS)).timestamp()),
+        );
+        self.table.put(TableId::Events, item, None).await?;
+        Ok(())
+    }
+
+    /// Every event of a campaign, oldest first. For reports at scale, read the stream's
+    /// aggregates instead; this reads all shards.
+    pub async fn events_of(&self, campaign: &CampaignId) -> DbResult<Vec<Event>> {
+        let mut out = Vec::new();
+        for shard in 0..keys::SHARDS {
+            let mut q = Query::partition(TableId::Events, keys::events(campaign, shard));
+            loop {
+                let page = self.table.query(&q).await?;
+                for i in page.items {
+                    out.push(from_item::<Event>(i)?);
+                }
+                match page.next {
+                    Some(n) => q.after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.event_id.cmp(&b.event_id)));
+        Ok(out)
+    }
+}

@@ -1,0 +1,64 @@
+//! Every key mcamp writes, in one place. docs/data-model.md is this file in prose: keep both true.
+
+use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId};
+
+/// Shards of write-sharded partitions (recipient listing, events): spreads 10^6 writes of one
+/// campaign over 16 partitions; readers query all 16.
+pub const SHARDS: u8 = 16;
+
+/// Shard of a random identifier: its last byte, modulo `SHARDS`.
+pub fn shard_of(id: &str) -> u8 {
+    id.as_bytes().last().map_or(0, |b| b % SHARDS)
+}
+
+pub const SK_META: &str = "META";
+pub const SK_PROFILE: &str = "PROFILE";
+pub const SK_LINK: &str = "LINK";
+pub const SK_STORE: &str = "STORE";
+pub const SK_COUPON: &str = "COUPON";
+
+pub fn campaign(c: &CampaignId) -> String {
+    format!("CAMP#{c}")
+}
+pub const CAMPAIGN_LIST: &str = "CAMPAIGNS";
+
+pub fn recipient(r: &RecipientId) -> String {
+    format!("RCPT#{r}")
+}
+/// GSI1 partition listing a campaign's recipients, shard by shard.
+pub fn recipients_of(c: &CampaignId, shard: u8) -> String {
+    format!("CAMP#{c}#R#{shard:02}")
+}
+/// De-duplicates recipients by phone within a campaign; the phone is hashed so it is never a key.
+pub fn phone(c: &CampaignId, phone_hash: &str) -> String {
+    format!("PHONE#{c}#{phone_hash}")
+}
+pub fn link(code: &ShortCode) -> String {
+    format!("LINK#{code}")
+}
+/// Who a recipient brought in: items `REF#{sharer}` / `{visitor}`.
+pub fn referrals(sharer: &RecipientId) -> String {
+    format!("REF#{sharer}")
+}
+pub fn consent_sk(at_millis: i64, seq: &str) -> String {
+    format!("CONSENT#{at_millis:015}#{seq}")
+}
+pub fn events(c: &CampaignId, shard: u8) -> String {
+    format!("EV#{c}#{shard:02}")
+}
+pub fn coupon_stock(c: &CampaignId, coupon: &CouponId) -> (String, String) {
+    (campaign(c), format!("STOCK#{coupon}"))
+}
+/// The per-person claim record: permanent, so a redelivered job never issues twice.
+pub fn claim(r: &RecipientId, coupon: &CouponId, n: u32) -> (String, String) {
+    (recipient(r), format!("CLAIM#{coupon}#{n:03}"))
+}
+pub fn issued_coupon(code: &CouponCode) -> String {
+    format!("COUPON#{code}")
+}
+pub fn code_pool(c: &CampaignId, coupon: &CouponId) -> String {
+    format!("POOL#{c}#{coupon}")
+}
+pub fn store(s: &StoreId) -> String {
+    format!("STORE#{s}")
+}

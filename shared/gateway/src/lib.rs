@@ -1,0 +1,91 @@
+//! The local gateway: real HTTP in, the very same handler functions the Lambdas run, fed
+//! `lambda_http` requests, with routes from the one route table (`mcamp_http::routes`).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::body::{Body as AxumBody, to_bytes};
+use axum::extract::{Request as AxumRequest, State};
+use axum::response::Response as AxumResponse;
+use lambda_http::{Body, Request, RequestExt, Response};
+use mcamp_http::routes::{Function, match_route};
+use mcamp_http::{App, Flavor, HttpError};
+
+/// Bodies above this are refused before any handler runs (API Gateway's limit is 10 MB;
+/// handlers apply their own smaller caps).
+const MAX_GATEWAY_BODY: usize = 1024 * 1024;
+
+/// Runs one request through the function its route names.
+pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
+    let path = req.uri().path().to_owned();
+    let flavor = if path.starts_with("/api/") {
+        Flavor::Json
+    } else {
+        Flavor::Html
+    };
+    let (route, params) = match match_route(req.method().as_str(), &path) {
+        Ok(found) => found,
+        Err(allowed) if allowed.is_empty() => return HttpError::NotFound.into_response(flavor),
+        Err(_) => return HttpError::MethodNotAllowed.into_response(flavor),
+    };
+    let params: HashMap<String, String> =
+        params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let req = req.with_path_parameters(params);
+    match route.function {
+        Function::Redirect => mcamp_redirect::handle(app, req).await,
+        Function::Page | Function::Redeem => HttpError::NotFound.into_response(flavor),
+    }
+}
+
+/// Builds the `lambda_http` request API Gateway would hand the function.
+pub fn to_lambda(parts: http::request::Parts, body: bytes::Bytes) -> Request {
+    let query: HashMap<String, Vec<String>> =
+        parts.uri.query().map(parse_query).unwrap_or_default();
+    let body = if body.is_empty() {
+        Body::Empty
+    } else {
+        match String::from_utf8(body.to_vec()) {
+            Ok(s) => Body::Text(s),
+            Err(e) => Body::Binary(e.into_bytes()),
+        }
+    };
+    Request::from_parts(parts, body).with_query_string_parameters(query)
+}
+
+fn parse_query(q: &str) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in mcamp_http::request::form_urlencoded(q.as_bytes()) {
+        out.entry(k).or_default().push(v);
+    }
+    out
+}
+
+async fn gateway(State(app): State<App>, req: AxumRequest) -> AxumResponse {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_GATEWAY_BODY).await else {
+        return from_lambda(HttpError::TooLarge.into_response(Flavor::Html));
+    };
+    let resp = dispatch(&app, to_lambda(parts, bytes)).await;
+    from_lambda(resp)
+}
+
+fn from_lambda(resp: Response<Body>) -> AxumResponse {
+    let (parts, body) = resp.into_parts();
+    let bytes = match body {
+        Body::Empty => Vec::new(),
+        Body::Text(t) => t.into_bytes(),
+        Body::Binary(b) => b,
+        _ => Vec::new(),
+    };
+    AxumResponse::from_parts(parts, AxumBody::from(bytes))
+}
+
+/// Serves `app` on `listener` until the process ends.
+pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let router = axum::Router::new().fallback(gateway).with_state(app);
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}

@@ -1,0 +1,111 @@
+//! `mcamp-gateway`: the local gateway. Serves every HTTP function on 127.0.0.1:3000 (`PORT`
+//! overrides) over the embedded store (default, kept in `.data/`) or DynamoDB/SQS, seeds the
+//! demo campaign and prints each demo recipient's link.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use mcamp_domain::ports::{JobQueue, Table};
+use mcamp_http::{App, Config};
+
+#[derive(Parser)]
+#[command(about = "mcamp local gateway: every HTTP function on one port")]
+struct Args {
+    #[arg(long, env = "PORT", default_value_t = 3000)]
+    port: u16,
+    /// Data file of the embedded store.
+    #[arg(long, default_value = ".data/mcamp.jsonl")]
+    data: PathBuf,
+    /// Use DynamoDB/SQS at this endpoint (an emulator such as moto) instead of the embedded store.
+    #[arg(long, conflicts_with = "aws")]
+    aws_endpoint: Option<String>,
+    /// Use DynamoDB/SQS in your AWS account (names from MCAMP_MAIN_TABLE etc.).
+    #[arg(long)]
+    aws: bool,
+    /// Demo folder to seed (campaign.yaml, recipients.csv).
+    #[arg(long)]
+    seed: Option<PathBuf>,
+}
+
+fn local_secret(data: &std::path::Path) -> anyhow::Result<String> {
+    if let Some(s) = mcamp_domain::env::optional("MCAMP_SECRET") {
+        return Ok(s);
+    }
+    let path = data.with_file_name("secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s.trim().to_owned());
+    }
+    let s = mcamp_domain::values::random_base62(32);
+    std::fs::write(&path, &s).with_context(|| format!("writing {}", path.display()))?;
+    Ok(s)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let args = Args::parse();
+    if let Some(dir) = args.data.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let base = format!("http://127.0.0.1:{}", args.port);
+    let (table, queue, store_name): (Arc<dyn Table>, Arc<dyn JobQueue>, String) = if args.aws
+        || args.aws_endpoint.is_some()
+    {
+        let config = mcamp_aws::sdk_config(args.aws_endpoint.as_deref()).await;
+        let aws = if args.aws {
+            mcamp_aws::Aws::new(&config, mcamp_aws::Names::from_env()?)
+        } else {
+            let mut aws = mcamp_aws::Aws::new(&config, mcamp_aws::Names::prefixed("mcamp-local"));
+            mcamp_aws::create_tables(&aws).await?;
+            mcamp_aws::create_queues(&mut aws, "mcamp-local").await?;
+            aws
+        };
+        let aws = Arc::new(aws);
+        let name = args
+            .aws_endpoint
+            .clone()
+            .map_or("AWS".to_owned(), |e| format!("DynamoDB/SQS at {e}"));
+        (aws.clone(), aws, name)
+    } else {
+        let e = Arc::new(
+            mcamp_embedded::Embedded::open(&args.data)
+                .with_context(|| format!("opening {}", args.data.display()))?,
+        );
+        (
+            e.clone(),
+            e,
+            format!("embedded store in {}", args.data.display()),
+        )
+    };
+    let app = App::new(
+        table,
+        queue,
+        Config::local(&base, &local_secret(&args.data)?),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
+    println!("mcamp local gateway on {base} ({store_name})");
+    if let Some(dir) = &args.seed {
+        let seeded = mcamp_ops::seed::seed_dir(&app.db, dir, app.now())
+            .await
+            .with_context(|| format!("seeding {}", dir.display()))?;
+        println!(
+            "\nDemo campaign {} ({}): open a link on your phone or browser",
+            seeded.title, seeded.campaign
+        );
+        for (name, phone, code) in &seeded.recipients {
+            println!("  {name:<8} {phone:<15} {base}/{code}");
+        }
+        println!();
+    }
+    mcamp_gateway::serve(app, listener).await?;
+    Ok(())
+}

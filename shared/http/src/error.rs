@@ -1,0 +1,144 @@
+//! The one error type of the HTTP boundary and its mapping to a status, in one place.
+//! Recipients get a Korean page; APIs get JSON with a reason.
+
+use lambda_http::{Body, Response};
+use mcamp_domain::db::DbError;
+use serde_json::json;
+
+use crate::pages;
+
+/// Who is asking: a person with a browser, or a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Html,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("not found")]
+    NotFound,
+    /// The campaign is paused or over.
+    #[error("gone")]
+    Gone,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("conflict")]
+    Conflict(serde_json::Value),
+    #[error("payload too large")]
+    TooLarge,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// Logged with its cause; the client sees only that something failed.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<DbError> for HttpError {
+    fn from(e: DbError) -> Self {
+        HttpError::Internal(e.to_string())
+    }
+}
+
+impl HttpError {
+    pub fn status(&self) -> u16 {
+        match self {
+            HttpError::NotFound => 404,
+            HttpError::Gone => 410,
+            HttpError::BadRequest(_) => 400,
+            HttpError::Unauthorized => 401,
+            HttpError::Forbidden(_) => 403,
+            HttpError::Conflict(_) => 409,
+            HttpError::TooLarge => 413,
+            HttpError::MethodNotAllowed => 405,
+            HttpError::Internal(_) => 500,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            HttpError::NotFound => "not_found",
+            HttpError::Gone => "gone",
+            HttpError::BadRequest(_) => "bad_request",
+            HttpError::Unauthorized => "unauthorized",
+            HttpError::Forbidden(_) => "forbidden",
+            HttpError::Conflict(_) => "conflict",
+            HttpError::TooLarge => "payload_too_large",
+            HttpError::MethodNotAllowed => "method_not_allowed",
+            HttpError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn into_response(self, flavor: Flavor) -> Response<Body> {
+        if let HttpError::Internal(cause) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let status = self.status();
+        match flavor {
+            Flavor::Json => {
+                let mut body = json!({ "error": self.code() });
+                match &self {
+                    HttpError::BadRequest(r) | HttpError::Forbidden(r) => body["reason"] = json!(r),
+                    HttpError::Conflict(detail) => body["detail"] = detail.clone(),
+                    _ => {}
+                }
+                json_response(status, &body)
+            }
+            Flavor::Html => {
+                let (title, message) = match &self {
+                    HttpError::NotFound => {
+                        ("페이지를 찾을 수 없어요", "링크 주소를 다시 확인해 주세요.")
+                    }
+                    HttpError::Gone => (
+                        "종료된 이벤트예요",
+                        "참여해 주셔서 감사합니다. 다음 이벤트에서 만나요.",
+                    ),
+                    HttpError::BadRequest(_) => (
+                        "요청을 처리할 수 없어요",
+                        "입력하신 내용을 다시 확인해 주세요.",
+                    ),
+                    HttpError::Unauthorized | HttpError::Forbidden(_) => {
+                        ("접근할 수 없어요", "페이지를 새로 열어 다시 시도해 주세요.")
+                    }
+                    HttpError::Conflict(_) => {
+                        ("이미 처리되었어요", "같은 요청이 이미 처리되었습니다.")
+                    }
+                    HttpError::TooLarge => {
+                        ("입력이 너무 길어요", "내용을 줄여서 다시 보내 주세요.")
+                    }
+                    HttpError::MethodNotAllowed => {
+                        ("잘못된 요청이에요", "링크를 다시 열어 주세요.")
+                    }
+                    HttpError::Internal(_) => {
+                        ("잠시 후 다시 시도해 주세요", "일시적인 문제가 생겼어요.")
+                    }
+                };
+                html_response(status, pages::error::render(title, message).into_string())
+            }
+        }
+    }
+}
+
+pub fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("cache-control", "no-store")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_default()
+}
+
+pub fn html_response(status: u16, html: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html; charset=utf-8")
+        .header("cache-control", "no-store")
+        .header("x-content-type-options", "nosniff")
+        .header("referrer-policy", "strict-origin-when-cross-origin")
+        .body(Body::from(html))
+        .unwrap_or_default()
+}

@@ -1,0 +1,42 @@
+//! Every page mcamp serves, as maud templates in one place. Pages are small (one TCP round
+//! trip), Korean, mobile-first, and work without JavaScript. Recipient text is escaped by maud.
+
+pub mod error;
+pub mod preview;
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+/// Critical CSS, inlined in every page.
+pub const BASE_CSS: &str = concat!(
+    ":root{--accent:#ff5a00;--ink:#1b1b1f;--muted:#6b6b75;--line:#e7e7ec;--bg:#f6f6f8}",
+    "*{box-sizing:border-box}",
+    "body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.55 -apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Noto Sans KR','Malgun Gothic',sans-serif;-webkit-text-size-adjust:100%;word-break:keep-all}",
+    "main{max-width:480px;margin:0 auto;background:#fff;min-height:100vh}",
+    ".pad{padding:20px}",
+    "h1{font-size:22px;line-height:1.35;margin:0 0 8px}",
+    "h2{font-size:18px;margin:0 0 8px}",
+    "p{margin:0 0 12px}",
+    ".muted{color:var(--muted);font-size:14px}",
+    "img{max-width:100%;height:auto;display:block}",
+    ".btn{display:block;width:100%;padding:14px 16px;border:0;border-radius:12px;background:var(--accent);color:#fff;font-size:17px;font-weight:700;text-align:center;text-decoration:none;cursor:pointer}",
+    ".btn.ghost{background:#fff;color:var(--ink);border:1px solid var(--line)}",
+    "footer{padding:20px;font-size:12px;color:var(--muted);border-top:1px solid var(--line)}",
+    "footer a{color:var(--muted)}",
+);
+
+/// The document around a page's body.
+pub fn layout(title: &str, head_extra: Markup, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="ko" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width,initial-scale=1,viewport-fit=cover";
+                title { (title) }
+                (head_extra)
+                style { (PreEscaped(BASE_CSS)) }
+            }
+            body { (body) }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The route table: every HTTP route of every function, in one place. The local gateway
+//! dispatches with it, and a test checks template.yaml's HttpApi events against it, so local
+//! and deployed routes cannot drift.
+
+/// The Lambda functions that serve HTTP, by their binary names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    Redirect,
+    Page,
+    Redeem,
+}
+
+impl Function {
+    /// The function's logical id in template.yaml.
+    pub fn logical_id(self) -> &'static str {
+        match self {
+            Function::Redirect => "RedirectFunction",
+            Function::Page => "PageFunction",
+            Function::Redeem => "RedeemFunction",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// API Gateway syntax: `/p/{code}`.
+    pub path: &'static str,
+    pub function: Function,
+}
+
+const fn r(method: &'static str, path: &'static str, function: Function) -> Route {
+    Route {
+        method,
+        path,
+        function,
+    }
+}
+
+pub const ROUTES: &[Route] = &[
+    r("GET", "/{code}", Function::Redirect),
+    r("HEAD", "/{code}", Function::Redirect),
+    r("GET", "/p/{code}", Function::Page),
+    r("POST", "/p/{code}/form", Function::Page),
+    r("POST", "/p/{code}/claim", Function::Page),
+    r("GET", "/p/{code}/coupon", Function::Page),
+    r("POST", "/p/{code}/share", Function::Page),
+    r("GET", "/p/{code}/optout", Function::Page),
+    r("POST", "/p/{code}/optout", Function::Page),
+    r("POST", "/e", Function::Page),
+    r("POST", "/api/stores/{store}/redeem", Function::Redeem),
+];
+
+/// The route for a request and its path parameters. A literal segment beats a parameter, as in
+/// API Gateway, so `/e` is never taken for a short code. `None` for an unknown path; a known
+/// path with another method gives the route list's `Err` of allowed methods.
+pub fn match_route(
+    method: &str,
+    path: &str,
+) -> Result<(Route, Vec<(&'static str, String)>), Vec<&'static str>> {
+    let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let mut best: Option<(usize, Route, Vec<(&'static str, String)>)> = None;
+    let mut allowed = Vec::new();
+    for route in ROUTES {
+        let pattern: Vec<&'static str> = route.path.trim_start_matches('/').split('/').collect();
+        if pattern.len() != segs.len() {
+            continue;
+        }
+        let mut params = Vec::new();
+        let mut literals = 0;
+        let mut ok = true;
+        for (p, s) in pattern.iter().zip(&segs) {
+            if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                if s.is_empty() {
+                    ok = false;
+                    break;
+                }
+                params.push((name, (*s).to_owned()));
+            } else if p == s {
+                literals += 1;
+            } else {
+                ok = false;
+                break;
+            }
+        }
+        if !ok {
+            continue;
+        }
+        if route.method != method {
+            allowed.push(route.method);
+            continue;
+        }
+        if best.as_ref().is_none_or(|(l, _, _)| literals > *l) {
+            best = Some((literals, *route, params));
+        }
+    }
+    match best {
+        Some((_, route, params)) => Ok((route, params)),
+        None => Err(allowed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_beat_parameters() {
+        let (r, p) = match_route("POST", "/e")
+            .map_err(|_| ())
+            .unwrap_or((ROUTES[0], vec![]));
+        assert_eq!((r.function, p.len()), (Function::Page, 0));
+        let (r, p) = match_route("GET", "/aZ3")
+            .map_err(|_| ())
+            .unwrap_or((ROUTES[2], vec![]));
+        assert_eq!(r.function, Function::Redirect);
+        assert_eq!(p, vec![("code", "aZ3".to_owned())]);
+        assert!(match_route("GET", "/a/b/c/d").is_err());
+        assert_eq!(match_route("DELETE", "/p/x").err(), Some(vec!["GET"]));
+    }
+}

@@ -1,0 +1,97 @@
+//! Campaign files: YAML (see examples/ and docs/campaign-file.md). A file that does not parse
+//! or does not check changes nothing; the error names the field and the line.
+
+use std::path::Path;
+
+use mcamp_domain::campaign::Campaign;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignFileError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// serde's message names the field path (`coupons[0].stock: …`).
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {field}: {reason}")]
+    Invalid {
+        path: String,
+        field: String,
+        reason: String,
+    },
+}
+
+pub fn parse(path: &str, text: &str) -> Result<Campaign, CampaignFileError> {
+    let campaign: Campaign = serde_yaml_ng::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+        CampaignFileError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.to_string(),
+        }
+    })?;
+    campaign.check().map_err(|e| CampaignFileError::Invalid {
+        path: path.to_owned(),
+        field: e.field.to_owned(),
+        reason: e.reason,
+    })?;
+    Ok(campaign)
+}
+
+pub fn load(path: &Path) -> Result<Campaign, CampaignFileError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| CampaignFileError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    parse(&shown, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "id: spring\nname: 봄 세일\nsender: {brand: 봄꽃커피, opt_out_080: 080-123-4567}\nshare: {title: 봄 세일, description: 최대 50%}\n";
+
+    #[test]
+    fn good_file_parses() {
+        assert!(parse("c.yaml", GOOD).is_ok());
+    }
+
+    #[test]
+    fn errors_name_field_and_line() {
+        let bad = format!(
+            "{GOOD}coupons:\n  - id: w\n    title: t\n    benefit: {{kind: amount_off, won: 5000}}\n    stock: many\n"
+        );
+        match parse("c.yaml", &bad) {
+            Err(CampaignFileError::Syntax { line, message, .. }) => {
+                assert_eq!(line, 9, "{message}");
+                assert!(
+                    message.contains("stock") || message.contains("coupons"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        let typo = GOOD.replace("name:", "nmae:");
+        assert!(matches!(
+            parse("c.yaml", &typo),
+            Err(CampaignFileError::Syntax { .. })
+        ));
+        let bad080 = GOOD.replace("080-123-4567", "02-123-4567");
+        match parse("c.yaml", &bad080) {
+            Err(CampaignFileError::Invalid { field, .. }) => {
+                assert_eq!(field, "sender.opt_out_080")
+            }
+            other => panic!("expected invalid, got {other:?}"),
+        }
+    }
+}
