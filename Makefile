@@ -52,7 +52,7 @@ run: ## Run the local gateway with the demo campaign (DEMO=..., PORT=...)
 
 # ----------------------------------------------------------------------- tests
 test: venv lint check ## lint + fmt/clippy + cargo tests (against moto) + browser tests
-	MOTO_SERVER_BIN=$(VENV_BIN)/moto_server cargo test --workspace --all-targets
+	MOTO_PYTHON=$(VENV_BIN)/python cargo test --workspace --all-targets
 	$(MAKE) --no-print-directory test-browser
 
 check: ## cargo fmt --check and clippy with warnings as errors

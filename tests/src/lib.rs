@@ -58,20 +58,25 @@ static MOTO: OnceLock<Result<String, String>> = OnceLock::new();
 
 /// The URL of the moto server for this test binary, started on first use.
 pub fn moto_endpoint() -> anyhow::Result<String> {
+    // A server someone already runs (for profiling moto, say).
+    if let Ok(url) = std::env::var("MOTO_ENDPOINT") {
+        return Ok(url);
+    }
     MOTO.get_or_init(start_moto)
         .clone()
         .map_err(anyhow::Error::msg)
 }
 
-fn moto_binary() -> Result<PathBuf, String> {
-    if let Ok(p) = std::env::var("MOTO_SERVER_BIN") {
+/// The Python with moto installed: `MOTO_PYTHON`, else the project venv's.
+fn moto_python() -> Result<PathBuf, String> {
+    if let Ok(p) = std::env::var("MOTO_PYTHON") {
         return Ok(PathBuf::from(p));
     }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
     if venv.exists() {
         return Ok(venv);
     }
-    Err("moto_server not found: run `make venv` (or set MOTO_SERVER_BIN)".into())
+    Err("no Python with moto: run `make venv` (or set MOTO_PYTHON)".into())
 }
 
 fn free_port() -> Result<u16, String> {
@@ -79,14 +84,16 @@ fn free_port() -> Result<u16, String> {
     l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
 }
 
-/// Starts moto under a watchdog shell that kills it when this test process exits, since a
+/// Starts moto (tests/moto_serial.py) under a watchdog shell that kills it when this test process exits, since a
 /// static's destructor never runs.
 fn start_moto() -> Result<String, String> {
-    let bin = moto_binary()?;
+    let python = moto_python()?;
+    let server = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("moto_serial.py");
     let port = free_port()?;
     let script = format!(
-        "'{}' -H 127.0.0.1 -p {port} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
-        bin.display(),
+        "'{}' '{}' 127.0.0.1 {port} >/dev/null 2>&1 & M=$!; while kill -0 {} 2>/dev/null; do sleep 1; done; kill $M",
+        python.display(),
+        server.display(),
         std::process::id()
     );
     Command::new("sh")
@@ -125,4 +132,55 @@ macro_rules! contract {
             }
         }
     };
+}
+
+impl Backend {
+    /// The application over this backend, as the functions and the gateway build it.
+    pub fn app(&self) -> mcamp_http::App {
+        let mut config =
+            mcamp_http::Config::local("http://127.0.0.1:3000", "test-secret-0123456789abcdef");
+        config.campaign_cache = Duration::ZERO;
+        mcamp_http::App::new(self.table.clone(), self.queue.clone(), config)
+    }
+}
+
+/// A minimal live M-DM campaign with one coupon of `stock`, open to everyone.
+pub fn campaign_with_coupon(
+    id: &str,
+    stock: u32,
+) -> anyhow::Result<mcamp_domain::campaign::Campaign> {
+    let yaml = format!(
+        "id: {id}\nname: 테스트 캠페인\nsender: {{brand: 테스트브랜드, opt_out_080: 080-000-0000}}\n\
+         share: {{title: 테스트, description: 설명}}\n\
+         coupons:\n  - id: welcome\n    title: 웰컴 쿠폰\n    benefit: {{kind: amount_off, won: 3000}}\n    stock: {stock}\n"
+    );
+    Ok(mcamp_ops::campaign_file::parse("test.yaml", &yaml)?)
+}
+
+/// `n` recipients of `campaign` with distinct phone numbers.
+pub async fn recipients(
+    db: &mcamp_domain::db::Db,
+    campaign: &mcamp_domain::values::CampaignId,
+    n: usize,
+) -> anyhow::Result<Vec<mcamp_domain::db::recipients::Recipient>> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    use mcamp_domain::db::recipients::{Added, NewRecipient};
+    let now = chrono::Utc::now();
+    stream::iter(0..n)
+        .map(|i| async move {
+            let phone =
+                mcamp_domain::values::PhoneNumber::parse(&format!("010{:08}", 10_000_000 + i))?;
+            let new = NewRecipient {
+                name: Some(format!("고객{i}")),
+                phone: Some(phone),
+                ..NewRecipient::default()
+            };
+            match db.add_recipient(campaign, new, now).await? {
+                Added::Created(r) => Ok(*r),
+                Added::Duplicate(_) => anyhow::bail!("duplicate phone in fixture"),
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect()
+        .await
 }

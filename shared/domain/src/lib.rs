@@ -2,9 +2,11 @@
 //! storage and queues implement, and the logic over them. No AWS types here.
 
 pub mod campaign;
+pub mod coupons;
 pub mod db;
 pub mod env;
 pub mod events;
+pub mod jobs;
 pub mod ports;
 pub mod ua;
 pub mod values;
