@@ -33,7 +33,8 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
     let req = req.with_path_parameters(params);
     match route.function {
         Function::Redirect => mcamp_redirect::handle(app, req).await,
-        Function::Page | Function::Redeem => HttpError::NotFound.into_response(flavor),
+        Function::Page => mcamp_page::handle(app, req).await,
+        Function::Redeem => mcamp_redeem::handle(app, req).await,
     }
 }
 
@@ -78,6 +79,20 @@ fn from_lambda(resp: Response<Body>) -> AxumResponse {
         _ => Vec::new(),
     };
     AxumResponse::from_parts(parts, AxumBody::from(bytes))
+}
+
+/// Runs the SQS consumers in process, as the queue event sources would in AWS.
+pub fn spawn_consumers(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            mcamp_coupon_issuer::consume(
+                &app,
+                std::time::Duration::from_secs(1),
+                std::time::Duration::from_secs(5),
+            )
+            .await;
+        }
+    })
 }
 
 /// Serves `app` on `listener` until the process ends.

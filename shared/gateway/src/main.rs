@@ -106,6 +106,7 @@ async fn main() -> anyhow::Result<()> {
         }
         println!();
     }
+    mcamp_gateway::spawn_consumers(app.clone());
     mcamp_gateway::serve(app, listener).await?;
     Ok(())
 }

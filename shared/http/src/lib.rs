@@ -9,6 +9,7 @@ pub mod lambda;
 pub mod pages;
 pub mod request;
 pub mod routes;
+pub mod tokens;
 
 pub use app::App;
 pub use config::Config;

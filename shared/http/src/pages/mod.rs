@@ -2,7 +2,9 @@
 //! trip), Korean, mobile-first, and work without JavaScript. Recipient text is escaped by maud.
 
 pub mod error;
+pub mod mdm;
 pub mod preview;
+pub mod qr;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -33,8 +35,8 @@ pub fn layout(title: &str, head_extra: Markup, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width,initial-scale=1,viewport-fit=cover";
                 title { (title) }
-                (head_extra)
                 style { (PreEscaped(BASE_CSS)) }
+                (head_extra)
             }
             body { (body) }
         }

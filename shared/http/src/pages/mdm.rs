@@ -1,0 +1,356 @@
+//! The M-DM page: what a recipient sees after tapping the SMS link, usually inside
+//! KakaoTalk's in-app browser. One HTML response with inlined CSS and a small inline script;
+//! every action is a plain form post, so it all works with JavaScript off. The Kakao SDK is
+//! loaded only when the share button is tapped.
+
+use maud::{Markup, PreEscaped, html};
+use mcamp_domain::campaign::{Block, Campaign, CouponDef, FormField, Image, InfoForm};
+use mcamp_domain::format_won;
+
+/// A coupon as this recipient sees it.
+pub enum CouponState {
+    /// Can be claimed now.
+    Available,
+    /// Can be claimed after something (the reason, in Korean).
+    Blocked(&'static str),
+    Pending,
+    Issued {
+        code: String,
+        qr_svg: String,
+    },
+    SoldOut,
+}
+
+pub struct CouponView<'a> {
+    pub def: &'a CouponDef,
+    pub state: CouponState,
+}
+
+/// The info form's current values and field errors.
+#[derive(Default)]
+pub struct FormValues {
+    pub name: String,
+    pub phone: String,
+    pub gender: String,
+    pub birth_year: String,
+    pub age_band: String,
+    pub region: String,
+    pub store: String,
+    pub privacy: bool,
+    pub marketing: bool,
+    /// `(field, message)`, shown beside the field.
+    pub errors: Vec<(&'static str, String)>,
+}
+
+pub struct FormView<'a> {
+    pub def: &'a InfoForm,
+    pub values: FormValues,
+    pub completed: bool,
+}
+
+pub struct MdmView<'a> {
+    pub campaign: &'a Campaign,
+    pub name: Option<&'a str>,
+    pub code: &'a str,
+    pub token: &'a str,
+    pub form: Option<FormView<'a>>,
+    pub coupons: Vec<CouponView<'a>>,
+    /// The recipient's share link once minted.
+    pub share_url: Option<&'a str>,
+    pub kakao_app_key: Option<&'a str>,
+    /// "Open in the external browser" link for in-app browsers.
+    pub escape_url: Option<String>,
+    /// A message at the top (a refused claim, a saved form).
+    pub notice: Option<&'a str>,
+    /// Reload while a coupon is pending (no-JS browsers).
+    pub refresh: bool,
+}
+
+const CSS: &str = concat!(
+    ".top{display:flex;justify-content:space-between;align-items:center;padding:12px 20px;font-weight:700;border-bottom:1px solid var(--line)}",
+    ".esc{font-size:13px;font-weight:400;color:var(--muted)}",
+    ".hero{position:relative}.hero h2{position:absolute;left:20px;bottom:16px;color:#fff;font-size:24px;text-shadow:0 1px 8px rgba(0,0,0,.35);margin:0}",
+    ".gal{display:flex;gap:8px;overflow-x:auto;padding:0 20px 20px}.gal img{width:70%;flex:none;border-radius:12px}",
+    ".card{border:1px solid var(--line);border-radius:14px;padding:16px;margin:0 20px 16px}",
+    ".prods{display:grid;grid-template-columns:1fr 1fr;gap:12px;padding:0 20px 20px}.prod{border:1px solid var(--line);border-radius:12px;padding:12px}",
+    ".was{color:var(--muted);text-decoration:line-through;font-size:13px}.now{font-weight:700;font-size:17px}.off{color:var(--accent);font-weight:700;margin-right:4px}",
+    ".cpn{border:2px dashed var(--accent);border-radius:16px;padding:18px;margin:0 20px 16px;text-align:center}",
+    ".cpn b{display:block;font-size:22px;color:var(--accent)}.code{font:700 22px ui-monospace,Menlo,monospace;letter-spacing:2px;margin:10px 0}",
+    ".qr{width:160px;height:160px;margin:8px auto}.qr svg{width:100%;height:100%}",
+    "form{margin:0}label{display:block;font-size:14px;margin:12px 0 4px;font-weight:600}",
+    "input[type=text],input[type=tel],select{width:100%;font-size:16px;padding:12px;border:1px solid var(--line);border-radius:10px;background:#fff}",
+    ".chk{display:flex;gap:10px;align-items:flex-start;font-weight:400;margin:14px 0}.chk input{width:22px;height:22px;flex:none;margin:0}",
+    ".err{color:#c62828;font-size:13px;margin-top:4px}.notice{background:#fff4e5;padding:12px 20px;font-size:15px}",
+    ".row{display:flex;gap:8px}.row>*{flex:1}.sec{padding:8px 0 12px}.sec>h2{padding:0 20px}",
+    ".vid{position:relative;padding-top:56.25%;margin:0 20px 20px}.vid>*{position:absolute;inset:0;width:100%;height:100%;border:0;border-radius:12px}",
+);
+
+/// Inline script (kept small): beacons for interactions, claim without reload, lazy Kakao share.
+const SCRIPT: &str = r#"(function(){var d=document,b=d.querySelector('main'),c=b.dataset.code,t=b.dataset.token;
+function ev(a,x){try{navigator.sendBeacon('/e',JSON.stringify({code:c,token:t,action:a,target:x||null}))}catch(e){}}
+d.querySelectorAll('video').forEach(function(v){v.addEventListener('play',function(){ev('video_play',v.dataset.id)},{once:true})});
+d.querySelectorAll('[data-cta]').forEach(function(a){a.addEventListener('click',function(){ev('cta_tap',a.dataset.cta)})});
+var end=d.getElementById('end');if(end&&'IntersectionObserver'in window){var o=new IntersectionObserver(function(e){if(e[0].isIntersecting){ev('scroll_end');o.disconnect()}});o.observe(end)}
+d.querySelectorAll('form[data-claim]').forEach(function(f){f.addEventListener('submit',function(e){e.preventDefault();var btn=f.querySelector('button');btn.disabled=true;btn.textContent='발급 중…';
+fetch(f.action,{method:'POST',headers:{'Accept':'application/json'},body:new URLSearchParams(new FormData(f))}).then(function(r){return r.json()}).then(function(){poll(0)}).catch(function(){f.submit()})})});
+function poll(n){fetch('/p/'+c+'/coupon',{headers:{'Accept':'application/json'}}).then(function(r){return r.json()}).then(function(j){if(j.pending&&n<20){setTimeout(function(){poll(n+1)},700)}else{location.reload()}})}
+var sh=d.getElementById('share');if(sh){sh.addEventListener('click',function(e){var ch=e.target.dataset&&e.target.dataset.ch;if(!ch)return;e.preventDefault();
+fetch('/p/'+c+'/share',{method:'POST',headers:{'Accept':'application/json','Content-Type':'application/x-www-form-urlencoded'},body:'token='+t+'&channel='+ch}).then(function(r){return r.json()}).then(function(j){
+if(ch==='copy_link'){navigator.clipboard&&navigator.clipboard.writeText(j.url);e.target.textContent='링크를 복사했어요'}
+else if(ch==='sms'){location.href='sms:?&body='+encodeURIComponent(j.title+' '+j.url)}
+else if(ch==='kakao'){var k=b.dataset.kakao;if(!k){location.href='sms:?&body='+encodeURIComponent(j.title+' '+j.url);return}
+var s=d.createElement('script');s.src='https://t1.kakaocdn.net/kakao_js_sdk/2.7.4/kakao.min.js';s.crossOrigin='anonymous';s.onload=function(){if(!Kakao.isInitialized())Kakao.init(k);
+Kakao.Share.sendDefault({objectType:'feed',content:{title:j.title,description:j.description,imageUrl:j.image||'',link:{mobileWebUrl:j.url,webUrl:j.url}},buttons:[{title:'자세히 보기',link:{mobileWebUrl:j.url,webUrl:j.url}}]})};d.head.appendChild(s)}})})}
+})();"#;
+
+fn image(img: &Image, eager: bool) -> Markup {
+    html! {
+        img src=(img.src) alt=(img.alt) width=(img.width) height=(img.height)
+            loading=(if eager { "eager" } else { "lazy" }) decoding="async"
+            fetchpriority=[eager.then_some("high")];
+    }
+}
+
+fn discount(price: u64, sale: u64) -> Option<u64> {
+    (price > 0 && sale < price).then(|| (price - sale) * 100 / price)
+}
+
+fn block(b: &Block, first: bool, idx: usize) -> Markup {
+    match b {
+        Block::Hero { image: img, title } => html! {
+            div.hero { (image(img, first)) @if let Some(t) = title { h2 { (t) } } }
+        },
+        Block::Gallery { images } => html! {
+            div.gal { @for i in images { (image(i, false)) } }
+        },
+        Block::Video {
+            mp4,
+            youtube_id,
+            poster,
+        } => html! {
+            @if let Some(src) = mp4 {
+                div.vid { video controls preload="none" playsinline poster=(poster.src) data-id=(idx) { source src=(src) type="video/mp4"; } }
+            } @else if let Some(id) = youtube_id {
+                div.vid { iframe src=(format!("https://www.youtube-nocookie.com/embed/{}", id)) title=(poster.alt) loading="lazy" allow="encrypted-media; picture-in-picture" allowfullscreen {} }
+            }
+        },
+        Block::Text { heading, body } => html! {
+            div.pad { @if let Some(h) = heading { h2 { (h) } } p { (body) } }
+        },
+        Block::Products { items } => html! {
+            div.prods {
+                @for p in items {
+                    div.prod {
+                        @if let Some(img) = &p.image { (image(img, false)) }
+                        div { (p.name) }
+                        @match p.sale_price {
+                            Some(sale) => {
+                                div.was { (format_won(p.price)) }
+                                div.now { @if let Some(off) = discount(p.price, sale) { span.off { (off) "%" } } (format_won(sale)) }
+                            }
+                            None => div.now { (format_won(p.price)) },
+                        }
+                        @if let Some(u) = &p.url { a href=(u) data-cta=(p.name) rel="noopener" { "보러 가기" } }
+                    }
+                }
+            }
+        },
+        Block::Button { label, url } => html! {
+            div.pad { a.btn href=(url) data-cta=(label) rel="noopener" { (label) } }
+        },
+        Block::Store {
+            name,
+            address,
+            phone,
+            map_url,
+        } => html! {
+            div.card {
+                h2 { (name) }
+                p.muted { (address) }
+                @if let Some(ph) = phone { p { a href=(format!("tel:{}", ph.replace(['-', ' '], ""))) { (ph) } } }
+                @if let Some(m) = map_url { a.btn.ghost href=(m) data-cta="map" rel="noopener" { "지도에서 보기" } }
+            }
+        },
+    }
+}
+
+fn field_error(values: &FormValues, field: &str) -> Markup {
+    html! { @for (f, msg) in &values.errors { @if *f == field { div.err role="alert" { (msg) } } } }
+}
+
+fn info_form(v: &MdmView<'_>, f: &FormView<'_>) -> Markup {
+    let vals = &f.values;
+    let has = |x: FormField| f.def.fields.contains(&x);
+    html! {
+        section.sec #info {
+            h2 { @if f.completed { "입력한 정보" } @else { "정보 입력" } }
+            form.pad method="post" action=(format!("/p/{}/form", v.code)) {
+                input type="hidden" name="token" value=(v.token);
+                @if has(FormField::Name) {
+                    label for="f-name" { "이름" }
+                    input #f-name type="text" name="name" value=(vals.name) autocomplete="name" maxlength="50" required;
+                    (field_error(vals, "name"))
+                }
+                @if has(FormField::Phone) {
+                    label for="f-phone" { "휴대폰 번호" }
+                    input #f-phone type="tel" name="phone" value=(vals.phone) autocomplete="tel" inputmode="tel" placeholder="010-1234-5678" maxlength="20" required;
+                    (field_error(vals, "phone"))
+                }
+                @if has(FormField::Gender) {
+                    label for="f-gender" { "성별" }
+                    select #f-gender name="gender" {
+                        option value="" { "선택" }
+                        @for (val, label) in [("female", "여성"), ("male", "남성"), ("other", "기타")] {
+                            option value=(val) selected[vals.gender == val] { (label) }
+                        }
+                    }
+                    (field_error(vals, "gender"))
+                }
+                @if has(FormField::BirthYear) {
+                    label for="f-birth" { "출생연도" }
+                    input #f-birth type="text" name="birth_year" value=(vals.birth_year) inputmode="numeric" placeholder="1990" maxlength="4";
+                    (field_error(vals, "birth_year"))
+                }
+                @if has(FormField::AgeBand) {
+                    label for="f-age" { "연령대" }
+                    select #f-age name="age_band" {
+                        option value="" { "선택" }
+                        @for band in ["10s", "20s", "30s", "40s", "50s", "60+"] {
+                            option value=(band) selected[vals.age_band == band] { (band.replace('s', "대").replace('+', "대 이상")) }
+                        }
+                    }
+                    (field_error(vals, "age_band"))
+                }
+                @if has(FormField::Region) {
+                    label for="f-region" { "지역" }
+                    input #f-region type="text" name="region" value=(vals.region) maxlength="40";
+                    (field_error(vals, "region"))
+                }
+                @if has(FormField::PreferredStore) {
+                    @if let Some(stores) = &f.def.stores {
+                        label for="f-store" { "자주 가는 매장" }
+                        select #f-store name="store" {
+                            option value="" { "선택" }
+                            @for s in stores { option value=(s.id) selected[vals.store == s.id.as_str()] { (s.name) } }
+                        }
+                        (field_error(vals, "store"))
+                    }
+                }
+                label.chk {
+                    input type="checkbox" name="privacy" value="yes" checked[vals.privacy] required;
+                    span { (f.def.privacy_consent) }
+                }
+                (field_error(vals, "privacy"))
+                label.chk {
+                    input type="checkbox" name="marketing" value="yes" checked[vals.marketing];
+                    span { (f.def.marketing_consent) }
+                }
+                button.btn type="submit" { @if f.completed { "정보 수정" } @else { "입력 완료" } }
+            }
+        }
+    }
+}
+
+fn coupon(v: &MdmView<'_>, c: &CouponView<'_>) -> Markup {
+    html! {
+        div.cpn {
+            div { (c.def.title) }
+            b { (c.def.benefit.label_ko()) }
+            @if let Some(until) = c.def.valid_until {
+                div.muted { ((until + chrono::Duration::hours(9)).format("%Y.%m.%d %H:%M")) "까지" }
+            }
+            @match &c.state {
+                CouponState::Available => {
+                    form method="post" action=(format!("/p/{}/claim", v.code)) data-claim {
+                        input type="hidden" name="token" value=(v.token);
+                        input type="hidden" name="coupon" value=(c.def.id);
+                        button.btn type="submit" { "쿠폰 받기" }
+                    }
+                }
+                CouponState::Blocked(why) => { p.muted { (why) } a.btn.ghost href="#info" { "정보 입력하러 가기" } }
+                CouponState::Pending => { p { "쿠폰을 발급하고 있어요. 잠시만 기다려 주세요." } }
+                CouponState::Issued { code, qr_svg } => {
+                    div.code aria-label="쿠폰 번호" { (code) }
+                    div.qr role="img" aria-label="쿠폰 QR 코드" { (PreEscaped(qr_svg)) }
+                    p.muted { "매장에서 이 화면을 보여 주세요." }
+                }
+                CouponState::SoldOut => { p { "선착순 마감되었어요. 다음 이벤트에서 만나요!" } }
+            }
+        }
+    }
+}
+
+pub fn render(v: &MdmView<'_>) -> Markup {
+    let c = v.campaign;
+    let accent = c.page.accent.as_deref().unwrap_or("#ff5a00");
+    let greeting = c
+        .page
+        .greeting
+        .as_deref()
+        .map(|g| g.replace("{name}", v.name.unwrap_or("고객")));
+    let head = html! {
+        meta name="robots" content="noindex";
+        meta name="referrer" content="strict-origin-when-cross-origin";
+        meta name="theme-color" content=(accent);
+        style { (PreEscaped(CSS)) ":root{--accent:" (accent) "}" }
+        @if v.refresh { meta http-equiv="refresh" content="3"; }
+    };
+    let body = html! {
+        main data-code=(v.code) data-token=(v.token) data-kakao=[v.kakao_app_key] {
+            div.top {
+                span { (c.sender.brand) }
+                @if let Some(u) = &v.escape_url { a.esc href=(u) { "외부 브라우저로 열기" } }
+            }
+            @if let Some(n) = v.notice { div.notice role="status" { (n) } }
+            @if let Some(g) = greeting { div.pad { h1 { (g) } } }
+            @for (i, b) in c.page.blocks.iter().enumerate() { (block(b, i == 0, i)) }
+            @if !v.coupons.is_empty() {
+                section.sec #coupon { h2 { "쿠폰" } @for cp in &v.coupons { (coupon(v, cp)) } }
+            }
+            @if let Some(f) = &v.form { (info_form(v, f)) }
+            section.sec #share {
+                h2 { "친구에게 알리기" }
+                div.pad {
+                    @if let Some(u) = v.share_url { p.muted { "내 공유 링크: " a href=(u) { (u) } } }
+                    form method="post" action=(format!("/p/{}/share", v.code)) {
+                        input type="hidden" name="token" value=(v.token);
+                        button.btn type="submit" name="channel" value="kakao" data-ch="kakao" { "카카오톡으로 공유" }
+                        div.row style="margin-top:8px" {
+                            button.btn.ghost type="submit" name="channel" value="copy_link" data-ch="copy_link" { "링크 복사" }
+                            button.btn.ghost type="submit" name="channel" value="sms" data-ch="sms" { "문자로 공유" }
+                        }
+                    }
+                }
+            }
+            footer #end {
+                p { "(광고) " (c.sender.brand) @if let Some(ct) = &c.sender.contact { " · " (ct) } }
+                p { "무료 수신거부 " (c.sender.opt_out_080) " · " a href=(format!("/p/{}/optout", v.code)) { "수신거부" } }
+            }
+        }
+    };
+    let script = html! { script { (PreEscaped(SCRIPT)) } };
+    super::layout(&c.share.title, head, html! { (body) (script) })
+}
+
+/// The opt-out page: a confirmation with one button, then the result.
+pub fn optout(brand: &str, code: &str, token: &str, done: bool) -> Markup {
+    super::layout(
+        "수신거부",
+        html! { meta name="robots" content="noindex"; },
+        html! {
+            main.pad {
+                @if done {
+                    h1 { "수신거부되었어요" }
+                    p { (brand) "의 광고성 정보를 더 이상 보내지 않아요. 바로 적용되었습니다." }
+                } @else {
+                    h1 { (brand) " 광고 수신거부" }
+                    p { "버튼을 누르면 바로 적용돼요. 이미 받은 쿠폰은 그대로 쓸 수 있어요." }
+                    form method="post" action=(format!("/p/{}/optout", code)) {
+                        input type="hidden" name="token" value=(token);
+                        button.btn type="submit" { "수신거부하기" }
+                    }
+                }
+            }
+        },
+    )
+}
