@@ -43,10 +43,7 @@ impl Backend {
 /// An `Aws` with fresh, uniquely named tables and queues on the shared moto server.
 pub async fn moto_aws() -> anyhow::Result<Aws> {
     let endpoint = moto_endpoint()?;
-    let prefix = format!(
-        "t{}",
-        mcamp_domain::values::random_base62(10).to_lowercase()
-    );
+    let prefix = format!("t{}", mcamp_domain::values::random_base62(10).to_lowercase());
     let config = mcamp_aws::sdk_config(Some(&endpoint)).await;
     let mut aws = Aws::new(&config, Names::prefixed(&prefix));
     mcamp_aws::create_tables(&aws).await?;
@@ -62,9 +59,7 @@ pub fn moto_endpoint() -> anyhow::Result<String> {
     if let Ok(url) = std::env::var("MOTO_ENDPOINT") {
         return Ok(url);
     }
-    MOTO.get_or_init(start_moto)
-        .clone()
-        .map_err(anyhow::Error::msg)
+    MOTO.get_or_init(start_moto).clone().map_err(anyhow::Error::msg)
 }
 
 /// The Python with moto installed: `MOTO_PYTHON`, else the project venv's.
@@ -111,9 +106,7 @@ fn start_moto() -> Result<String, String> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err(format!(
-        "moto did not listen on 127.0.0.1:{port} within 30 s"
-    ))
+    Err(format!("moto did not listen on 127.0.0.1:{port} within 30 s"))
 }
 
 /// Runs a contract test on both backends: `contract!(name, |backend| async { … })` makes
@@ -137,18 +130,14 @@ macro_rules! contract {
 impl Backend {
     /// The application over this backend, as the functions and the gateway build it.
     pub fn app(&self) -> mcamp_http::App {
-        let mut config =
-            mcamp_http::Config::local("http://127.0.0.1:3000", "test-secret-0123456789abcdef");
+        let mut config = mcamp_http::Config::local("http://127.0.0.1:3000", "test-secret-0123456789abcdef");
         config.campaign_cache = Duration::ZERO;
         mcamp_http::App::new(self.table.clone(), self.queue.clone(), config)
     }
 }
 
 /// A minimal live M-DM campaign with one coupon of `stock`, open to everyone.
-pub fn campaign_with_coupon(
-    id: &str,
-    stock: u32,
-) -> anyhow::Result<mcamp_domain::campaign::Campaign> {
+pub fn campaign_with_coupon(id: &str, stock: u32) -> anyhow::Result<mcamp_domain::campaign::Campaign> {
     let yaml = format!(
         "id: {id}\nname: 테스트 캠페인\nsender: {{brand: 테스트브랜드, opt_out_080: 080-000-0000}}\n\
          share: {{title: 테스트, description: 설명}}\n\
@@ -168,8 +157,7 @@ pub async fn recipients(
     let now = chrono::Utc::now();
     stream::iter(0..n)
         .map(|i| async move {
-            let phone =
-                mcamp_domain::values::PhoneNumber::parse(&format!("010{:08}", 10_000_000 + i))?;
+            let phone = mcamp_domain::values::PhoneNumber::parse(&format!("010{:08}", 10_000_000 + i))?;
             let new = NewRecipient {
                 name: Some(format!("고객{i}")),
                 phone: Some(phone),
@@ -184,3 +172,36 @@ pub async fn recipients(
         .try_collect()
         .await
 }
+
+/// A request as API Gateway would hand it to a function, routed by the gateway's route table.
+pub async fn call(
+    app: &mcamp_http::App,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<lambda_http::Response<lambda_http::Body>> {
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(format!("http://127.0.0.1:3000{uri}"));
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let (parts, ()) = b.body(())?.into_parts();
+    let req = mcamp_gateway::to_lambda(parts, bytes::Bytes::from(body.to_owned()));
+    Ok(mcamp_gateway::dispatch(app, req).await)
+}
+
+/// The text of a response body.
+pub fn text(resp: &lambda_http::Response<lambda_http::Body>) -> String {
+    match resp.body() {
+        lambda_http::Body::Text(t) => t.clone(),
+        lambda_http::Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Real user agents used across tests.
+pub const KAKAOTALK_ANDROID: &str = "Mozilla/5.0 (Linux; Android 13; SM-S918N Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36;KAKAOTALK 2410700";
+pub const IPHONE_SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+pub const KAKAO_SCRAPER: &str = "facebookexternalhit/1.1;kakaotalk-scrap/1.0; +https://devtalk.kakao.com/t/scrap/33984";

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use mcamp_domain::ports::{
-    ChangeKind, Cond, Item, Key, MAX_RECEIVE_COUNT, Query, QueueId, SortKey, StoreError, TableId,
-    TxWrite, Update,
+    ChangeKind, Cond, Item, Key, MAX_RECEIVE_COUNT, Query, QueueId, SortKey, StoreError, TableId, TxWrite, Update,
 };
 use mcamp_tests::{Backend, contract};
 use serde_json::{Value, json};
@@ -67,17 +66,9 @@ async fn conditional_put_conflict(b: Backend) -> anyhow::Result<()> {
         )
         .await;
     ensure!(matches!(d, Err(StoreError::ConditionFailed)), "{d:?}");
-    t.delete(
-        TableId::Main,
-        &Key::new("LINK#a", "LINK"),
-        Some(Cond::Exists),
-    )
-    .await?;
-    ensure!(
-        t.get(TableId::Main, &Key::new("LINK#a", "LINK"))
-            .await?
-            .is_none()
-    );
+    t.delete(TableId::Main, &Key::new("LINK#a", "LINK"), Some(Cond::Exists))
+        .await?;
+    ensure!(t.get(TableId::Main, &Key::new("LINK#a", "LINK")).await?.is_none());
     Ok(())
 }
 contract!(conditional_put, super::conditional_put_conflict);
@@ -89,8 +80,7 @@ async fn atomic_counter(b: Backend) -> anyhow::Result<()> {
         let t = b.table.clone();
         let key = key.clone();
         tasks.push(tokio::spawn(async move {
-            t.update(TableId::Main, &key, Update::new().add("n", 1), None)
-                .await
+            t.update(TableId::Main, &key, Update::new().add("n", 1), None).await
         }));
     }
     for task in tasks {
@@ -102,6 +92,35 @@ async fn atomic_counter(b: Backend) -> anyhow::Result<()> {
         "{}: 40 concurrent adds give 40, got {got:?}",
         b.name
     );
+    // A cap held in the item itself, as the coupon stock counter holds `stock`.
+    b.table
+        .update(TableId::Main, &key, Update::new().set("cap", 41), None)
+        .await?;
+    b.table
+        .update(
+            TableId::Main,
+            &key,
+            Update::new().add("n", 1),
+            Some(Cond::LtAttr("n".into(), "cap".into())),
+        )
+        .await?;
+    let over = b
+        .table
+        .update(
+            TableId::Main,
+            &key,
+            Update::new().add("n", 1),
+            Some(Cond::LtAttr("n".into(), "cap".into())),
+        )
+        .await;
+    ensure!(
+        matches!(over, Err(StoreError::ConditionFailed)),
+        "{}: n < cap refused at the cap: {over:?}",
+        b.name
+    );
+    b.table
+        .update(TableId::Main, &key, Update::new().add("n", -1), None)
+        .await?;
     // A capped counter: the condition refuses the add past the cap and changes nothing.
     let capped = b
         .table
@@ -112,10 +131,7 @@ async fn atomic_counter(b: Backend) -> anyhow::Result<()> {
             Some(Cond::Lt("n".into(), 40)),
         )
         .await;
-    ensure!(
-        matches!(capped, Err(StoreError::ConditionFailed)),
-        "{capped:?}"
-    );
+    ensure!(matches!(capped, Err(StoreError::ConditionFailed)), "{capped:?}");
     let after = b
         .table
         .update(
@@ -138,28 +154,17 @@ async fn atomic_counter(b: Backend) -> anyhow::Result<()> {
             None,
         )
         .await?;
-    ensure!(
-        again["first"] == "a" && !again.contains_key("last"),
-        "{again:?}"
-    );
+    ensure!(again["first"] == "a" && !again.contains_key("last"), "{again:?}");
     Ok(())
 }
 contract!(counter, super::atomic_counter);
 
 async fn transaction_all_or_nothing(b: Backend) -> anyhow::Result<()> {
     let t = &b.table;
-    t.put(
-        TableId::Main,
-        item(json!({"pk": "STOCK", "sk": "S", "left": 1}))?,
-        None,
-    )
-    .await?;
-    t.put(
-        TableId::Main,
-        item(json!({"pk": "CLAIM#r1", "sk": "C"}))?,
-        None,
-    )
-    .await?;
+    t.put(TableId::Main, item(json!({"pk": "STOCK", "sk": "S", "left": 1}))?, None)
+        .await?;
+    t.put(TableId::Main, item(json!({"pk": "CLAIM#r1", "sk": "C"}))?, None)
+        .await?;
     // The second write's condition fails, so the first must not apply either.
     let r = t
         .transact(vec![
@@ -183,33 +188,18 @@ async fn transaction_all_or_nothing(b: Backend) -> anyhow::Result<()> {
         .await;
     match r {
         Err(StoreError::TransactionCancelled { reasons }) => {
-            ensure!(
-                reasons.len() == 3,
-                "{}: one reason per write: {reasons:?}",
-                b.name
-            );
+            ensure!(reasons.len() == 3, "{}: one reason per write: {reasons:?}", b.name);
             ensure!(
                 reasons[0].is_none() && reasons[1].is_some() && reasons[2].is_none(),
                 "{reasons:?}"
             );
         }
-        other => anyhow::bail!(
-            "{}: expected a cancelled transaction, got {other:?}",
-            b.name
-        ),
+        other => anyhow::bail!("{}: expected a cancelled transaction, got {other:?}", b.name),
     }
-    let stock = t
-        .get(TableId::Main, &Key::new("STOCK", "S"))
-        .await?
-        .context("stock")?;
+    let stock = t.get(TableId::Main, &Key::new("STOCK", "S")).await?.context("stock")?;
+    ensure!(stock["left"].as_i64() == Some(1), "stock untouched: {stock:?}");
     ensure!(
-        stock["left"].as_i64() == Some(1),
-        "stock untouched: {stock:?}"
-    );
-    ensure!(
-        t.get(TableId::Events, &Key::new("EV", "1"))
-            .await?
-            .is_none(),
+        t.get(TableId::Events, &Key::new("EV", "1")).await?.is_none(),
         "event not written"
     );
     // And the same transaction for a new claimant commits every write.
@@ -232,16 +222,9 @@ async fn transaction_all_or_nothing(b: Backend) -> anyhow::Result<()> {
         },
     ])
     .await?;
-    let stock = t
-        .get(TableId::Main, &Key::new("STOCK", "S"))
-        .await?
-        .context("stock")?;
+    let stock = t.get(TableId::Main, &Key::new("STOCK", "S")).await?.context("stock")?;
     ensure!(stock["left"].as_i64() == Some(0), "{stock:?}");
-    ensure!(
-        t.get(TableId::Main, &Key::new("CLAIM#r2", "C"))
-            .await?
-            .is_some()
-    );
+    ensure!(t.get(TableId::Main, &Key::new("CLAIM#r2", "C")).await?.is_some());
     Ok(())
 }
 contract!(transaction, super::transaction_all_or_nothing);
@@ -255,9 +238,7 @@ async fn index_and_partition_queries(b: Backend) -> anyhow::Result<()> {
             "pk": format!("RCPT#{i:03}"), "sk": "PROFILE",
             "gsi1pk": format!("CAMP#c1#R#{shard}"), "gsi1sk": format!("{i:03}"), "n": i
         }))?);
-        items.push(item(
-            json!({"pk": "CAMP#c1", "sk": format!("EV#{i:03}"), "n": i}),
-        )?);
+        items.push(item(json!({"pk": "CAMP#c1", "sk": format!("EV#{i:03}"), "n": i}))?);
     }
     t.put_many(TableId::Main, items).await?;
     // Index: shard 0 holds the even numbers, read in pages of 4.
@@ -278,17 +259,10 @@ async fn index_and_partition_queries(b: Backend) -> anyhow::Result<()> {
     );
     // Primary key: sort-key prefix and range, backwards.
     let page = t
-        .query(
-            &Query::partition(TableId::Main, "CAMP#c1")
-                .prefix("EV#02")
-                .backward(),
-        )
+        .query(&Query::partition(TableId::Main, "CAMP#c1").prefix("EV#02").backward())
         .await?;
     let ns: Vec<i64> = page.items.iter().filter_map(|i| i["n"].as_i64()).collect();
-    ensure!(
-        ns == (20..30).rev().collect::<Vec<i64>>(),
-        "prefix backward: {ns:?}"
-    );
+    ensure!(ns == (20..30).rev().collect::<Vec<i64>>(), "prefix backward: {ns:?}");
     let mut between = Query::partition(TableId::Main, "CAMP#c1");
     between.sort = SortKey::Between("EV#005".into(), "EV#007".into());
     let ns: Vec<i64> = t
@@ -304,11 +278,7 @@ async fn index_and_partition_queries(b: Backend) -> anyhow::Result<()> {
         .chain([Key::new("RCPT#999", "PROFILE")])
         .collect();
     let got = t.get_many(TableId::Main, &keys).await?;
-    ensure!(
-        got.len() == 3,
-        "get_many skips the missing key: {}",
-        got.len()
-    );
+    ensure!(got.len() == 3, "get_many skips the missing key: {}", got.len());
     Ok(())
 }
 contract!(queries, super::index_and_partition_queries);
@@ -339,16 +309,11 @@ async fn stream_records_for_writes(b: Backend) -> anyhow::Result<()> {
     let first = &records[0];
     ensure!(first.key == Key::new("EV#c1#00", "2026-01-01#a"));
     ensure!(
-        first
-            .new_image
-            .as_ref()
-            .is_some_and(|i| i["type"] == "click"),
+        first.new_image.as_ref().is_some_and(|i| i["type"] == "click"),
         "{first:?}"
     );
     // Reading after a sequence number returns only later records.
-    let later = t
-        .changes(TableId::Events, Some(&records[0].sequence), 100)
-        .await?;
+    let later = t.changes(TableId::Events, Some(&records[0].sequence), 100).await?;
     ensure!(later.len() == 2, "{later:?}");
     Ok(())
 }
@@ -366,28 +331,17 @@ async fn queue_send_receive_ack(b: Backend) -> anyhow::Result<()> {
         )
         .await?;
     ensure!(
-        got.len() == 1
-            && got[0].message_id == id
-            && got[0].body == r#"{"job":1}"#
-            && got[0].receive_count == 1,
+        got.len() == 1 && got[0].message_id == id && got[0].body == r#"{"job":1}"# && got[0].receive_count == 1,
         "{}: {got:?}",
         b.name
     );
     // In flight: not delivered again.
     let none = q
-        .receive(
-            QueueId::CouponIssue,
-            10,
-            Duration::from_secs(30),
-            Duration::ZERO,
-        )
+        .receive(QueueId::CouponIssue, 10, Duration::from_secs(30), Duration::ZERO)
         .await?;
     ensure!(none.is_empty(), "hidden while in flight: {none:?}");
     q.ack(QueueId::CouponIssue, &got[0].receipt).await?;
-    ensure!(
-        q.depth(QueueId::CouponIssue).await? == 0,
-        "acked message is gone"
-    );
+    ensure!(q.depth(QueueId::CouponIssue).await? == 0, "acked message is gone");
     Ok(())
 }
 contract!(queue_basic, super::queue_send_receive_ack);
@@ -396,22 +350,12 @@ async fn queue_redelivery_after_visibility_timeout(b: Backend) -> anyhow::Result
     let q = &b.queue;
     q.send(QueueId::CouponIssue, "again".into()).await?;
     let first = q
-        .receive(
-            QueueId::CouponIssue,
-            1,
-            Duration::from_secs(1),
-            Duration::from_secs(1),
-        )
+        .receive(QueueId::CouponIssue, 1, Duration::from_secs(1), Duration::from_secs(1))
         .await?;
     ensure!(first.len() == 1);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let second = q
-        .receive(
-            QueueId::CouponIssue,
-            1,
-            Duration::from_secs(30),
-            Duration::from_secs(2),
-        )
+        .receive(QueueId::CouponIssue, 1, Duration::from_secs(30), Duration::from_secs(2))
         .await?;
     ensure!(
         second.len() == 1 && second[0].body == "again" && second[0].receive_count == 2,
@@ -422,32 +366,19 @@ async fn queue_redelivery_after_visibility_timeout(b: Backend) -> anyhow::Result
     q.retry_later(QueueId::CouponIssue, &second[0].receipt, Duration::ZERO)
         .await?;
     let third = q
-        .receive(
-            QueueId::CouponIssue,
-            1,
-            Duration::from_secs(30),
-            Duration::from_secs(2),
-        )
+        .receive(QueueId::CouponIssue, 1, Duration::from_secs(30), Duration::from_secs(2))
         .await?;
     ensure!(third.len() == 1 && third[0].receive_count == 3, "{third:?}");
     Ok(())
 }
-contract!(
-    queue_redelivery,
-    super::queue_redelivery_after_visibility_timeout
-);
+contract!(queue_redelivery, super::queue_redelivery_after_visibility_timeout);
 
 async fn queue_dead_letter_after_max_receives(b: Backend) -> anyhow::Result<()> {
     let q = &b.queue;
     q.send(QueueId::CouponIssue, "poison".into()).await?;
     for n in 1..=MAX_RECEIVE_COUNT {
         let got = q
-            .receive(
-                QueueId::CouponIssue,
-                1,
-                Duration::ZERO,
-                Duration::from_secs(2),
-            )
+            .receive(QueueId::CouponIssue, 1, Duration::ZERO, Duration::from_secs(2))
             .await?;
         ensure!(
             got.len() == 1 && got[0].receive_count == n,
@@ -457,12 +388,7 @@ async fn queue_dead_letter_after_max_receives(b: Backend) -> anyhow::Result<()> 
     }
     // One more attempt moves it to the dead-letter queue instead of delivering it.
     let none = q
-        .receive(
-            QueueId::CouponIssue,
-            1,
-            Duration::ZERO,
-            Duration::from_millis(500),
-        )
+        .receive(QueueId::CouponIssue, 1, Duration::ZERO, Duration::from_millis(500))
         .await?;
     ensure!(
         none.is_empty(),
@@ -484,7 +410,4 @@ async fn queue_dead_letter_after_max_receives(b: Backend) -> anyhow::Result<()> 
     );
     Ok(())
 }
-contract!(
-    queue_dead_letter,
-    super::queue_dead_letter_after_max_receives
-);
+contract!(queue_dead_letter, super::queue_dead_letter_after_max_receives);

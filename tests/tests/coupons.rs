@@ -32,12 +32,11 @@ async fn setup(
 async fn drain(app: &App, workers: usize) {
     let mut idle = 0;
     while idle < 2 {
-        let got: usize = futures::future::join_all(
-            (0..workers).map(|_| consume(app, Duration::from_millis(300), Duration::ZERO)),
-        )
-        .await
-        .into_iter()
-        .sum();
+        let got: usize =
+            futures::future::join_all((0..workers).map(|_| consume(app, Duration::from_millis(300), Duration::ZERO)))
+                .await
+                .into_iter()
+                .sum();
         idle = if got == 0 { idle + 1 } else { 0 };
     }
 }
@@ -49,9 +48,7 @@ async fn stock_cap_under_concurrent_claims(b: Backend) -> anyhow::Result<()> {
     let claims = stream::iter(people.iter())
         .map(|r| {
             let (app, campaign, coupon) = (&app, &campaign, &coupon);
-            async move {
-                coupons::claim(&app.db, app.queue.as_ref(), campaign, r, coupon, app.now()).await
-            }
+            async move { coupons::claim(&app.db, app.queue.as_ref(), campaign, r, coupon, app.now()).await }
         })
         .buffer_unordered(64);
     let issuing = async {
@@ -84,10 +81,7 @@ async fn stock_cap_under_concurrent_claims(b: Backend) -> anyhow::Result<()> {
             .claim(&r.id, &coupon, 1)
             .await?
             .ok_or_else(|| anyhow::anyhow!("a claim each"))?;
-        ensure!(
-            app.db.claim(&r.id, &coupon, 2).await?.is_none(),
-            "one claim each"
-        );
+        ensure!(app.db.claim(&r.id, &coupon, 2).await?.is_none(), "one claim each");
         match claim.status {
             ClaimStatus::Issued => statuses.0 += 1,
             ClaimStatus::SoldOut => statuses.1 += 1,
@@ -122,25 +116,9 @@ async fn every_job_delivered_three_times(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 100, 20).await?;
     let coupon = CouponId::parse("welcome")?;
     for r in &people {
-        coupons::claim(
-            &app.db,
-            app.queue.as_ref(),
-            &campaign,
-            r,
-            &coupon,
-            app.now(),
-        )
-        .await?;
+        coupons::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
         // A double submit is the same claim.
-        coupons::claim(
-            &app.db,
-            app.queue.as_ref(),
-            &campaign,
-            r,
-            &coupon,
-            app.now(),
-        )
-        .await?;
+        coupons::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
     }
     // Replace each job by three copies of it.
     let mut bodies = Vec::new();
@@ -188,10 +166,7 @@ async fn every_job_delivered_three_times(b: Backend) -> anyhow::Result<()> {
         "stock counted once per person"
     );
     let events = app.db.events_of(&campaign.id).await?;
-    let issued_events = events
-        .iter()
-        .filter(|e| e.kind() == "coupon_issued")
-        .count();
+    let issued_events = events.iter().filter(|e| e.kind() == "coupon_issued").count();
     ensure!(
         issued_events == 20,
         "{}: one issued event each, got {issued_events} of {}",
@@ -206,15 +181,7 @@ async fn consumer_dies_mid_batch(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 100, 10).await?;
     let coupon = CouponId::parse("welcome")?;
     for r in &people {
-        coupons::claim(
-            &app.db,
-            app.queue.as_ref(),
-            &campaign,
-            r,
-            &coupon,
-            app.now(),
-        )
-        .await?;
+        coupons::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
     }
     let mut batch = Vec::new();
     while batch.len() < 10 {
@@ -250,10 +217,7 @@ async fn consumer_dies_mid_batch(b: Backend) -> anyhow::Result<()> {
         issued.len()
     );
     ensure!(app.db.coupon_stock(&campaign.id, &coupon).await?.0 == 10);
-    ensure!(
-        app.queue.depth(QueueId::CouponIssue).await? == 0,
-        "queue drained"
-    );
+    ensure!(app.queue.depth(QueueId::CouponIssue).await? == 0, "queue drained");
     Ok(())
 }
 contract!(mid_batch_failure, super::consumer_dies_mid_batch);
@@ -268,23 +232,10 @@ fn sqs_message(id: &str, body: &str) -> SqsMessage {
 async fn poison_messages_go_to_the_dlq_without_failing_the_batch(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 5, 1).await?;
     let coupon = CouponId::parse("welcome")?;
-    coupons::claim(
-        &app.db,
-        app.queue.as_ref(),
-        &campaign,
-        &people[0],
-        &coupon,
-        app.now(),
-    )
-    .await?;
+    coupons::claim(&app.db, app.queue.as_ref(), &campaign, &people[0], &coupon, app.now()).await?;
     let good = app
         .queue
-        .receive(
-            QueueId::CouponIssue,
-            1,
-            Duration::from_secs(30),
-            Duration::from_secs(1),
-        )
+        .receive(QueueId::CouponIssue, 1, Duration::from_secs(30), Duration::from_secs(1))
         .await?;
     ensure!(good.len() == 1);
     let mut event = SqsEvent::default();
@@ -326,23 +277,12 @@ async fn poison_messages_go_to_the_dlq_without_failing_the_batch(b: Backend) -> 
     );
     Ok(())
 }
-contract!(
-    poison,
-    super::poison_messages_go_to_the_dlq_without_failing_the_batch
-);
+contract!(poison, super::poison_messages_go_to_the_dlq_without_failing_the_batch);
 
 async fn store_redemption(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 5, 1).await?;
     let coupon = CouponId::parse("welcome")?;
-    coupons::claim(
-        &app.db,
-        app.queue.as_ref(),
-        &campaign,
-        &people[0],
-        &coupon,
-        app.now(),
-    )
-    .await?;
+    coupons::claim(&app.db, app.queue.as_ref(), &campaign, &people[0], &coupon, app.now()).await?;
     drain(&app, 1).await;
     let code = app
         .db
@@ -366,13 +306,11 @@ async fn store_redemption(b: Backend) -> anyhow::Result<()> {
     }
     let now = app.now();
     ensure!(
-        coupons::redeem(&app.db, &gangnam, "wrong", &code, now).await
-            == Err(RedeemError::Unauthorized),
+        coupons::redeem(&app.db, &gangnam, "wrong", &code, now).await == Err(RedeemError::Unauthorized),
         "wrong key"
     );
     ensure!(
-        coupons::redeem(&app.db, &StoreId::parse("nowhere")?, "x", &code, now).await
-            == Err(RedeemError::Unauthorized),
+        coupons::redeem(&app.db, &StoreId::parse("nowhere")?, "x", &code, now).await == Err(RedeemError::Unauthorized),
         "unknown store"
     );
     ensure!(
@@ -395,10 +333,7 @@ async fn store_redemption(b: Backend) -> anyhow::Result<()> {
         other => anyhow::bail!("{}: second store must be refused, got {other:?}", b.name),
     }
     let events = app.db.events_of(&campaign.id).await?;
-    let redeemed: Vec<_> = events
-        .iter()
-        .filter(|e| e.kind() == "coupon_redeemed")
-        .collect();
+    let redeemed: Vec<_> = events.iter().filter(|e| e.kind() == "coupon_redeemed").collect();
     ensure!(redeemed.len() == 1, "one redemption event");
     ensure!(
         redeemed[0].recipient_id.as_ref() == Some(&people[0].id)

@@ -110,9 +110,7 @@ fn http_api_events_match_the_route_table() -> anyhow::Result<()> {
             let method = props.and_then(|p| get_str(p, "Method"));
             let path = props.and_then(|p| get_str(p, "Path"));
             let (Some(method), Some(path)) = (method, path) else {
-                bail!(
-                    "{id} event {name}: an HttpApi event needs a plain Properties.Method and Path"
-                );
+                bail!("{id} event {name}: an HttpApi event needs a plain Properties.Method and Path");
             };
             in_template.insert((id.clone(), method.to_uppercase(), path.to_owned()));
         }
@@ -127,8 +125,7 @@ fn http_api_events_match_the_route_table() -> anyhow::Result<()> {
             )
         })
         .collect();
-    let missing_in_template: Vec<String> =
-        in_code.difference(&in_template).map(route_line).collect();
+    let missing_in_template: Vec<String> = in_code.difference(&in_template).map(route_line).collect();
     let missing_in_code: Vec<String> = in_template.difference(&in_code).map(route_line).collect();
     ensure!(
         missing_in_template.is_empty() && missing_in_code.is_empty(),
@@ -143,8 +140,7 @@ fn http_api_events_match_the_route_table() -> anyhow::Result<()> {
 /// The binaries a package's Cargo.toml declares: its `[[bin]]` names, or the package name
 /// when it has none and has src/main.rs (cargo's implicit binary).
 fn cargo_bins(manifest: &Path) -> anyhow::Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(manifest).with_context(|| format!("{}", manifest.display()))?;
+    let text = std::fs::read_to_string(manifest).with_context(|| format!("{}", manifest.display()))?;
     let mut section = String::new();
     let mut bins = Vec::new();
     let mut package_name = None;
@@ -199,27 +195,21 @@ fn template_binaries_match_the_cargo_bins_under_functions() -> anyhow::Result<()
 
     let functions_dir = repo_root().join("functions");
     let mut in_cargo: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let dir = std::fs::read_dir(&functions_dir)
-        .with_context(|| format!("{}", functions_dir.display()))?;
+    let dir = std::fs::read_dir(&functions_dir).with_context(|| format!("{}", functions_dir.display()))?;
     for entry in dir {
         let manifest = entry?.path().join("Cargo.toml");
         if !manifest.is_file() {
             continue;
         }
         for bin in cargo_bins(&manifest)? {
-            let rel = manifest
-                .strip_prefix(repo_root())
-                .unwrap_or(&manifest)
-                .to_path_buf();
+            let rel = manifest.strip_prefix(repo_root()).unwrap_or(&manifest).to_path_buf();
             in_cargo.insert(bin, rel);
         }
     }
 
     for (bin, ids) in &in_template {
         if ids.len() > 1 {
-            problems.push(format!(
-                "binary {bin:?} is built by several functions: {ids:?}"
-            ));
+            problems.push(format!("binary {bin:?} is built by several functions: {ids:?}"));
         }
     }
     let template_bins: BTreeSet<&String> = in_template.keys().collect();
@@ -236,18 +226,9 @@ fn template_binaries_match_the_cargo_bins_under_functions() -> anyhow::Result<()
         problems.is_empty() && no_crate.is_empty() && no_function.is_empty(),
         "template.yaml's BuildProperties.Binary and the [[bin]]s in functions/*/Cargo.toml \
          differ:\n{}{}{}",
-        problems
-            .iter()
-            .map(|p| format!("{p}\n"))
-            .collect::<String>(),
-        listing(
-            "in template.yaml, no [[bin]] in functions/*/Cargo.toml",
-            no_crate
-        ),
-        listing(
-            "in functions/*/Cargo.toml, no function in template.yaml",
-            no_function
-        ),
+        problems.iter().map(|p| format!("{p}\n")).collect::<String>(),
+        listing("in template.yaml, no [[bin]] in functions/*/Cargo.toml", no_crate),
+        listing("in functions/*/Cargo.toml, no function in template.yaml", no_function),
     );
     Ok(())
 }

@@ -60,11 +60,7 @@ fn outcome_name(o: &IssueOutcome) -> &'static str {
 async fn dead_letter(app: &App, body: &str, reason: String) -> Processed {
     // The body is logged only by length: it may carry identifiers, never a phone number.
     tracing::error!(%reason, bytes = body.len(), "coupon job sent to the dead-letter queue");
-    match app
-        .queue
-        .send(QueueId::CouponIssueDlq, body.to_owned())
-        .await
-    {
+    match app.queue.send(QueueId::CouponIssueDlq, body.to_owned()).await {
         Ok(_) => Processed::DeadLettered(reason),
         // Could not park it: let SQS redrive it after max receives instead of losing it.
         Err(e) => Processed::Retry(format!("dead-letter send failed: {e}")),
@@ -114,9 +110,7 @@ pub async fn consume(app: &App, wait: Duration, retry_delay: Duration) -> usize 
                     .retry_later(QueueId::CouponIssue, &m.receipt, retry_delay)
                     .await
             }
-            Processed::Done(_) | Processed::DeadLettered(_) => {
-                app.queue.ack(QueueId::CouponIssue, &m.receipt).await
-            }
+            Processed::Done(_) | Processed::DeadLettered(_) => app.queue.ack(QueueId::CouponIssue, &m.receipt).await,
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "acknowledging a coupon job failed");

@@ -22,10 +22,7 @@ pub struct InfoSubmission {
 }
 
 fn value<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.trim())
+    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim())
 }
 
 fn clean_text(s: &str) -> bool {
@@ -34,11 +31,7 @@ fn clean_text(s: &str) -> bool {
 
 /// Parses the posted fields against the campaign's form. On failure returns the values as typed
 /// (to fill the form again) with an error per field.
-pub fn parse(
-    def: &InfoForm,
-    fields: &[(String, String)],
-    this_year: u32,
-) -> Result<InfoSubmission, FormValues> {
+pub fn parse(def: &InfoForm, fields: &[(String, String)], this_year: u32) -> Result<InfoSubmission, Box<FormValues>> {
     let v = |n: &str| value(fields, n).to_owned();
     let mut shown = FormValues {
         name: v("name"),
@@ -77,10 +70,7 @@ pub fn parse(
     if asks(FormField::Phone) {
         match PhoneNumber::parse(&shown.phone) {
             Ok(p) => out.phone = Some(p),
-            Err(_) => errors.push((
-                "phone",
-                "휴대폰 번호를 010-1234-5678 형식으로 입력해 주세요.".into(),
-            )),
+            Err(_) => errors.push(("phone", "휴대폰 번호를 010-1234-5678 형식으로 입력해 주세요.".into())),
         }
     }
     if asks(FormField::Gender) && !shown.gender.is_empty() {
@@ -125,16 +115,13 @@ pub fn parse(
         }
     }
     if !shown.privacy {
-        errors.push((
-            "privacy",
-            "개인정보 수집·이용에 동의해야 참여할 수 있어요.".into(),
-        ));
+        errors.push(("privacy", "개인정보 수집·이용에 동의해야 참여할 수 있어요.".into()));
     }
     if errors.is_empty() {
         Ok(out)
     } else {
         shown.errors = errors;
-        Err(shown)
+        Err(Box::new(shown))
     }
 }
 
@@ -158,10 +145,7 @@ mod tests {
     }
 
     fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
     }
 
     #[test]
@@ -179,10 +163,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.name.as_deref(), Some("김민지"));
-        assert_eq!(
-            s.phone.map(|p| p.as_str().to_owned()).as_deref(),
-            Some("01012345678")
-        );
+        assert_eq!(s.phone.map(|p| p.as_str().to_owned()).as_deref(), Some("01012345678"));
         assert!(!s.marketing);
         assert_eq!(s.age_band, Some(AgeBand::Thirties));
     }
@@ -201,10 +182,7 @@ mod tests {
         )
         .unwrap_err();
         let fields: Vec<&str> = e.errors.iter().map(|(f, _)| *f).collect();
-        assert_eq!(
-            fields,
-            vec!["name", "phone", "gender", "birth_year", "privacy"]
-        );
+        assert_eq!(fields, vec!["name", "phone", "gender", "birth_year", "privacy"]);
         assert_eq!(e.phone, "02-123", "values are kept to fill the form again");
     }
 }

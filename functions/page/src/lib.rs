@@ -17,9 +17,7 @@ use mcamp_domain::ua::{self, InApp, Os};
 use mcamp_domain::values::{CouponId, ShortCode};
 use mcamp_http::error::{html_response, json_response};
 use mcamp_http::pages::mdm::{self, CouponState, CouponView, FormValues, FormView, MdmView};
-use mcamp_http::request::{
-    body_bytes, form as form_fields, header, origin, path_param, query_param,
-};
+use mcamp_http::request::{body_bytes, form as form_fields, header, origin, path_param, query_param};
 use mcamp_http::tokens::{form_token, token_ok};
 use mcamp_http::{App, Flavor, HttpError};
 use serde_json::json;
@@ -37,11 +35,7 @@ impl Ctx {
     }
     fn event(&self, now: chrono::DateTime<Utc>, data: EventData) -> Event {
         let r = &self.recipient;
-        Event::new(r.campaign_id.clone(), now, data).by(
-            Some(r.id.clone()),
-            r.referrer_id.clone(),
-            Some(r.chain_head()),
-        )
+        Event::new(r.campaign_id.clone(), now, data).by(Some(r.id.clone()), r.referrer_id.clone(), Some(r.chain_head()))
     }
 }
 
@@ -59,15 +53,8 @@ async fn load(app: &App, req: &Request) -> Result<Loaded, HttpError> {
     if link.kind == LinkKind::Share {
         return Ok(Loaded::Share(code));
     }
-    let recipient = app
-        .db
-        .recipient(&link.recipient_id)
-        .await?
-        .ok_or(HttpError::NotFound)?;
-    let campaign = app
-        .campaign(&link.campaign_id)
-        .await?
-        .ok_or(HttpError::NotFound)?;
+    let recipient = app.db.recipient(&link.recipient_id).await?.ok_or(HttpError::NotFound)?;
+    let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
     if !campaign.campaign.is_live(app.now()) {
         return Err(HttpError::Gone);
     }
@@ -194,17 +181,10 @@ fn current_values(r: &Recipient) -> FormValues {
         name: r.name.clone().unwrap_or_default(),
         phone: r.phone.as_ref().map(|p| p.dashed()).unwrap_or_default(),
         gender: r.gender.map(|g| snake(json!(g))).unwrap_or_default(),
-        birth_year: r
-            .birth_year
-            .map(|b| b.year().to_string())
-            .unwrap_or_default(),
+        birth_year: r.birth_year.map(|b| b.year().to_string()).unwrap_or_default(),
         age_band: r.age_band.map(|a| snake(json!(a))).unwrap_or_default(),
         region: r.region.clone().unwrap_or_default(),
-        store: r
-            .preferred_store
-            .as_ref()
-            .map(|s| s.to_string())
-            .unwrap_or_default(),
+        store: r.preferred_store.as_ref().map(|s| s.to_string()).unwrap_or_default(),
         privacy: r.consent.privacy_at.is_some(),
         marketing: r.consent.marketing_at.is_some(),
         errors: Vec::new(),
@@ -254,18 +234,11 @@ async fn page(
     let c = ctx.campaign();
     let token = form_token(&app.config.secret, ctx.code.as_str());
     let coupons = coupon_views(app, ctx).await?;
-    let refresh = coupons
-        .iter()
-        .any(|c| matches!(c.state, CouponState::Pending));
+    let refresh = coupons.iter().any(|c| matches!(c.state, CouponState::Pending));
     let base = origin(req, app.config.base_url.as_deref());
-    let share_url = ctx
-        .recipient
-        .share_code
-        .as_ref()
-        .map(|s| format!("{base}/{s}"));
-    let notice = notice.or_else(|| {
-        query_param(req, "m").and_then(|m| NOTICES.iter().find(|(k, _)| *k == m).map(|(_, v)| *v))
-    });
+    let share_url = ctx.recipient.share_code.as_ref().map(|s| format!("{base}/{s}"));
+    let notice =
+        notice.or_else(|| query_param(req, "m").and_then(|m| NOTICES.iter().find(|(k, _)| *k == m).map(|(_, v)| *v)));
     let form = c.form.as_ref().map(|def| FormView {
         def,
         values: form_values.unwrap_or_else(|| current_values(&ctx.recipient)),
@@ -285,14 +258,13 @@ async fn page(
         refresh,
     };
     let html = mdm::render(&view).into_string();
-    if req.method() == lambda_http::http::Method::GET {
-        if let Err(e) = app
+    if req.method() == lambda_http::http::Method::GET
+        && let Err(e) = app
             .db
             .append_event(&ctx.event(now, EventData::PageView { page: "mdm".into() }))
             .await
-        {
-            tracing::error!(error = %e, "page view not recorded");
-        }
+    {
+        tracing::error!(error = %e, "page view not recorded");
     }
     Ok(html_response(status, html))
 }
@@ -308,15 +280,7 @@ async fn submit_form(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Bod
         Ok(s) => s,
         // Nothing stored: the form comes back with the typed values and a message per field.
         Err(values) => {
-            return page(
-                app,
-                req,
-                ctx,
-                Some(values),
-                Some("입력한 내용을 확인해 주세요."),
-                400,
-            )
-            .await;
+            return page(app, req, ctx, Some(*values), Some("입력한 내용을 확인해 주세요."), 400).await;
         }
     };
     let mut r = ctx.recipient.clone();
@@ -330,7 +294,7 @@ async fn submit_form(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Bod
     r.region = submitted.region.or(r.region);
     r.preferred_store = submitted.store.or(r.preferred_store);
     r.form_completed_at = r.form_completed_at.or(Some(now));
-    app.db.save_recipient(&r).await?;
+    app.db.save_profile(&r).await?;
     // The ledger gets an entry only when a consent changes, so a double submit adds nothing.
     let mut changes = Vec::new();
     if !was_privacy {
@@ -381,11 +345,7 @@ async fn claim(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, Ht
         .and_then(|(_, v)| CouponId::parse(v).ok())
         .ok_or_else(|| HttpError::BadRequest("coupon: missing or malformed".into()))?;
     // Re-read the recipient: the form may have just been completed.
-    let recipient = app
-        .db
-        .recipient(&ctx.recipient.id)
-        .await?
-        .ok_or(HttpError::NotFound)?;
+    let recipient = app.db.recipient(&ctx.recipient.id).await?.ok_or(HttpError::NotFound)?;
     match coupons::claim(
         &app.db,
         app.queue.as_ref(),
@@ -432,27 +392,18 @@ async fn coupon_states(app: &App, ctx: &Ctx) -> Result<Response<Body>, HttpError
             list.push(json!({ "coupon": c.coupon_id, "status": c.status, "code": c.code }));
         }
     }
-    Ok(json_response(
-        200,
-        &json!({ "pending": pending, "coupons": list }),
-    ))
+    Ok(json_response(200, &json!({ "pending": pending, "coupons": list })))
 }
 
 async fn share(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, HttpError> {
     let fields = form_fields(req)?;
     check_token(app, ctx, &fields)?;
-    let channel = match fields
-        .iter()
-        .find(|(k, _)| k == "channel")
-        .map(|(_, v)| v.as_str())
-    {
+    let channel = match fields.iter().find(|(k, _)| k == "channel").map(|(_, v)| v.as_str()) {
         Some("kakao") => ShareChannel::Kakao,
         Some("copy_link") => ShareChannel::CopyLink,
         Some("sms") => ShareChannel::Sms,
         _ => {
-            return Err(HttpError::BadRequest(
-                "channel: must be kakao, copy_link or sms".into(),
-            ));
+            return Err(HttpError::BadRequest("channel: must be kakao, copy_link or sms".into()));
         }
     };
     let now = app.now();
@@ -484,14 +435,10 @@ async fn opt_out(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, 
     let fields = form_fields(req)?;
     check_token(app, ctx, &fields)?;
     let now = app.now();
-    let mut r = app
-        .db
-        .recipient(&ctx.recipient.id)
-        .await?
-        .ok_or(HttpError::NotFound)?;
+    let mut r = app.db.recipient(&ctx.recipient.id).await?.ok_or(HttpError::NotFound)?;
     if r.opted_out_at.is_none() {
         r.opted_out_at = Some(now);
-        app.db.save_recipient(&r).await?;
+        app.db.save_profile(&r).await?;
         if r.consent.marketing_at.is_some() {
             let version = ctx
                 .campaign()
@@ -535,8 +482,7 @@ struct Beacon {
 /// `POST /e` from `navigator.sendBeacon`: `{code, token, action, target}` as text or JSON.
 async fn beacon(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
     let bytes = body_bytes(req)?;
-    let b: Beacon =
-        serde_json::from_slice(bytes).map_err(|e| HttpError::BadRequest(format!("body: {e}")))?;
+    let b: Beacon = serde_json::from_slice(bytes).map_err(|e| HttpError::BadRequest(format!("body: {e}")))?;
     let code = ShortCode::parse(&b.code).map_err(|e| HttpError::BadRequest(e.to_string()))?;
     if !token_ok(&app.config.secret, code.as_str(), &b.token) {
         return Err(HttpError::Forbidden("token does not match the code".into()));
@@ -562,8 +508,5 @@ async fn beacon(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
         Some(link.chain_head.clone().unwrap_or(link.recipient_id)),
     );
     app.db.append_event(&event).await?;
-    Ok(Response::builder()
-        .status(204)
-        .body(Body::Empty)
-        .unwrap_or_default())
+    Ok(Response::builder().status(204).body(Body::Empty).unwrap_or_default())
 }

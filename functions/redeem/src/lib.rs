@@ -32,8 +32,8 @@ async fn redeem(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .ok_or(HttpError::Unauthorized)?;
-    let body: RedeemBody = serde_json::from_slice(body_bytes(req)?)
-        .map_err(|e| HttpError::BadRequest(format!("body: {e}")))?;
+    let body: RedeemBody =
+        serde_json::from_slice(body_bytes(req)?).map_err(|e| HttpError::BadRequest(format!("body: {e}")))?;
     let code = CouponCode::parse(&body.code).map_err(|e| HttpError::BadRequest(e.to_string()))?;
     match coupons::redeem(&app.db, &store, key, &code, app.now()).await {
         Ok(r) => Ok(json_response(

@@ -69,31 +69,16 @@ fn page_path(kind: CampaignKind, code: &ShortCode) -> String {
     }
 }
 
-async fn click(
-    app: &App,
-    req: &Request,
-    code: ShortCode,
-    class: &UaClass,
-) -> Result<Response<Body>, HttpError> {
+async fn click(app: &App, req: &Request, code: ShortCode, class: &UaClass) -> Result<Response<Body>, HttpError> {
     let now = app.now();
-    let link = app
-        .db
-        .record_click(&code, now)
-        .await?
-        .ok_or(HttpError::NotFound)?;
-    let campaign = app
-        .campaign(&link.campaign_id)
-        .await?
-        .ok_or(HttpError::NotFound)?;
+    let link = app.db.record_click(&code, now).await?.ok_or(HttpError::NotFound)?;
+    let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
     if !campaign.campaign.is_live(now) {
         return Err(HttpError::Gone);
     }
     let (person, referrer, chain_head, target_code, first, set_cookie) = match link.kind {
         LinkKind::Personal => {
-            let head = link
-                .chain_head
-                .clone()
-                .unwrap_or_else(|| link.recipient_id.clone());
+            let head = link.chain_head.clone().unwrap_or_else(|| link.recipient_id.clone());
             (
                 link.recipient_id.clone(),
                 link.referrer_id.clone(),
@@ -142,32 +127,22 @@ async fn click(
     if let Some(c) = set_cookie {
         resp = resp.header("set-cookie", c);
     }
-    resp.body(Body::Empty)
-        .map_err(|e| HttpError::Internal(e.to_string()))
+    resp.body(Body::Empty).map_err(|e| HttpError::Internal(e.to_string()))
 }
 
 /// The visitor this browser is for this share link: the one remembered in its cookie, or a new
 /// one minted now. Returns whether this is their first click.
-async fn visitor_for(
-    app: &App,
-    req: &Request,
-    link: &Link,
-) -> Result<(Recipient, bool), HttpError> {
+async fn visitor_for(app: &App, req: &Request, link: &Link) -> Result<(Recipient, bool), HttpError> {
     let now = app.now();
-    if let Some(code) = cookie(req, &visitor_cookie(link)).and_then(|c| ShortCode::parse(&c).ok()) {
-        if let Some(own) = app.db.record_click(&code, now).await? {
-            if own.campaign_id == link.campaign_id && own.kind == LinkKind::Personal {
-                if let Some(r) = app.db.recipient(&own.recipient_id).await? {
-                    return Ok((r, false));
-                }
-            }
-        }
+    if let Some(code) = cookie(req, &visitor_cookie(link)).and_then(|c| ShortCode::parse(&c).ok())
+        && let Some(own) = app.db.record_click(&code, now).await?
+        && own.campaign_id == link.campaign_id
+        && own.kind == LinkKind::Personal
+        && let Some(r) = app.db.recipient(&own.recipient_id).await?
+    {
+        return Ok((r, false));
     }
-    let sharer = app
-        .db
-        .recipient(&link.recipient_id)
-        .await?
-        .ok_or(HttpError::NotFound)?;
+    let sharer = app.db.recipient(&link.recipient_id).await?.ok_or(HttpError::NotFound)?;
     let visitor = app.db.add_visitor(&sharer, now).await?;
     Ok((visitor, true))
 }
@@ -181,10 +156,7 @@ async fn preview_card(
 ) -> Result<Response<Body>, HttpError> {
     let now = app.now();
     let link = app.db.link(&code).await?.ok_or(HttpError::NotFound)?;
-    let campaign = app
-        .campaign(&link.campaign_id)
-        .await?
-        .ok_or(HttpError::NotFound)?;
+    let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
     if !campaign.campaign.is_live(now) {
         return Err(HttpError::Gone);
     }

@@ -6,12 +6,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue,
-    TransactWriteItem, Update as DdbUpdate, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, PutRequest, ReturnValue, TransactWriteItem,
+    Update as DdbUpdate, WriteRequest,
 };
 use mcamp_domain::ports::{
-    ChangeKind, ChangeRecord, Cond, Index, Item, Key, Page, Query, SortKey, StoreError,
-    StoreResult, Table, TableId, TxWrite, Update,
+    ChangeKind, ChangeRecord, Cond, Index, Item, Key, Page, Query, SortKey, StoreError, StoreResult, Table, TableId,
+    TxWrite, Update,
 };
 
 use crate::Aws;
@@ -52,11 +52,25 @@ where
         | "RequestLimitExceeded"
         | "TransactionConflictException" => StoreError::Throttled(format!("{code}: {message}")),
         "ValidationException" => StoreError::Invalid(message),
-        "" => StoreError::Backend(format!(
-            "{}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-        )),
+        "" => StoreError::Backend(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e))),
         _ => StoreError::Backend(format!("{code}: {message}")),
+    }
+}
+
+/// Only failed conditions make a cancelled transaction a `TransactionCancelled`: a conflict
+/// with a concurrent transaction (the coupon stock counter is one hot item) or throttling must
+/// be retried, never read as "the condition did not hold" (that would call stock sold out).
+fn cancelled(reasons: Vec<Option<String>>) -> StoreError {
+    let other = reasons
+        .iter()
+        .flatten()
+        .find(|c| c.as_str() != "ConditionalCheckFailed");
+    match other {
+        None => StoreError::TransactionCancelled { reasons },
+        Some(code) if code == "TransactionConflict" || code.contains("Throughput") || code.contains("Throttl") => {
+            StoreError::Throttled(format!("transaction cancelled: {code}"))
+        }
+        Some(code) => StoreError::Backend(format!("transaction cancelled: {code}")),
     }
 }
 
@@ -66,9 +80,7 @@ fn parse_reasons(message: &str) -> Vec<Option<String>> {
     let Some(start) = message.find('[') else {
         return Vec::new();
     };
-    let end = message[start..]
-        .find(']')
-        .map_or(message.len(), |e| start + e);
+    let end = message[start..].find(']').map_or(message.len(), |e| start + e);
     message[start + 1..end]
         .split(',')
         .map(|s| s.trim())
@@ -190,12 +202,7 @@ impl Table for Aws {
                 .send()
                 .await
                 .map_err(map_err)?;
-            for av in out
-                .responses
-                .unwrap_or_default()
-                .remove(&name)
-                .unwrap_or_default()
-            {
+            for av in out.responses.unwrap_or_default().remove(&name).unwrap_or_default() {
                 items.push(from_av(av)?);
             }
             match out.unprocessed_keys.and_then(|mut u| u.remove(&name)) {
@@ -206,9 +213,7 @@ impl Table for Aws {
                 _ => return Ok(items),
             }
         }
-        Err(StoreError::Throttled(
-            "unprocessed keys after retries".into(),
-        ))
+        Err(StoreError::Throttled("unprocessed keys after retries".into()))
     }
 
     async fn put(&self, table: TableId, item: Item, cond: Option<Cond>) -> StoreResult<()> {
@@ -226,13 +231,7 @@ impl Table for Aws {
         Ok(())
     }
 
-    async fn update(
-        &self,
-        table: TableId,
-        key: &Key,
-        update: Update,
-        cond: Option<Cond>,
-    ) -> StoreResult<Item> {
+    async fn update(&self, table: TableId, key: &Key, update: Update, cond: Option<Cond>) -> StoreResult<Item> {
         let mut ex = Expr::default();
         let u = ex.update(&update)?;
         let c = cond.as_ref().map(|c| ex.condition(c)).transpose()?;
@@ -269,14 +268,9 @@ impl Table for Aws {
 
     async fn transact(&self, writes: Vec<TxWrite>) -> StoreResult<()> {
         if writes.is_empty() || writes.len() > 100 {
-            return Err(StoreError::Invalid(
-                "a transaction has 1 to 100 writes".into(),
-            ));
+            return Err(StoreError::Invalid("a transaction has 1 to 100 writes".into()));
         }
-        let items = writes
-            .iter()
-            .map(|w| self.tx_item(w))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = writes.iter().map(|w| self.tx_item(w)).collect::<Result<Vec<_>, _>>()?;
         match self
             .ddb
             .transact_write_items()
@@ -288,16 +282,14 @@ impl Table for Aws {
             Err(e) => {
                 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
                 // Prefer the structured reasons; fall back to the message's list.
-                if let Some(TransactWriteItemsError::TransactionCanceledException(t)) =
-                    e.as_service_error()
-                {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(t)) = e.as_service_error() {
                     let rs = t.cancellation_reasons();
                     if !rs.is_empty() {
-                        let reasons = rs
+                        let reasons: Vec<Option<String>> = rs
                             .iter()
                             .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
                             .collect();
-                        return Err(StoreError::TransactionCancelled { reasons });
+                        return Err(cancelled(reasons));
                     }
                 }
                 Err(map_err(e))
@@ -398,12 +390,7 @@ impl Table for Aws {
         Ok(())
     }
 
-    async fn changes(
-        &self,
-        table: TableId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> StoreResult<Vec<ChangeRecord>> {
+    async fn changes(&self, table: TableId, after: Option<&str>, limit: usize) -> StoreResult<Vec<ChangeRecord>> {
         let desc = self
             .ddb
             .describe_table()
@@ -421,10 +408,7 @@ impl Table for Aws {
             .send()
             .await
             .map_err(map_err)?;
-        let shards = stream
-            .stream_description
-            .and_then(|d| d.shards)
-            .unwrap_or_default();
+        let shards = stream.stream_description.and_then(|d| d.shards).unwrap_or_default();
         let mut out = Vec::new();
         for shard in shards {
             let Some(shard_id) = shard.shard_id else {
@@ -455,10 +439,10 @@ impl Table for Aws {
                     break;
                 }
                 for r in records {
-                    if let Some(c) = change_record(r)? {
-                        if after.is_none_or(|a| c.sequence.as_str() > a) {
-                            out.push(c);
-                        }
+                    if let Some(c) = change_record(r)?
+                        && after.is_none_or(|a| c.sequence.as_str() > a)
+                    {
+                        out.push(c);
                     }
                 }
                 iterator = page.next_shard_iterator;
@@ -488,7 +472,7 @@ fn change_record(r: aws_sdk_dynamodbstreams::types::Record) -> StoreResult<Optio
     };
     let new_image = data
         .new_image
-        .map(|i| serde_dynamo::from_item::<_, Item>(i))
+        .map(serde_dynamo::from_item::<_, Item>)
         .transpose()
         .map_err(|e| StoreError::Backend(format!("stream image: {e}")))?;
     // Sequence numbers are decimal strings of varying length; pad so they sort as numbers.
@@ -513,11 +497,20 @@ mod tests {
     use super::parse_reasons;
 
     #[test]
+    fn conflicts_are_retryable_not_failed_conditions() {
+        use mcamp_domain::ports::StoreError;
+        let r = super::cancelled(vec![
+            Some("TransactionConflict".into()),
+            Some("ConditionalCheckFailed".into()),
+        ]);
+        assert!(matches!(r, StoreError::Throttled(_)), "{r:?}");
+        let r = super::cancelled(vec![None, Some("ConditionalCheckFailed".into())]);
+        assert!(matches!(r, StoreError::TransactionCancelled { .. }), "{r:?}");
+    }
+
+    #[test]
     fn cancellation_reasons_keep_their_positions() {
         let m = "Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]";
-        assert_eq!(
-            parse_reasons(m),
-            vec![None, Some("ConditionalCheckFailed".to_owned())]
-        );
+        assert_eq!(parse_reasons(m), vec![None, Some("ConditionalCheckFailed".to_owned())]);
     }
 }

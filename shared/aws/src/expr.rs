@@ -24,8 +24,8 @@ impl Expr {
     }
 
     fn value(&mut self, v: &Value) -> Result<String, StoreError> {
-        let av: AttributeValue = serde_dynamo::to_attribute_value(v)
-            .map_err(|e| StoreError::Invalid(format!("value: {e}")))?;
+        let av: AttributeValue =
+            serde_dynamo::to_attribute_value(v).map_err(|e| StoreError::Invalid(format!("value: {e}")))?;
         let k = format!(":v{}", self.values.len());
         self.values.insert(k.clone(), av);
         Ok(k)
@@ -60,15 +60,16 @@ impl Expr {
                 let v = self.value(&Value::from(*x))?;
                 format!("{n} < {v}")
             }
+            Cond::LtAttr(a, b) => {
+                let x = self.name(a);
+                let y = self.name(b);
+                format!("{x} < {y}")
+            }
             Cond::And(cs) | Cond::Or(cs) => {
                 if cs.is_empty() {
                     return Err(StoreError::Invalid("empty And/Or condition".into()));
                 }
-                let op = if matches!(c, Cond::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
+                let op = if matches!(c, Cond::And(_)) { " AND " } else { " OR " };
                 let parts = cs
                     .iter()
                     .map(|c| self.condition(c).map(|s| format!("({s})")))

@@ -2,9 +2,8 @@
 //! template.yaml declares; used against emulators (`--aws-endpoint`) and in tests.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use mcamp_domain::ports::{MAX_RECEIVE_COUNT, QueueId, StoreError, StoreResult, TableId};
@@ -35,14 +34,7 @@ fn attr(name: &str) -> StoreResult<AttributeDefinition> {
 pub async fn create_tables(aws: &Aws) -> StoreResult<()> {
     for t in TableId::ALL {
         let name = aws.names.table(t).to_owned();
-        if aws
-            .ddb
-            .describe_table()
-            .table_name(&name)
-            .send()
-            .await
-            .is_ok()
-        {
+        if aws.ddb.describe_table().table_name(&name).send().await.is_ok() {
             continue;
         }
         let mut req = aws
@@ -70,11 +62,7 @@ pub async fn create_tables(aws: &Aws) -> StoreResult<()> {
                         .index_name("gsi1")
                         .key_schema(key("gsi1pk", KeyType::Hash)?)
                         .key_schema(key("gsi1sk", KeyType::Range)?)
-                        .projection(
-                            Projection::builder()
-                                .projection_type(ProjectionType::All)
-                                .build(),
-                        )
+                        .projection(Projection::builder().projection_type(ProjectionType::All).build())
                         .build()
                         .map_err(err)?,
                 );
@@ -122,8 +110,7 @@ pub async fn create_queues(aws: &mut Aws, prefix: &str) -> StoreResult<()> {
         .attributes
         .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
         .ok_or_else(|| err("no DLQ ARN"))?;
-    let redrive =
-        format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{MAX_RECEIVE_COUNT}"}}"#);
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{MAX_RECEIVE_COUNT}"}}"#);
     let q = aws
         .sqs
         .create_queue()
@@ -133,10 +120,7 @@ pub async fn create_queues(aws: &mut Aws, prefix: &str) -> StoreResult<()> {
         .send()
         .await
         .map_err(|e| err(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-    aws.set_queue_url(
-        QueueId::CouponIssue,
-        q.queue_url.ok_or_else(|| err("no queue URL"))?,
-    );
+    aws.set_queue_url(QueueId::CouponIssue, q.queue_url.ok_or_else(|| err("no queue URL"))?);
     aws.set_queue_url(QueueId::CouponIssueDlq, dlq_url);
     Ok(())
 }

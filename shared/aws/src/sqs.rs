@@ -26,9 +26,7 @@ impl Aws {
             .queues
             .get(&q)
             .map(String::as_str)
-            .ok_or_else(|| {
-                StoreError::Backend(format!("no URL configured for queue {}", q.as_str()))
-            })
+            .ok_or_else(|| StoreError::Backend(format!("no URL configured for queue {}", q.as_str())))
     }
 }
 
@@ -123,12 +121,7 @@ impl JobQueue for Aws {
             .await
             .map_err(map_err)?;
         let attrs = out.attributes.unwrap_or_default();
-        let n = |k: QueueAttributeName| {
-            attrs
-                .get(&k)
-                .and_then(|v| v.parse::<usize>().ok())
-                .unwrap_or(0)
-        };
+        let n = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
         Ok(n(QueueAttributeName::ApproximateNumberOfMessages)
             + n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
     }

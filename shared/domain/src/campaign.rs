@@ -267,60 +267,41 @@ impl Campaign {
         if self.sender.brand.trim().is_empty() {
             return Err(ParseError::new("sender.brand", "must not be empty"));
         }
-        let digits: String = self
-            .sender
-            .opt_out_080
-            .chars()
-            .filter(|c| c.is_ascii_digit())
-            .collect();
+        let digits: String = self.sender.opt_out_080.chars().filter(|c| c.is_ascii_digit()).collect();
         if !digits.starts_with("080") || !(10..=11).contains(&digits.len()) {
             return Err(ParseError::new(
                 "sender.opt_out_080",
                 "must be a free 080 number such as 080-123-4567",
             ));
         }
-        if let (Some(s), Some(e)) = (self.starts_at, self.ends_at) {
-            if e <= s {
-                return Err(ParseError::new("ends_at", "must be after starts_at"));
-            }
+        if let (Some(s), Some(e)) = (self.starts_at, self.ends_at)
+            && e <= s
+        {
+            return Err(ParseError::new("ends_at", "must be after starts_at"));
         }
         let mut seen = std::collections::HashSet::new();
         for c in &self.coupons {
             if !seen.insert(&c.id) {
-                return Err(ParseError::new(
-                    "coupons.id",
-                    format!("'{}' is used twice", c.id),
-                ));
+                return Err(ParseError::new("coupons.id", format!("'{}' is used twice", c.id)));
             }
             if c.per_person == 0 {
                 return Err(ParseError::new("coupons.per_person", "must be at least 1"));
             }
-            if let Benefit::PercentOff { percent } = c.benefit {
-                if percent == 0 || percent > 100 {
-                    return Err(ParseError::new(
-                        "coupons.benefit.percent",
-                        "must be 1 to 100",
-                    ));
-                }
+            if let Benefit::PercentOff { percent } = c.benefit
+                && (percent == 0 || percent > 100)
+            {
+                return Err(ParseError::new("coupons.benefit.percent", "must be 1 to 100"));
             }
-            if let (Some(f), Some(u)) = (c.valid_from, c.valid_until) {
-                if u <= f {
-                    return Err(ParseError::new(
-                        "coupons.valid_until",
-                        "must be after valid_from",
-                    ));
-                }
+            if let (Some(f), Some(u)) = (c.valid_from, c.valid_until)
+                && u <= f
+            {
+                return Err(ParseError::new("coupons.valid_until", "must be after valid_from"));
             }
         }
         if let Some(accent) = &self.page.accent {
-            let ok = accent.len() == 7
-                && accent.starts_with('#')
-                && accent[1..].bytes().all(|b| b.is_ascii_hexdigit());
+            let ok = accent.len() == 7 && accent.starts_with('#') && accent[1..].bytes().all(|b| b.is_ascii_hexdigit());
             if !ok {
-                return Err(ParseError::new(
-                    "page.accent",
-                    "must be a colour such as #FF5A00",
-                ));
+                return Err(ParseError::new("page.accent", "must be a colour such as #FF5A00"));
             }
         }
         Ok(())

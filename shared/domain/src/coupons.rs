@@ -8,9 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::campaign::{Campaign, CodeSource, CouponDef, Eligibility};
-use crate::db::coupons::{
-    ClaimRecord, ClaimStatus, IssuedCoupon, claim_key, hash_key, issued_key, same_hash,
-};
+use crate::db::coupons::{ClaimRecord, ClaimStatus, IssuedCoupon, claim_key, hash_key, issued_key, same_hash};
 use crate::db::recipients::Recipient;
 use crate::db::{Db, DbError, keys};
 use crate::events::{Event, EventData};
@@ -54,15 +52,11 @@ pub fn eligible(def: &CouponDef, r: &Recipient, now: DateTime<Utc>) -> Result<()
     match &def.eligibility {
         Eligibility::Everyone => {}
         Eligibility::FormCompleted if r.form_completed_at.is_none() => {
-            return Err(ClaimError::NotEligible(
-                "정보를 입력하면 쿠폰을 받을 수 있어요",
-            ));
+            return Err(ClaimError::NotEligible("정보를 입력하면 쿠폰을 받을 수 있어요"));
         }
         Eligibility::FormCompleted => {}
         Eligibility::SurveyCompleted => {
-            return Err(ClaimError::NotEligible(
-                "설문을 마치면 쿠폰을 받을 수 있어요",
-            ));
+            return Err(ClaimError::NotEligible("설문을 마치면 쿠폰을 받을 수 있어요"));
         }
         Eligibility::Segment(_) => {
             return Err(ClaimError::NotEligible("이 쿠폰의 대상이 아니에요"));
@@ -87,9 +81,7 @@ pub async fn claim(
     coupon_id: &CouponId,
     now: DateTime<Utc>,
 ) -> Result<ClaimRecord, ClaimError> {
-    let def = campaign
-        .coupon(coupon_id)
-        .ok_or(ClaimError::UnknownCoupon)?;
+    let def = campaign.coupon(coupon_id).ok_or(ClaimError::UnknownCoupon)?;
     // Slots are read one by one (a key read each; per_person is small) rather than queried,
     // so the claim path never scans a partition.
     let mut existing = Vec::new();
@@ -104,9 +96,7 @@ pub async fn claim(
         let full = existing.len() as u32 >= def.per_person;
         if !settled {
             if (now - last.claimed_at).num_seconds() >= RESEND_AFTER_SECS {
-                queue
-                    .send(QueueId::CouponIssue, job_for(last, r).to_json())
-                    .await?;
+                queue.send(QueueId::CouponIssue, job_for(last, r).to_json()).await?;
             }
             return Ok(last.clone());
         }
@@ -127,15 +117,29 @@ pub async fn claim(
         code: None,
         decided_at: None,
     };
-    match db
-        .table
-        .put(
-            TableId::Main,
-            db.claim_item(&record)?,
-            Some(Cond::NotExists),
-        )
-        .await
-    {
+    let event = Event::new(
+        campaign.id.clone(),
+        now,
+        EventData::CouponClaimed {
+            coupon_id: coupon_id.clone(),
+            claim_id: record.claim_id.clone(),
+        },
+    )
+    .by(Some(r.id.clone()), r.referrer_id.clone(), Some(r.chain_head()));
+    // The claim and its event in one transaction: neither without the other.
+    let writes = vec![
+        TxWrite::Put {
+            table: TableId::Main,
+            item: db.claim_item(&record)?,
+            cond: Some(Cond::NotExists),
+        },
+        TxWrite::Put {
+            table: TableId::Events,
+            item: db.event_item(&event)?,
+            cond: None,
+        },
+    ];
+    match db.table.transact(writes).await {
         Ok(()) => {}
         // A concurrent submit took this slot first: theirs is the claim.
         Err(e) if e.is_condition() => {
@@ -146,23 +150,9 @@ pub async fn claim(
         }
         Err(e) => return Err(e.into()),
     }
-    let event = Event::new(
-        campaign.id.clone(),
-        now,
-        EventData::CouponClaimed {
-            coupon_id: coupon_id.clone(),
-            claim_id: record.claim_id.clone(),
-        },
-    )
-    .by(
-        Some(r.id.clone()),
-        r.referrer_id.clone(),
-        Some(r.chain_head()),
-    );
-    db.append_event(&event).await?;
-    queue
-        .send(QueueId::CouponIssue, job_for(&record, r).to_json())
-        .await?;
+    // If this send is lost, the claim stays pending and is re-sent when the recipient asks
+    // again after RESEND_AFTER_SECS (the issuer makes a repeat harmless).
+    queue.send(QueueId::CouponIssue, job_for(&record, r).to_json()).await?;
     Ok(record)
 }
 
@@ -219,12 +209,9 @@ pub async fn issue(
     job: &CouponIssueJob,
     now: DateTime<Utc>,
 ) -> Result<IssueOutcome, IssueError> {
-    let def = campaign.coupon(&job.coupon_id).ok_or_else(|| {
-        IssueError::Poison(format!(
-            "campaign {} has no coupon {}",
-            campaign.id, job.coupon_id
-        ))
-    })?;
+    let def = campaign
+        .coupon(&job.coupon_id)
+        .ok_or_else(|| IssueError::Poison(format!("campaign {} has no coupon {}", campaign.id, job.coupon_id)))?;
     let claim = claim_key(&job.recipient_id, &job.coupon_id, job.slot);
     let issued = issued_key(&job.recipient_id, &job.coupon_id, job.slot);
     if db.table.get(TableId::Main, &claim).await?.is_none() {
@@ -271,7 +258,8 @@ pub async fn issue(
                 table: TableId::Main,
                 key: Key::new(stock_pk.clone(), stock_sk.clone()),
                 update: Update::new().add("issued", 1),
-                cond: Some(Cond::Lt("issued".into(), i64::from(def.stock))),
+                // Against the counter's own `stock` (set by every push), not a cached campaign.
+                cond: Some(Cond::LtAttr("issued".into(), "stock".into())),
             },
             // 1: once per person and slot, forever.
             TxWrite::Put {
@@ -335,19 +323,15 @@ pub async fn issue(
                     return Err(IssueError::Poison("claim record disappeared".into()));
                 }
                 // A code collision or a pool code taken by a concurrent issuer: try another.
-                if failed(2) || failed(4) {
+                if failed(2) || failed(5) {
                     continue;
                 }
-                return Err(IssueError::Retry(format!(
-                    "transaction cancelled: {reasons:?}"
-                )));
+                return Err(IssueError::Retry(format!("transaction cancelled: {reasons:?}")));
             }
             Err(e) => return Err(IssueError::Retry(e.to_string())),
         }
     }
-    Err(IssueError::Retry(
-        "no free code after several attempts".into(),
-    ))
+    Err(IssueError::Retry("no free code after several attempts".into()))
 }
 
 async fn sold_out(
@@ -360,33 +344,35 @@ async fn sold_out(
     let update = Update::new()
         .set("status", json!(ClaimStatus::SoldOut))
         .set("decided_at", json!(now));
-    // Only the first delivery that finds it sold out records the event.
-    match db
-        .table
-        .update(
-            TableId::Main,
-            claim,
+    let event = Event::new(
+        campaign.id.clone(),
+        now,
+        EventData::CouponSoldOut {
+            coupon_id: job.coupon_id.clone(),
+            claim_id: job.claim_id.clone(),
+        },
+    )
+    .by(
+        Some(job.recipient_id.clone()),
+        job.referrer_id.clone(),
+        Some(job.chain_head.clone()),
+    );
+    // Only the first delivery that finds it sold out marks the claim, with its event, at once.
+    let writes = vec![
+        TxWrite::Update {
+            table: TableId::Main,
+            key: claim.clone(),
             update,
-            Some(Cond::Eq("status".into(), json!(ClaimStatus::Pending))),
-        )
-        .await
-    {
-        Ok(_) => {
-            let event = Event::new(
-                campaign.id.clone(),
-                now,
-                EventData::CouponSoldOut {
-                    coupon_id: job.coupon_id.clone(),
-                    claim_id: job.claim_id.clone(),
-                },
-            )
-            .by(
-                Some(job.recipient_id.clone()),
-                job.referrer_id.clone(),
-                Some(job.chain_head.clone()),
-            );
-            db.append_event(&event).await?;
-        }
+            cond: Some(Cond::Eq("status".into(), json!(ClaimStatus::Pending))),
+        },
+        TxWrite::Put {
+            table: TableId::Events,
+            item: db.event_item(&event)?,
+            cond: None,
+        },
+    ];
+    match db.table.transact(writes).await {
+        Ok(()) => {}
         Err(e) if e.is_condition() => {}
         Err(e) => return Err(IssueError::Retry(e.to_string())),
     }
@@ -437,21 +423,15 @@ pub async fn redeem(
     let coupon = db.issued_coupon(code).await?.ok_or(RedeemError::NotFound)?;
     if let (Some(at), Some(by)) = (coupon.redeemed_at, &coupon.redeemed_store) {
         return if by == store_id {
-            Ok(Redeemed {
-                coupon,
-                repeat: true,
-            })
+            Ok(Redeemed { coupon, repeat: true })
         } else {
-            Err(RedeemError::AlreadyUsed {
-                at,
-                store: by.clone(),
-            })
+            Err(RedeemError::AlreadyUsed { at, store: by.clone() })
         };
     }
-    if let Some(until) = coupon.valid_until {
-        if now >= until {
-            return Err(RedeemError::Expired(until));
-        }
+    if let Some(until) = coupon.valid_until
+        && now >= until
+    {
+        return Err(RedeemError::Expired(until));
     }
     let key = Key::new(keys::issued_coupon(code), keys::SK_COUPON);
     let update = Update::new()
@@ -463,10 +443,7 @@ pub async fn redeem(
             TableId::Main,
             &key,
             update,
-            Some(Cond::And(vec![
-                Cond::Exists,
-                Cond::AttrMissing("redeemed_at".into()),
-            ])),
+            Some(Cond::And(vec![Cond::Exists, Cond::AttrMissing("redeemed_at".into())])),
         )
         .await
     {
@@ -503,8 +480,5 @@ pub async fn redeem(
     let mut coupon = coupon;
     coupon.redeemed_at = Some(now);
     coupon.redeemed_store = Some(store_id.clone());
-    Ok(Redeemed {
-        coupon,
-        repeat: false,
-    })
+    Ok(Redeemed { coupon, repeat: false })
 }

@@ -5,9 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::values::{
-    CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId, random_base62,
-};
+use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId, random_base62};
 
 /// Version of the event record. Consumers must reject versions they do not know.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -51,12 +51,8 @@ impl CouponIssueJob {
     /// Parses a message body, checking the version before the fields so an unknown version
     /// is reported as such rather than as a missing field.
     pub fn parse(body: &str) -> Result<Self, JobError> {
-        let value: serde_json::Value =
-            serde_json::from_str(body).map_err(|e| JobError::NotJson(e.to_string()))?;
-        match value
-            .get("schema_version")
-            .and_then(serde_json::Value::as_u64)
-        {
+        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| JobError::NotJson(e.to_string()))?;
+        match value.get("schema_version").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(COUPON_ISSUE_VERSION) => {}
             Some(v) => return Err(JobError::UnknownVersion(v)),
             None => return Err(JobError::Malformed("missing schema_version".into())),
@@ -65,8 +61,7 @@ impl CouponIssueJob {
             Some("coupon_issue") => {}
             other => return Err(JobError::WrongType(other.unwrap_or("").to_owned())),
         }
-        let job: CouponIssueJob =
-            serde_json::from_value(value).map_err(|e| JobError::Malformed(e.to_string()))?;
+        let job: CouponIssueJob = serde_json::from_value(value).map_err(|e| JobError::Malformed(e.to_string()))?;
         if job.slot == 0 {
             return Err(JobError::Malformed("slot must be at least 1".into()));
         }
@@ -81,10 +76,7 @@ mod tests {
 
     #[test]
     fn refusals_say_why() {
-        assert!(matches!(
-            CouponIssueJob::parse("{"),
-            Err(JobError::NotJson(_))
-        ));
+        assert!(matches!(CouponIssueJob::parse("{"), Err(JobError::NotJson(_))));
         assert_eq!(
             CouponIssueJob::parse(r#"{"schema_version":2,"type":"coupon_issue"}"#),
             Err(JobError::UnknownVersion(2))

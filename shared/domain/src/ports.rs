@@ -17,9 +17,7 @@ use serde_json::{Map, Value};
 pub type Item = Map<String, Value>;
 
 /// The tables mcamp uses. Each adapter maps them to real names.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TableId {
     /// Campaigns, recipients, links, coupons, consent ledger, aggregates.
@@ -39,9 +37,7 @@ impl TableId {
 }
 
 /// The queues mcamp uses; each has a dead-letter queue.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueId {
     /// Coupon-issue jobs (docs/events.md, `coupon_issue`).
@@ -86,10 +82,7 @@ impl Key {
     }
     /// The key of an item, if it carries string `pk` and `sk`.
     pub fn of(item: &Item) -> Option<Key> {
-        Some(Key::new(
-            item.get("pk")?.as_str()?,
-            item.get("sk")?.as_str()?,
-        ))
+        Some(Key::new(item.get("pk")?.as_str()?, item.get("sk")?.as_str()?))
     }
 }
 
@@ -108,6 +101,8 @@ pub enum Cond {
     Ge(String, i64),
     /// `attr < value` (numbers).
     Lt(String, i64),
+    /// `a < b`, two number attributes of the same item.
+    LtAttr(String, String),
     And(Vec<Cond>),
     Or(Vec<Cond>),
 }
@@ -298,13 +293,7 @@ pub trait Table: Send + Sync {
     async fn get_many(&self, table: TableId, keys: &[Key]) -> StoreResult<Vec<Item>>;
     async fn put(&self, table: TableId, item: Item, cond: Option<Cond>) -> StoreResult<()>;
     /// Applies `update` atomically and returns the item as it is afterwards.
-    async fn update(
-        &self,
-        table: TableId,
-        key: &Key,
-        update: Update,
-        cond: Option<Cond>,
-    ) -> StoreResult<Item>;
+    async fn update(&self, table: TableId, key: &Key, update: Update, cond: Option<Cond>) -> StoreResult<Item>;
     async fn delete(&self, table: TableId, key: &Key, cond: Option<Cond>) -> StoreResult<()>;
     /// All-or-nothing, up to 100 writes, no two on the same item.
     async fn transact(&self, writes: Vec<TxWrite>) -> StoreResult<()>;
@@ -312,12 +301,7 @@ pub trait Table: Send + Sync {
     /// Unconditional bulk put; the adapter retries unprocessed items with backoff.
     async fn put_many(&self, table: TableId, items: Vec<Item>) -> StoreResult<()>;
     /// Change records after `after` (exclusive), oldest first, at most `limit`.
-    async fn changes(
-        &self,
-        table: TableId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> StoreResult<Vec<ChangeRecord>>;
+    async fn changes(&self, table: TableId, after: Option<&str>, limit: usize) -> StoreResult<Vec<ChangeRecord>>;
 }
 
 /// One received queue message.

@@ -194,11 +194,7 @@ const BOT_RULES: &[(Pat, AgentKind, &str)] = &[
     (Has("kakaotalk-scrap"), PreviewBot, "kakaotalk-scrap"),
     (Has("kakaoopenapi"), PreviewBot, "kakao-open-api"),
     (Has("line-poker"), PreviewBot, "line-poker"),
-    (
-        Has("facebookexternalhit"),
-        PreviewBot,
-        "facebookexternalhit",
-    ),
+    (Has("facebookexternalhit"), PreviewBot, "facebookexternalhit"),
     (Has("facebookcatalog"), PreviewBot, "facebookcatalog"),
     (Has("slackbot"), PreviewBot, "slackbot"),
     (Has("slack-imgproxy"), PreviewBot, "slackbot"),
@@ -343,11 +339,7 @@ fn human(s: &str) -> UaClass {
         Browser::SamsungInternet
     } else if s.contains("whale/") {
         Browser::Whale
-    } else if s.contains("edg/")
-        || s.contains("edga/")
-        || s.contains("edgios/")
-        || s.contains("edge/")
-    {
+    } else if s.contains("edg/") || s.contains("edga/") || s.contains("edgios/") || s.contains("edge/") {
         Browser::Edge
     } else if s.contains("firefox/") || s.contains("fxios/") {
         Browser::Firefox
@@ -556,10 +548,7 @@ mod tests {
                 bot(PreviewBot, "kakaotalk-scrap"),
             ),
             ("KakaoOpenAPI/1.0", bot(PreviewBot, "kakao-open-api")),
-            (
-                "facebookexternalhit/1.1;line-poker/1.0",
-                bot(PreviewBot, "line-poker"),
-            ),
+            ("facebookexternalhit/1.1;line-poker/1.0", bot(PreviewBot, "line-poker")),
             (
                 "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
                 bot(PreviewBot, "facebookexternalhit"),
@@ -577,10 +566,7 @@ mod tests {
                 bot(PreviewBot, "slackbot"),
             ),
             ("Twitterbot/1.0", bot(PreviewBot, "twitterbot")),
-            (
-                "TelegramBot (like TwitterBot)",
-                bot(PreviewBot, "telegrambot"),
-            ),
+            ("TelegramBot (like TwitterBot)", bot(PreviewBot, "telegrambot")),
             ("WhatsApp/2.23.20.0", bot(PreviewBot, "whatsapp")),
             (
                 "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",

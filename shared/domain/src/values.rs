@@ -27,9 +27,7 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// `len` characters of base62 from the operating system's CSPRNG.
 pub fn random_base62(len: usize) -> String {
     let mut rng = rand::rngs::OsRng;
-    (0..len)
-        .map(|_| BASE62[rng.gen_range(0..62)] as char)
-        .collect()
+    (0..len).map(|_| BASE62[rng.gen_range(0..62)] as char).collect()
 }
 
 /// Serde through `Display` / `parse`, so a stored or received value is checked again on the way in.
@@ -126,10 +124,7 @@ impl RecipientId {
     }
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         if s.len() != Self::LEN || !s.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(ParseError::new(
-                "recipient_id",
-                "must be 16 base62 characters",
-            ));
+            return Err(ParseError::new("recipient_id", "must be 16 base62 characters"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -180,11 +175,7 @@ impl CouponCode {
     const ALPHABET: &'static [u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     pub fn generate() -> Self {
         let mut rng = rand::rngs::OsRng;
-        Self(
-            (0..12)
-                .map(|_| Self::ALPHABET[rng.gen_range(0..32)] as char)
-                .collect(),
-        )
+        Self((0..12).map(|_| Self::ALPHABET[rng.gen_range(0..32)] as char).collect())
     }
     /// Accepts lower case and spaces as typed at a till; stores upper case.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
@@ -201,10 +192,7 @@ impl CouponCode {
             .bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
         {
-            return Err(ParseError::new(
-                "coupon_code",
-                "may use only A-Z, 0-9 and '-'",
-            ));
+            return Err(ParseError::new("coupon_code", "may use only A-Z, 0-9 and '-'"));
         }
         Ok(Self(cleaned))
     }
@@ -234,9 +222,7 @@ impl PhoneNumber {
                 '-' | ' ' | '.' | '(' | ')' => {}
                 '+' if i == 0 => {}
                 _ => {
-                    return Err(err(
-                        "may contain only digits, spaces, '-' and a leading '+'",
-                    ));
+                    return Err(err("may contain only digits, spaces, '-' and a leading '+'"));
                 }
             }
         }
@@ -247,9 +233,7 @@ impl PhoneNumber {
         };
         let ok = match national.get(..3) {
             Some("010") => national.len() == 11,
-            Some("011" | "016" | "017" | "018" | "019") => {
-                national.len() == 10 || national.len() == 11
-            }
+            Some("011" | "016" | "017" | "018" | "019") => national.len() == 10 || national.len() == 11,
             _ => false,
         };
         if !ok {
@@ -487,18 +471,9 @@ mod tests {
 
     #[test]
     fn ids_name_their_field() {
-        assert_eq!(
-            CampaignId::parse("Bad Id").err().map(|e| e.field),
-            Some("campaign_id")
-        );
-        assert_eq!(
-            StoreId::parse("-x").err().map(|e| e.field),
-            Some("store_id")
-        );
-        assert_eq!(
-            RecipientId::parse("short").err().map(|e| e.field),
-            Some("recipient_id")
-        );
+        assert_eq!(CampaignId::parse("Bad Id").err().map(|e| e.field), Some("campaign_id"));
+        assert_eq!(StoreId::parse("-x").err().map(|e| e.field), Some("store_id"));
+        assert_eq!(RecipientId::parse("short").err().map(|e| e.field), Some("recipient_id"));
     }
 
     #[test]

@@ -6,8 +6,7 @@ use mcamp_domain::ports::{Cond, Item, Key, StoreError, Update};
 use serde_json::Value;
 
 pub fn key_of(item: &Item) -> Result<Key, StoreError> {
-    Key::of(item)
-        .ok_or_else(|| StoreError::Invalid("item needs string attributes pk and sk".into()))
+    Key::of(item).ok_or_else(|| StoreError::Invalid("item needs string attributes pk and sk".into()))
 }
 
 fn number(v: &Value) -> Option<i64> {
@@ -21,14 +20,11 @@ pub fn holds(cond: &Cond, item: Option<&Item>) -> bool {
         Cond::Exists => item.is_some(),
         Cond::AttrMissing(a) => item.is_none_or(|i| !i.contains_key(a)),
         Cond::Eq(a, v) => item.and_then(|i| i.get(a)).is_some_and(|x| equal(x, v)),
-        Cond::Ge(a, n) => item
-            .and_then(|i| i.get(a))
-            .and_then(number)
-            .is_some_and(|x| x >= *n),
-        Cond::Lt(a, n) => item
-            .and_then(|i| i.get(a))
-            .and_then(number)
-            .is_some_and(|x| x < *n),
+        Cond::Ge(a, n) => item.and_then(|i| i.get(a)).and_then(number).is_some_and(|x| x >= *n),
+        Cond::Lt(a, n) => item.and_then(|i| i.get(a)).and_then(number).is_some_and(|x| x < *n),
+        Cond::LtAttr(a, b) => item
+            .and_then(|i| Some((number(i.get(a)?)?, number(i.get(b)?)?)))
+            .is_some_and(|(x, y)| x < y),
         Cond::And(cs) => cs.iter().all(|c| holds(c, item)),
         Cond::Or(cs) => cs.iter().any(|c| holds(c, item)),
     }
@@ -55,9 +51,7 @@ pub fn apply_update(current: Option<Item>, key: &Key, update: &Update) -> Result
     });
     for (a, _) in update.set.iter().chain(update.set_if_missing.iter()) {
         if a == "pk" || a == "sk" {
-            return Err(StoreError::Invalid(
-                "an update may not change the key".into(),
-            ));
+            return Err(StoreError::Invalid("an update may not change the key".into()));
         }
     }
     for (a, v) in &update.set {
@@ -69,8 +63,7 @@ pub fn apply_update(current: Option<Item>, key: &Key, update: &Update) -> Result
     for (a, by) in &update.add {
         let now = match item.get(a) {
             None => 0,
-            Some(v) => number(v)
-                .ok_or_else(|| StoreError::Invalid(format!("ADD on non-number attribute {a}")))?,
+            Some(v) => number(v).ok_or_else(|| StoreError::Invalid(format!("ADD on non-number attribute {a}")))?,
         };
         item.insert(a.clone(), Value::from(now + by));
     }

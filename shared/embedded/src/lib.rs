@@ -20,8 +20,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use mcamp_domain::ports::{
-    ChangeKind, ChangeRecord, Cond, Index, Item, JobQueue, Key, Page, Query, QueueId, Received,
-    SortKey, StoreError, StoreResult, Table, TableId, TxWrite, Update,
+    ChangeKind, ChangeRecord, Cond, Index, Item, JobQueue, Key, Page, Query, QueueId, Received, SortKey, StoreError,
+    StoreResult, Table, TableId, TxWrite, Update,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -33,6 +33,10 @@ use crate::queue::Queues;
 pub const STREAM_RETENTION: usize = 100_000;
 /// DynamoDB's item size limit, enforced alike.
 const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// What a write would do: its table and key, and the row it leaves (`None` inside for a
+/// delete, outer `None` for a condition check that writes nothing).
+type Planned = (TableId, Key, Option<Option<Item>>);
 
 type Rows = BTreeMap<(String, String), Item>;
 /// `(gsi1pk, gsi1sk, pk, sk)`: the index is ordered like DynamoDB's.
@@ -62,24 +66,10 @@ pub struct Embedded {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum LogLine {
-    Put {
-        table: TableId,
-        item: Item,
-    },
-    Delete {
-        table: TableId,
-        pk: String,
-        sk: String,
-    },
-    Send {
-        queue: QueueId,
-        id: String,
-        body: String,
-    },
-    Gone {
-        queue: QueueId,
-        id: String,
-    },
+    Put { table: TableId, item: Item },
+    Delete { table: TableId, pk: String, sk: String },
+    Send { queue: QueueId, id: String, body: String },
+    Gone { queue: QueueId, id: String },
 }
 
 impl Embedded {
@@ -179,9 +169,7 @@ impl State {
                     self.write_row(table, key, Some(item), false);
                 }
             }
-            LogLine::Delete { table, pk, sk } => {
-                self.write_row(table, Key::new(pk, sk), None, false)
-            }
+            LogLine::Delete { table, pk, sk } => self.write_row(table, Key::new(pk, sk), None, false),
             LogLine::Send { queue, id, body } => self.queues.restore(queue, id, body),
             LogLine::Gone { queue, id } => self.queues.forget(queue, &id),
         }
@@ -193,8 +181,7 @@ impl State {
         };
         let io = |e: std::io::Error| StoreError::Backend(format!("writing the data file: {e}"));
         for line in lines {
-            serde_json::to_writer(&mut *log, line)
-                .map_err(|e| StoreError::Backend(e.to_string()))?;
+            serde_json::to_writer(&mut *log, line).map_err(|e| StoreError::Backend(e.to_string()))?;
             log.write_all(b"\n").map_err(io)?;
         }
         log.flush().map_err(io)
@@ -239,41 +226,31 @@ impl State {
     }
 
     fn current(&self, table: TableId, key: &Key) -> Option<&Item> {
-        self.tables
-            .get(&table)?
-            .rows
-            .get(&(key.pk.clone(), key.sk.clone()))
+        self.tables.get(&table)?.rows.get(&(key.pk.clone(), key.sk.clone()))
     }
 
     /// The row a write would leave, or the reason it may not happen.
-    fn plan(&self, w: &TxWrite) -> Result<(TableId, Key, Option<Option<Item>>), Option<String>> {
+    fn plan(&self, w: &TxWrite) -> Result<Planned, Option<String>> {
         let (table, key, cond) = match w {
-            TxWrite::Put { table, item, cond } => (
-                *table,
-                key_of(item).map_err(|e| Some(e.to_string()))?,
-                cond.as_ref(),
-            ),
-            TxWrite::Update {
-                table, key, cond, ..
+            TxWrite::Put { table, item, cond } => {
+                (*table, key_of(item).map_err(|e| Some(e.to_string()))?, cond.as_ref())
             }
-            | TxWrite::Delete { table, key, cond } => (*table, key.clone(), cond.as_ref()),
+            TxWrite::Update { table, key, cond, .. } | TxWrite::Delete { table, key, cond } => {
+                (*table, key.clone(), cond.as_ref())
+            }
             TxWrite::Check { table, key, cond } => (*table, key.clone(), Some(cond)),
         };
         let cur = self.current(table, &key);
-        if let Some(c) = cond {
-            if !holds(c, cur) {
-                return Err(Some("ConditionalCheckFailed".into()));
-            }
+        if let Some(c) = cond
+            && !holds(c, cur)
+        {
+            return Err(Some("ConditionalCheckFailed".into()));
         }
         let after = match w {
-            TxWrite::Put { item, .. } => Some(Some(
-                checked_size(item.clone()).map_err(|e| Some(e.to_string()))?,
-            )),
+            TxWrite::Put { item, .. } => Some(Some(checked_size(item.clone()).map_err(|e| Some(e.to_string()))?)),
             TxWrite::Update { update, .. } => Some(Some(
-                checked_size(
-                    apply_update(cur.cloned(), &key, update).map_err(|e| Some(e.to_string()))?,
-                )
-                .map_err(|e| Some(e.to_string()))?,
+                checked_size(apply_update(cur.cloned(), &key, update).map_err(|e| Some(e.to_string()))?)
+                    .map_err(|e| Some(e.to_string()))?,
             )),
             TxWrite::Delete { .. } => Some(None),
             TxWrite::Check { .. } => None,
@@ -325,35 +302,24 @@ impl State {
 fn gsi_key(item: &Item, key: &Key) -> Option<(String, String, String, String)> {
     let gpk = item.get("gsi1pk")?.as_str()?;
     let gsk = item.get("gsi1sk")?.as_str()?;
-    Some((
-        gpk.to_owned(),
-        gsk.to_owned(),
-        key.pk.clone(),
-        key.sk.clone(),
-    ))
+    Some((gpk.to_owned(), gsk.to_owned(), key.pk.clone(), key.sk.clone()))
 }
 
 fn checked_size(item: Item) -> StoreResult<Item> {
-    let size = serde_json::to_vec(&item)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(&item).map(|v| v.len()).unwrap_or(usize::MAX);
     if size > MAX_ITEM_BYTES {
-        return Err(StoreError::Invalid(format!(
-            "item of {size} bytes exceeds 400 KB"
-        )));
+        return Err(StoreError::Invalid(format!("item of {size} bytes exceeds 400 KB")));
     }
     Ok(item)
 }
 
 fn single(result: StoreResult<()>) -> StoreResult<()> {
     match result {
-        Err(StoreError::TransactionCancelled { reasons }) => {
-            match reasons.into_iter().flatten().next() {
-                Some(r) if r == "ConditionalCheckFailed" => Err(StoreError::ConditionFailed),
-                Some(r) => Err(StoreError::Invalid(r)),
-                None => Err(StoreError::ConditionFailed),
-            }
-        }
+        Err(StoreError::TransactionCancelled { reasons }) => match reasons.into_iter().flatten().next() {
+            Some(r) if r == "ConditionalCheckFailed" => Err(StoreError::ConditionFailed),
+            Some(r) => Err(StoreError::Invalid(r)),
+            None => Err(StoreError::ConditionFailed),
+        },
         other => other,
     }
 }
@@ -381,23 +347,14 @@ impl Table for Embedded {
             return Err(StoreError::Invalid("at most 100 keys per read".into()));
         }
         let s = self.lock()?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| s.current(table, k).cloned())
-            .collect())
+        Ok(keys.iter().filter_map(|k| s.current(table, k).cloned()).collect())
     }
 
     async fn put(&self, table: TableId, item: Item, cond: Option<Cond>) -> StoreResult<()> {
         single(self.lock()?.commit(&[TxWrite::Put { table, item, cond }]))
     }
 
-    async fn update(
-        &self,
-        table: TableId,
-        key: &Key,
-        update: Update,
-        cond: Option<Cond>,
-    ) -> StoreResult<Item> {
+    async fn update(&self, table: TableId, key: &Key, update: Update, cond: Option<Cond>) -> StoreResult<Item> {
         let mut s = self.lock()?;
         single(s.commit(&[TxWrite::Update {
             table,
@@ -420,9 +377,7 @@ impl Table for Embedded {
 
     async fn transact(&self, writes: Vec<TxWrite>) -> StoreResult<()> {
         if writes.is_empty() || writes.len() > 100 {
-            return Err(StoreError::Invalid(
-                "a transaction has 1 to 100 writes".into(),
-            ));
+            return Err(StoreError::Invalid("a transaction has 1 to 100 writes".into()));
         }
         let mut keys = std::collections::HashSet::new();
         for w in &writes {
@@ -464,30 +419,23 @@ impl Table for Embedded {
                     if k.0 != q.partition {
                         continue;
                     }
-                    if let Some(a) = &after {
-                        if (q.forward && k <= a) || (!q.forward && k >= a) {
-                            continue;
-                        }
+                    if let Some(a) = &after
+                        && ((q.forward && k <= a) || (!q.forward && k >= a))
+                    {
+                        continue;
                     }
                     if !sort_matches(&q.sort, &k.1) {
                         continue;
                     }
                     if items.len() == limit {
-                        next = items
-                            .last()
-                            .and_then(|i: &Item| page_key(i, Index::Primary));
+                        next = items.last().and_then(|i: &Item| page_key(i, Index::Primary));
                         break;
                     }
                     items.push(item.clone());
                 }
             }
             Index::Gsi1 => {
-                let lo = (
-                    q.partition.clone(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                );
+                let lo = (q.partition.clone(), String::new(), String::new(), String::new());
                 let hi = (
                     format!("{}\u{0}", q.partition),
                     String::new(),
@@ -503,20 +451,19 @@ impl Table for Embedded {
                     ))
                 });
                 let range = t.gsi1.range(lo..hi);
-                let iter: Box<dyn Iterator<Item = (&(String, String, String, String), &())>> =
-                    if q.forward {
-                        Box::new(range)
-                    } else {
-                        Box::new(range.rev())
-                    };
+                let iter: Box<dyn Iterator<Item = (&(String, String, String, String), &())>> = if q.forward {
+                    Box::new(range)
+                } else {
+                    Box::new(range.rev())
+                };
                 for (k, _) in iter {
                     if k.0 != q.partition {
                         continue;
                     }
-                    if let Some(a) = &after {
-                        if (q.forward && k <= a) || (!q.forward && k >= a) {
-                            continue;
-                        }
+                    if let Some(a) = &after
+                        && ((q.forward && k <= a) || (!q.forward && k >= a))
+                    {
+                        continue;
                     }
                     if !sort_matches(&q.sort, &k.1) {
                         continue;
@@ -550,12 +497,7 @@ impl Table for Embedded {
         s.persist(&lines)
     }
 
-    async fn changes(
-        &self,
-        table: TableId,
-        after: Option<&str>,
-        limit: usize,
-    ) -> StoreResult<Vec<ChangeRecord>> {
+    async fn changes(&self, table: TableId, after: Option<&str>, limit: usize) -> StoreResult<Vec<ChangeRecord>> {
         let s = self.lock()?;
         let Some(t) = s.tables.get(&table) else {
             return Ok(Vec::new());

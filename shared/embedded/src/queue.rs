@@ -15,6 +15,9 @@ struct Message {
     receipt: Option<String>,
 }
 
+/// A message moved to a dead-letter queue: its old id, the DLQ, its new id there, its body.
+pub type DeadLettered = (String, QueueId, String, String);
+
 #[derive(Default)]
 pub struct Queues {
     /// Per queue, messages by a sequence number so delivery is roughly first-in first-out.
@@ -31,10 +34,7 @@ impl Queues {
             receive_count: 0,
             receipt: None,
         };
-        self.queues
-            .entry(queue)
-            .or_default()
-            .insert(self.next, (id, m));
+        self.queues.entry(queue).or_default().insert(self.next, (id, m));
     }
 
     pub fn send(&mut self, queue: QueueId, body: String) -> String {
@@ -65,12 +65,7 @@ impl Queues {
 
     /// Delivers up to `max` visible messages. Returns them and the messages moved to a
     /// dead-letter queue as `(old id, dlq, new id, body)`.
-    pub fn receive(
-        &mut self,
-        queue: QueueId,
-        max: usize,
-        visibility: Duration,
-    ) -> (Vec<Received>, Vec<(String, QueueId, String, String)>) {
+    pub fn receive(&mut self, queue: QueueId, max: usize, visibility: Duration) -> (Vec<Received>, Vec<DeadLettered>) {
         let now = Instant::now();
         let mut got = Vec::new();
         let mut dead = Vec::new();

@@ -28,8 +28,7 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
         Err(allowed) if allowed.is_empty() => return HttpError::NotFound.into_response(flavor),
         Err(_) => return HttpError::MethodNotAllowed.into_response(flavor),
     };
-    let params: HashMap<String, String> =
-        params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let params: HashMap<String, String> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     let req = req.with_path_parameters(params);
     match route.function {
         Function::Redirect => mcamp_redirect::handle(app, req).await,
@@ -40,8 +39,7 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
 
 /// Builds the `lambda_http` request API Gateway would hand the function.
 pub fn to_lambda(parts: http::request::Parts, body: bytes::Bytes) -> Request {
-    let query: HashMap<String, Vec<String>> =
-        parts.uri.query().map(parse_query).unwrap_or_default();
+    let query: HashMap<String, Vec<String>> = parts.uri.query().map(parse_query).unwrap_or_default();
     let body = if body.is_empty() {
         Body::Empty
     } else {
@@ -98,9 +96,5 @@ pub fn spawn_consumers(app: App) -> tokio::task::JoinHandle<()> {
 /// Serves `app` on `listener` until the process ends.
 pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let router = axum::Router::new().fallback(gateway).with_state(app);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
 }

@@ -44,8 +44,7 @@ fn local_secret(data: &std::path::Path) -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -75,20 +74,11 @@ async fn main() -> anyhow::Result<()> {
         (aws.clone(), aws, name)
     } else {
         let e = Arc::new(
-            mcamp_embedded::Embedded::open(&args.data)
-                .with_context(|| format!("opening {}", args.data.display()))?,
+            mcamp_embedded::Embedded::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?,
         );
-        (
-            e.clone(),
-            e,
-            format!("embedded store in {}", args.data.display()),
-        )
+        (e.clone(), e, format!("embedded store in {}", args.data.display()))
     };
-    let app = App::new(
-        table,
-        queue,
-        Config::local(&base, &local_secret(&args.data)?),
-    );
+    let app = App::new(table, queue, Config::local(&base, &local_secret(&args.data)?));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;

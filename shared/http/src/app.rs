@@ -48,12 +48,11 @@ impl App {
     /// A campaign, cached in the warm function for `config.campaign_cache` so the redirect's
     /// critical path does not read it from the table on every click.
     pub async fn campaign(&self, id: &CampaignId) -> DbResult<Option<Arc<StoredCampaign>>> {
-        if let Ok(map) = self.campaigns.lock() {
-            if let Some((at, c)) = map.get(id) {
-                if at.elapsed() < self.config.campaign_cache {
-                    return Ok(Some(c.clone()));
-                }
-            }
+        if let Ok(map) = self.campaigns.lock()
+            && let Some((at, c)) = map.get(id)
+            && at.elapsed() < self.config.campaign_cache
+        {
+            return Ok(Some(c.clone()));
         }
         let Some(c) = self.db.campaign(id).await? else {
             return Ok(None);

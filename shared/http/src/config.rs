@@ -49,21 +49,15 @@ impl Config {
             ));
         }
         let base_url = optional("MCAMP_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
-        if let Some(u) = &base_url {
-            if !(u.starts_with("https://") || u.starts_with("http://")) {
-                return Err(EnvError::Malformed(
-                    "MCAMP_BASE_URL",
-                    "must start with https://".into(),
-                ));
-            }
+        if let Some(u) = &base_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(EnvError::Malformed("MCAMP_BASE_URL", "must start with https://".into()));
         }
         let campaign_cache = match optional("MCAMP_CAMPAIGN_CACHE_SECS") {
             None => Duration::from_secs(30),
             Some(s) => Duration::from_secs(s.parse().map_err(|_| {
-                EnvError::Malformed(
-                    "MCAMP_CAMPAIGN_CACHE_SECS",
-                    "must be a whole number of seconds".into(),
-                )
+                EnvError::Malformed("MCAMP_CAMPAIGN_CACHE_SECS", "must be a whole number of seconds".into())
             })?),
         };
         Ok(Config {

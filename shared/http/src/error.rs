@@ -90,32 +90,16 @@ impl HttpError {
             }
             Flavor::Html => {
                 let (title, message) = match &self {
-                    HttpError::NotFound => {
-                        ("페이지를 찾을 수 없어요", "링크 주소를 다시 확인해 주세요.")
-                    }
-                    HttpError::Gone => (
-                        "종료된 이벤트예요",
-                        "참여해 주셔서 감사합니다. 다음 이벤트에서 만나요.",
-                    ),
-                    HttpError::BadRequest(_) => (
-                        "요청을 처리할 수 없어요",
-                        "입력하신 내용을 다시 확인해 주세요.",
-                    ),
+                    HttpError::NotFound => ("페이지를 찾을 수 없어요", "링크 주소를 다시 확인해 주세요."),
+                    HttpError::Gone => ("종료된 이벤트예요", "참여해 주셔서 감사합니다. 다음 이벤트에서 만나요."),
+                    HttpError::BadRequest(_) => ("요청을 처리할 수 없어요", "입력하신 내용을 다시 확인해 주세요."),
                     HttpError::Unauthorized | HttpError::Forbidden(_) => {
                         ("접근할 수 없어요", "페이지를 새로 열어 다시 시도해 주세요.")
                     }
-                    HttpError::Conflict(_) => {
-                        ("이미 처리되었어요", "같은 요청이 이미 처리되었습니다.")
-                    }
-                    HttpError::TooLarge => {
-                        ("입력이 너무 길어요", "내용을 줄여서 다시 보내 주세요.")
-                    }
-                    HttpError::MethodNotAllowed => {
-                        ("잘못된 요청이에요", "링크를 다시 열어 주세요.")
-                    }
-                    HttpError::Internal(_) => {
-                        ("잠시 후 다시 시도해 주세요", "일시적인 문제가 생겼어요.")
-                    }
+                    HttpError::Conflict(_) => ("이미 처리되었어요", "같은 요청이 이미 처리되었습니다."),
+                    HttpError::TooLarge => ("입력이 너무 길어요", "내용을 줄여서 다시 보내 주세요."),
+                    HttpError::MethodNotAllowed => ("잘못된 요청이에요", "링크를 다시 열어 주세요."),
+                    HttpError::Internal(_) => ("잠시 후 다시 시도해 주세요", "일시적인 문제가 생겼어요."),
                 };
                 html_response(status, pages::error::render(title, message).into_string())
             }

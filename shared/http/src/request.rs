@@ -88,10 +88,10 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
     for v in req.headers().get_all("cookie") {
         let Ok(s) = v.to_str() else { continue };
         for part in s.split(';') {
-            if let Some((k, val)) = part.trim().split_once('=') {
-                if k == name {
-                    return Some(val.to_owned());
-                }
+            if let Some((k, val)) = part.trim().split_once('=')
+                && k == name
+            {
+                return Some(val.to_owned());
             }
         }
     }

@@ -30,11 +30,7 @@ pub struct Route {
 }
 
 const fn r(method: &'static str, path: &'static str, function: Function) -> Route {
-    Route {
-        method,
-        path,
-        function,
-    }
+    Route { method, path, function }
 }
 
 pub const ROUTES: &[Route] = &[
@@ -54,10 +50,7 @@ pub const ROUTES: &[Route] = &[
 /// The route for a request and its path parameters. A literal segment beats a parameter, as in
 /// API Gateway, so `/e` is never taken for a short code. `None` for an unknown path; a known
 /// path with another method gives the route list's `Err` of allowed methods.
-pub fn match_route(
-    method: &str,
-    path: &str,
-) -> Result<(Route, Vec<(&'static str, String)>), Vec<&'static str>> {
+pub fn match_route(method: &str, path: &str) -> Result<(Route, Vec<(&'static str, String)>), Vec<&'static str>> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let mut best: Option<(usize, Route, Vec<(&'static str, String)>)> = None;
     let mut allowed = Vec::new();
@@ -106,9 +99,7 @@ mod tests {
 
     #[test]
     fn literals_beat_parameters() {
-        let (r, p) = match_route("POST", "/e")
-            .map_err(|_| ())
-            .unwrap_or((ROUTES[0], vec![]));
+        let (r, p) = match_route("POST", "/e").map_err(|_| ()).unwrap_or((ROUTES[0], vec![]));
         assert_eq!((r.function, p.len()), (Function::Page, 0));
         let (r, p) = match_route("GET", "/aZ3")
             .map_err(|_| ())

@@ -8,10 +8,7 @@ use mcamp_domain::campaign::Campaign;
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignFileError {
     #[error("{path}: cannot read: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     /// serde's message names the field path (`coupons[0].stock: …`).
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
@@ -69,23 +66,17 @@ mod tests {
     #[test]
     fn errors_name_field_and_line() {
         let bad = format!(
-            "{GOOD}coupons:\n  - id: w\n    title: t\n    benefit: {{kind: amount_off, won: 5000}}\n    stock: many\n"
+            "{GOOD}coupons:\n  - id: welcome\n    title: t\n    benefit: {{kind: amount_off, won: 5000}}\n    stock: many\n"
         );
         match parse("c.yaml", &bad) {
             Err(CampaignFileError::Syntax { line, message, .. }) => {
                 assert_eq!(line, 9, "{message}");
-                assert!(
-                    message.contains("stock") || message.contains("coupons"),
-                    "{message}"
-                );
+                assert!(message.contains("stock") || message.contains("coupons"), "{message}");
             }
             other => panic!("expected a syntax error, got {other:?}"),
         }
         let typo = GOOD.replace("name:", "nmae:");
-        assert!(matches!(
-            parse("c.yaml", &typo),
-            Err(CampaignFileError::Syntax { .. })
-        ));
+        assert!(matches!(parse("c.yaml", &typo), Err(CampaignFileError::Syntax { .. })));
         let bad080 = GOOD.replace("080-123-4567", "02-123-4567");
         match parse("c.yaml", &bad080) {
             Err(CampaignFileError::Invalid { field, .. }) => {

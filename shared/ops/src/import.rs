@@ -69,8 +69,9 @@ fn column(header: &str) -> Column {
         .collect();
     match h.as_str() {
         "name" | "이름" | "성명" | "고객명" => Column::Name,
-        "phone" | "mobile" | "휴대폰" | "휴대폰번호" | "핸드폰" | "핸드폰번호" | "전화번호"
-        | "연락처" => Column::Phone,
+        "phone" | "mobile" | "휴대폰" | "휴대폰번호" | "핸드폰" | "핸드폰번호" | "전화번호" | "연락처" => {
+            Column::Phone
+        }
         "gender" | "sex" | "성별" => Column::Gender,
         "birthyear" | "출생연도" | "출생년도" | "생년" => Column::BirthYear,
         "ageband" | "연령대" => Column::AgeBand,
@@ -78,12 +79,8 @@ fn column(header: &str) -> Column {
         "marketingconsent" | "marketing" | "마케팅동의" | "마케팅수신동의" | "광고수신동의" => {
             Column::Marketing
         }
-        "nightconsent" | "night" | "야간동의" | "야간수신동의" | "야간광고수신동의" => {
-            Column::Night
-        }
-        "consentdate" | "consentat" | "동의일" | "동의일자" | "동의날짜" => {
-            Column::ConsentDate
-        }
+        "nightconsent" | "night" | "야간동의" | "야간수신동의" | "야간광고수신동의" => Column::Night,
+        "consentdate" | "consentat" | "동의일" | "동의일자" | "동의날짜" => Column::ConsentDate,
         _ => Column::Ignored,
     }
 }
@@ -101,8 +98,7 @@ fn consent_date(s: &str) -> Result<DateTime<Utc>, ParseError> {
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
     let d = NaiveDate::parse_from_str(&digits, "%Y%m%d")
         .map_err(|_| ParseError::new("consent_date", "must be a date such as 2025-03-01"))?;
-    let kst = chrono::FixedOffset::east_opt(9 * 3600)
-        .ok_or_else(|| ParseError::new("consent_date", "offset"))?;
+    let kst = chrono::FixedOffset::east_opt(9 * 3600).ok_or_else(|| ParseError::new("consent_date", "offset"))?;
     let local = d
         .and_hms_opt(0, 0, 0)
         .ok_or_else(|| ParseError::new("consent_date", "invalid"))?;
@@ -112,11 +108,7 @@ fn consent_date(s: &str) -> Result<DateTime<Utc>, ParseError> {
         .ok_or_else(|| ParseError::new("consent_date", "invalid"))
 }
 
-fn parse_row(
-    columns: &[Column],
-    record: &csv::StringRecord,
-    now: DateTime<Utc>,
-) -> Result<NewRecipient, ParseError> {
+fn parse_row(columns: &[Column], record: &csv::StringRecord, now: DateTime<Utc>) -> Result<NewRecipient, ParseError> {
     let this_year = now.format("%Y").to_string().parse().unwrap_or(2026);
     let mut r = NewRecipient::default();
     let (mut marketing, mut night, mut date) = (false, false, None);
@@ -131,9 +123,7 @@ fn parse_row(
             }
             Column::Phone => r.phone = Some(PhoneNumber::parse(v)?),
             Column::Gender if !v.is_empty() => r.gender = Some(Gender::parse(v)?),
-            Column::BirthYear if !v.is_empty() => {
-                r.birth_year = Some(BirthYear::parse(v, this_year)?)
-            }
+            Column::BirthYear if !v.is_empty() => r.birth_year = Some(BirthYear::parse(v, this_year)?),
             Column::AgeBand if !v.is_empty() => r.age_band = Some(AgeBand::parse(v)?),
             Column::Region if !v.is_empty() => r.region = Some(v.chars().take(40).collect()),
             Column::Marketing => marketing = yes_no("marketing_consent", v)?,
@@ -156,10 +146,7 @@ fn parse_row(
 
 /// Reads the head of the stream to tell UTF-8 from CP949/EUC-KR, then decodes the whole
 /// stream as that, without holding it in memory.
-fn decoding_reader<R: Read>(input: R) -> std::io::Result<(Box<dyn Read>, &'static str)>
-where
-    R: 'static,
-{
+fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(Box<dyn Read>, &'static str)> {
     let mut buffered = BufReader::with_capacity(64 * 1024, input);
     let head = buffered.fill_buf()?;
     // A cut multi-byte character at the end of the sample is not evidence against UTF-8.
@@ -219,9 +206,7 @@ pub async fn import_recipients<R: Read + 'static>(
         };
         if more {
             report.rows += 1;
-            let row = record
-                .position()
-                .map_or(report.rows + 1, |p| p.line() as usize);
+            let row = record.position().map_or(report.rows + 1, |p| p.line() as usize);
             if record.iter().all(|f| f.trim().is_empty()) {
                 report.rows -= 1;
                 continue;
@@ -283,20 +268,9 @@ mod tests {
         .await
         .unwrap();
         assert_eq!((r.rows, r.imported, r.duplicates), (5, 2, 1));
-        assert_eq!(
-            r.rejected.iter().map(|x| x.row).collect::<Vec<_>>(),
-            vec![4, 6]
-        );
-        assert!(
-            r.rejected[0].reason.starts_with("phone"),
-            "{:?}",
-            r.rejected
-        );
-        assert!(
-            r.rejected[1].reason.starts_with("gender"),
-            "{:?}",
-            r.rejected
-        );
+        assert_eq!(r.rejected.iter().map(|x| x.row).collect::<Vec<_>>(), vec![4, 6]);
+        assert!(r.rejected[0].reason.starts_with("phone"), "{:?}", r.rejected);
+        assert!(r.rejected[1].reason.starts_with("gender"), "{:?}", r.rejected);
     }
 
     #[tokio::test]
@@ -305,15 +279,9 @@ mod tests {
         let (bytes, _, _) = encoding_rs::EUC_KR.encode(text);
         let c = CampaignId::parse("spring").unwrap();
         let d = db();
-        let r = import_recipients(
-            &d,
-            &c,
-            std::io::Cursor::new(bytes.into_owned()),
-            Utc::now(),
-            &|_| {},
-        )
-        .await
-        .unwrap();
+        let r = import_recipients(&d, &c, std::io::Cursor::new(bytes.into_owned()), Utc::now(), &|_| {})
+            .await
+            .unwrap();
         assert_eq!((r.encoding.as_str(), r.imported), ("CP949 (EUC-KR)", 1));
         let all = d.all_recipients(&c).await.unwrap();
         assert_eq!(all[0].name.as_deref(), Some("홍길동"));

@@ -1,5 +1,10 @@
 //! Marketer operations shared by the `mcamp` CLI and the local gateway.
 
+pub mod adlaw;
 pub mod campaign_file;
+pub mod export;
 pub mod import;
+pub mod rejects;
 pub mod seed;
+pub mod stats;
+pub mod stores;

@@ -32,16 +32,12 @@ pub enum SeedError {
 
 pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded, SeedError> {
     let campaign = campaign_file::load(&dir.join("campaign.yaml"))?;
-    let unchanged = db
-        .campaign(&campaign.id)
-        .await?
-        .is_some_and(|s| s.campaign == campaign);
+    let unchanged = db.campaign(&campaign.id).await?.is_some_and(|s| s.campaign == campaign);
     if !unchanged {
         db.push_campaign(&campaign, now).await?;
     }
     let csv_path = dir.join("recipients.csv");
-    let file = std::fs::File::open(&csv_path)
-        .map_err(|e| SeedError::Io(csv_path.display().to_string(), e))?;
+    let file = std::fs::File::open(&csv_path).map_err(|e| SeedError::Io(csv_path.display().to_string(), e))?;
     let report = import::import_recipients(db, &campaign.id, file, now, &|_| {}).await?;
     for r in &report.rejected {
         tracing::warn!(row = r.row, reason = %r.reason, "demo recipient rejected");

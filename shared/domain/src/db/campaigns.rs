@@ -54,9 +54,7 @@ impl Db {
             writes.push(TxWrite::Update {
                 table: TableId::Main,
                 key: Key::new(pk, sk),
-                update: Update::new()
-                    .set("stock", coupon.stock)
-                    .set_if_missing("issued", 0),
+                update: Update::new().set("stock", coupon.stock).set_if_missing("issued", 0),
                 cond: None,
             });
         }
@@ -101,9 +99,7 @@ impl Db {
             .update(
                 TableId::Main,
                 &key,
-                Update::new()
-                    .set("status", json!(status))
-                    .set("updated_at", json!(now)),
+                Update::new().set("status", json!(status)).set("updated_at", json!(now)),
                 Some(Cond::Exists),
             )
             .await;
@@ -115,19 +111,12 @@ impl Db {
 }
 
 fn read_campaign(item: crate::ports::Item) -> DbResult<StoredCampaign> {
-    let key = item
-        .get("pk")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_owned();
+    let key = item.get("pk").and_then(Value::as_str).unwrap_or("?").to_owned();
     let corrupt = |reason: String| DbError::Corrupt {
         key: key.clone(),
         reason,
     };
-    let def = item
-        .get("def")
-        .cloned()
-        .ok_or_else(|| corrupt("no def".into()))?;
+    let def = item.get("def").cloned().ok_or_else(|| corrupt("no def".into()))?;
     let mut campaign: Campaign = serde_json::from_value(def).map_err(|e| corrupt(e.to_string()))?;
     if let Some(s) = item.get("status") {
         campaign.status = serde_json::from_value(s.clone()).map_err(|e| corrupt(e.to_string()))?;

@@ -71,11 +71,7 @@ pub fn hash_key(key: &str) -> String {
 
 /// Compares without an early exit, so response time does not leak how much of a hash matched.
 pub fn same_hash(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub(crate) fn claim_key(r: &RecipientId, c: &CouponId, slot: u32) -> Key {
@@ -99,21 +95,13 @@ impl Db {
         let shard = keys::shard_of(c.code.as_str());
         item.insert(
             "gsi1pk".into(),
-            Value::String(format!(
-                "CAMP#{}#CPN#{}#{shard:02}",
-                c.campaign_id, c.coupon_id
-            )),
+            Value::String(format!("CAMP#{}#CPN#{}#{shard:02}", c.campaign_id, c.coupon_id)),
         );
         item.insert("gsi1sk".into(), Value::String(c.code.to_string()));
         Ok(item)
     }
 
-    pub async fn claim(
-        &self,
-        r: &RecipientId,
-        coupon: &CouponId,
-        slot: u32,
-    ) -> DbResult<Option<ClaimRecord>> {
+    pub async fn claim(&self, r: &RecipientId, coupon: &CouponId, slot: u32) -> DbResult<Option<ClaimRecord>> {
         self.table
             .get(TableId::Main, &claim_key(r, coupon, slot))
             .await?
@@ -123,38 +111,20 @@ impl Db {
 
     /// The recipient's claims of a coupon, by slot.
     pub async fn claims(&self, r: &RecipientId, coupon: &CouponId) -> DbResult<Vec<ClaimRecord>> {
-        let q =
-            Query::partition(TableId::Main, keys::recipient(r)).prefix(format!("CLAIM#{coupon}#"));
-        self.table
-            .query(&q)
-            .await?
-            .items
-            .into_iter()
-            .map(from_item)
-            .collect()
+        let q = Query::partition(TableId::Main, keys::recipient(r)).prefix(format!("CLAIM#{coupon}#"));
+        self.table.query(&q).await?.items.into_iter().map(from_item).collect()
     }
 
     pub async fn issued_coupon(&self, code: &CouponCode) -> DbResult<Option<IssuedCoupon>> {
         let key = Key::new(keys::issued_coupon(code), keys::SK_COUPON);
-        self.table
-            .get(TableId::Main, &key)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.table.get(TableId::Main, &key).await?.map(from_item).transpose()
     }
 
     /// Every coupon issued for a campaign's coupon definition.
-    pub async fn issued_coupons(
-        &self,
-        campaign: &CampaignId,
-        coupon: &CouponId,
-    ) -> DbResult<Vec<IssuedCoupon>> {
+    pub async fn issued_coupons(&self, campaign: &CampaignId, coupon: &CouponId) -> DbResult<Vec<IssuedCoupon>> {
         let mut out = Vec::new();
         for shard in 0..keys::SHARDS {
-            let mut q = Query::gsi1(
-                TableId::Main,
-                format!("CAMP#{campaign}#CPN#{coupon}#{shard:02}"),
-            );
+            let mut q = Query::gsi1(TableId::Main, format!("CAMP#{campaign}#CPN#{coupon}#{shard:02}"));
             loop {
                 let page = self.table.query(&q).await?;
                 for i in page.items {
@@ -170,11 +140,7 @@ impl Db {
     }
 
     /// `(issued, stock)` of a coupon definition.
-    pub async fn coupon_stock(
-        &self,
-        campaign: &CampaignId,
-        coupon: &CouponId,
-    ) -> DbResult<(i64, i64)> {
+    pub async fn coupon_stock(&self, campaign: &CampaignId, coupon: &CouponId) -> DbResult<(i64, i64)> {
         let (pk, sk) = keys::coupon_stock(campaign, coupon);
         let item = self
             .table
@@ -187,22 +153,14 @@ impl Db {
 
     pub async fn put_store(&self, s: &Store) -> DbResult<()> {
         self.table
-            .put(
-                TableId::Main,
-                to_item(s, &keys::store(&s.id), keys::SK_STORE)?,
-                None,
-            )
+            .put(TableId::Main, to_item(s, &keys::store(&s.id), keys::SK_STORE)?, None)
             .await?;
         Ok(())
     }
 
     pub async fn store(&self, id: &StoreId) -> DbResult<Option<Store>> {
         let key = Key::new(keys::store(id), keys::SK_STORE);
-        self.table
-            .get(TableId::Main, &key)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.table.get(TableId::Main, &key).await?.map(from_item).transpose()
     }
 
     /// Adds POS-supplied codes to a coupon's pool (duplicates are skipped).
@@ -215,16 +173,9 @@ impl Db {
         let mut added = 0;
         for code in codes {
             let mut item = Item::new();
-            item.insert(
-                "pk".into(),
-                Value::String(keys::code_pool(campaign, coupon)),
-            );
+            item.insert("pk".into(), Value::String(keys::code_pool(campaign, coupon)));
             item.insert("sk".into(), Value::String(code.to_string()));
-            match self
-                .table
-                .put(TableId::Main, item, Some(Cond::NotExists))
-                .await
-            {
+            match self.table.put(TableId::Main, item, Some(Cond::NotExists)).await {
                 Ok(()) => added += 1,
                 Err(e) if e.is_condition() => {}
                 Err(e) => return Err(e.into()),
@@ -234,16 +185,9 @@ impl Db {
     }
 
     /// A few unused pool codes to try, from a random point so concurrent issuers spread out.
-    pub async fn pool_candidates(
-        &self,
-        campaign: &CampaignId,
-        coupon: &CouponId,
-    ) -> DbResult<Vec<CouponCode>> {
+    pub async fn pool_candidates(&self, campaign: &CampaignId, coupon: &CouponId) -> DbResult<Vec<CouponCode>> {
         let mut q = Query::partition(TableId::Main, keys::code_pool(campaign, coupon)).limit(8);
-        q.sort = crate::ports::SortKey::Between(
-            crate::values::random_base62(1).to_uppercase(),
-            "~".into(),
-        );
+        q.sort = crate::ports::SortKey::Between(crate::values::random_base62(1).to_uppercase(), "~".into());
         let mut page = self.table.query(&q).await?;
         if page.items.is_empty() {
             page = self

@@ -12,7 +12,8 @@ use crate::values::CampaignId;
 pub const EVENT_TTL_DAYS: i64 = 730;
 
 impl Db {
-    pub async fn append_event(&self, e: &Event) -> DbResult<()> {
+    /// The stored item of an event, for writing it inside a transaction with what it records.
+    pub fn event_item(&self, e: &Event) -> DbResult<crate::ports::Item> {
         let pk = keys::events(&e.campaign_id, keys::shard_of(&e.event_id));
         let sk = format!("{}#{}", e.at.format("%Y-%m-%dT%H:%M:%S%.3fZ"), e.event_id);
         let mut item = to_item(e, &pk, &sk)?;
@@ -20,7 +21,11 @@ impl Db {
             "ttl".into(),
             Value::from((e.at + chrono::Duration::days(EVENT_TTL_DAYS)).timestamp()),
         );
-        self.table.put(TableId::Events, item, None).await?;
+        Ok(item)
+    }
+
+    pub async fn append_event(&self, e: &Event) -> DbResult<()> {
+        self.table.put(TableId::Events, self.event_item(e)?, None).await?;
         Ok(())
     }
 

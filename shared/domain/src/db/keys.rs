@@ -6,9 +6,13 @@ use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, ShortCode, St
 /// campaign over 16 partitions; readers query all 16.
 pub const SHARDS: u8 = 16;
 
-/// Shard of a random identifier: its last byte, modulo `SHARDS`.
+/// Shard of an identifier: FNV-1a of its bytes, modulo `SHARDS` (even for any alphabet, unlike
+/// a last character of base62 or base32).
 pub fn shard_of(id: &str) -> u8 {
-    id.as_bytes().last().map_or(0, |b| b % SHARDS)
+    let h = id
+        .bytes()
+        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    (h % u32::from(SHARDS)) as u8
 }
 
 pub const SK_META: &str = "META";

@@ -44,30 +44,18 @@ impl Db {
 
     pub async fn link(&self, code: &ShortCode) -> DbResult<Option<Link>> {
         let key = Key::new(keys::link(code), keys::SK_LINK);
-        self.table
-            .get(TableId::Main, &key)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.table.get(TableId::Main, &key).await?.map(from_item).transpose()
     }
 
     /// Counts a human click and returns the link with its new count, in one round trip;
     /// `None` for an unknown code (nothing is created).
-    pub async fn record_click(
-        &self,
-        code: &ShortCode,
-        now: DateTime<Utc>,
-    ) -> DbResult<Option<Link>> {
+    pub async fn record_click(&self, code: &ShortCode, now: DateTime<Utc>) -> DbResult<Option<Link>> {
         let key = Key::new(keys::link(code), keys::SK_LINK);
         let update = Update::new()
             .add("clicks", 1)
             .set_if_missing("first_click_at", json!(now))
             .set("last_click_at", json!(now));
-        match self
-            .table
-            .update(TableId::Main, &key, update, Some(Cond::Exists))
-            .await
-        {
+        match self.table.update(TableId::Main, &key, update, Some(Cond::Exists)).await {
             Ok(item) => Ok(Some(from_item(item)?)),
             Err(e) if e.is_condition() => Ok(None),
             Err(e) => Err(e.into()),

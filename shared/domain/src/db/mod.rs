@@ -66,11 +66,7 @@ pub(crate) fn to_item<T: Serialize>(value: &T, pk: &str, sk: &str) -> DbResult<I
 
 /// An item read back as a domain value; the key attributes and unknown ones are ignored.
 pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> DbResult<T> {
-    let key = item
-        .get("pk")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_owned();
+    let key = item.get("pk").and_then(Value::as_str).unwrap_or("?").to_owned();
     serde_json::from_value(Value::Object(item)).map_err(|e| DbError::Corrupt {
         key,
         reason: e.to_string(),

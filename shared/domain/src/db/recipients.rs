@@ -10,8 +10,7 @@ use super::links::{Link, LinkKind};
 use super::{Db, DbError, DbResult, from_item, keys, to_item};
 use crate::ports::{Cond, Key, Query, StoreError, TableId, TxWrite, Update};
 use crate::values::{
-    AgeBand, BirthYear, CampaignId, Gender, PhoneNumber, RecipientId, ShortCode, StoreId,
-    random_base62,
+    AgeBand, BirthYear, CampaignId, Gender, PhoneNumber, RecipientId, ShortCode, StoreId, random_base62,
 };
 
 /// Longest share chain kept on a recipient: the head and the nearest 31 sharers.
@@ -83,10 +82,7 @@ pub struct Recipient {
 impl Recipient {
     /// The first recipient of the chain that brought this one; themself when they came directly.
     pub fn chain_head(&self) -> RecipientId {
-        self.chain
-            .first()
-            .cloned()
-            .unwrap_or_else(|| self.id.clone())
+        self.chain.first().cloned().unwrap_or_else(|| self.id.clone())
     }
 }
 
@@ -138,10 +134,7 @@ impl Db {
         let mut item = to_item(r, &keys::recipient(&r.id), keys::SK_PROFILE)?;
         item.insert(
             "gsi1pk".into(),
-            Value::String(keys::recipients_of(
-                &r.campaign_id,
-                keys::shard_of(r.id.as_str()),
-            )),
+            Value::String(keys::recipients_of(&r.campaign_id, keys::shard_of(r.id.as_str()))),
         );
         item.insert("gsi1sk".into(), Value::String(r.id.to_string()));
         Ok(item)
@@ -150,12 +143,7 @@ impl Db {
     /// Adds a recipient with a freshly minted personal link, all in one transaction:
     /// the phone key (de-duplication), the link (collision check) and the profile.
     /// Adding the same phone again returns the existing recipient.
-    pub async fn add_recipient(
-        &self,
-        campaign: &CampaignId,
-        new: NewRecipient,
-        now: DateTime<Utc>,
-    ) -> DbResult<Added> {
+    pub async fn add_recipient(&self, campaign: &CampaignId, new: NewRecipient, now: DateTime<Utc>) -> DbResult<Added> {
         let id = RecipientId::generate();
         for _ in 0..MINT_ATTEMPTS {
             let code = ShortCode::generate();
@@ -195,8 +183,7 @@ impl Db {
                 .as_ref()
                 .map(|p| keys::phone(campaign, &phone_hash(campaign, p)));
             if let Some(pk) = &phone_key {
-                let Value::Object(item) = json!({"pk": pk, "sk": "PHONE", "recipient_id": id})
-                else {
+                let Value::Object(item) = json!({"pk": pk, "sk": "PHONE", "recipient_id": id}) else {
                     continue;
                 };
                 writes.push(TxWrite::Put {
@@ -221,23 +208,17 @@ impl Db {
                     if phone_key.is_some() && reasons.first().is_some_and(Option::is_some) {
                         let existing = self
                             .table
-                            .get(
-                                TableId::Main,
-                                &Key::new(phone_key.unwrap_or_default(), "PHONE"),
-                            )
+                            .get(TableId::Main, &Key::new(phone_key.unwrap_or_default(), "PHONE"))
                             .await?;
-                        let rid = existing.and_then(|i| {
-                            i.get("recipient_id")
-                                .and_then(Value::as_str)
-                                .map(str::to_owned)
-                        });
+                        let rid =
+                            existing.and_then(|i| i.get("recipient_id").and_then(Value::as_str).map(str::to_owned));
                         let rid = rid.ok_or(DbError::NotFound("recipient of phone key"))?;
-                        return RecipientId::parse(&rid).map(Added::Duplicate).map_err(|e| {
-                            DbError::Corrupt {
+                        return RecipientId::parse(&rid)
+                            .map(Added::Duplicate)
+                            .map_err(|e| DbError::Corrupt {
                                 key: "PHONE".into(),
                                 reason: e.to_string(),
-                            }
-                        });
+                            });
                     }
                     // The code collided with a live link: mint another.
                     continue;
@@ -252,17 +233,36 @@ impl Db {
 
     pub async fn recipient(&self, id: &RecipientId) -> DbResult<Option<Recipient>> {
         let key = Key::new(keys::recipient(id), keys::SK_PROFILE);
-        self.table
-            .get(TableId::Main, &key)
-            .await?
-            .map(from_item)
-            .transpose()
+        self.table.get(TableId::Main, &key).await?.map(from_item).transpose()
     }
 
-    /// Replaces a recipient's profile fields (form submit), keeping links and chain.
-    pub async fn save_recipient(&self, r: &Recipient) -> DbResult<()> {
+    /// Saves what a recipient told us (form submit, opt-out): only these attributes are
+    /// written, so a share code or consent changed at the same moment is never overwritten.
+    pub async fn save_profile(&self, r: &Recipient) -> DbResult<()> {
+        let key = Key::new(keys::recipient(&r.id), keys::SK_PROFILE);
+        let mut update = Update::new();
+        let v = serde_json::to_value(r).map_err(|e| DbError::Corrupt {
+            key: key.pk.clone(),
+            reason: e.to_string(),
+        })?;
+        for attr in [
+            "name",
+            "phone",
+            "gender",
+            "birth_year",
+            "age_band",
+            "region",
+            "preferred_store",
+            "form_completed_at",
+            "opted_out_at",
+        ] {
+            update = match v.get(attr) {
+                Some(value) if !value.is_null() => update.set(attr, value.clone()),
+                _ => update.remove(attr),
+            };
+        }
         self.table
-            .put(TableId::Main, self.recipient_item(r)?, Some(Cond::Exists))
+            .update(TableId::Main, &key, update, Some(Cond::Exists))
             .await?;
         Ok(())
     }
@@ -325,10 +325,7 @@ impl Db {
                     table: TableId::Main,
                     key: Key::new(keys::recipient(&r.id), keys::SK_PROFILE),
                     update: Update::new().set("share_code", code.as_str()),
-                    cond: Some(Cond::And(vec![
-                        Cond::Exists,
-                        Cond::AttrMissing("share_code".into()),
-                    ])),
+                    cond: Some(Cond::And(vec![Cond::Exists, Cond::AttrMissing("share_code".into())])),
                 },
                 TxWrite::Put {
                     table: TableId::Main,
@@ -338,14 +335,9 @@ impl Db {
             ];
             match self.table.transact(writes).await {
                 Ok(()) => return Ok(code),
-                Err(StoreError::TransactionCancelled { reasons })
-                    if reasons.first().is_some_and(Option::is_some) =>
-                {
+                Err(StoreError::TransactionCancelled { reasons }) if reasons.first().is_some_and(Option::is_some) => {
                     // Someone minted it first: theirs stands.
-                    let current = self
-                        .recipient(&r.id)
-                        .await?
-                        .ok_or(DbError::NotFound("recipient"))?;
+                    let current = self.recipient(&r.id).await?.ok_or(DbError::NotFound("recipient"))?;
                     return current.share_code.ok_or(DbError::NotFound("share code"));
                 }
                 Err(StoreError::TransactionCancelled { .. }) => continue,
@@ -400,7 +392,8 @@ impl Db {
                 created_at: now,
                 clicks: 0,
             };
-            let Value::Object(edge) = json!({"pk": keys::referrals(&sharer.id), "sk": id, "at": now, "campaign_id": sharer.campaign_id})
+            let Value::Object(edge) =
+                json!({"pk": keys::referrals(&sharer.id), "sk": id, "at": now, "campaign_id": sharer.campaign_id})
             else {
                 continue;
             };
@@ -455,11 +448,7 @@ impl Db {
     }
 
     /// Who shared to whom, up to `hops` levels below `root`: `(sharer, visitor, hop)`.
-    pub async fn share_tree(
-        &self,
-        root: &RecipientId,
-        hops: u32,
-    ) -> DbResult<Vec<(RecipientId, RecipientId, u32)>> {
+    pub async fn share_tree(&self, root: &RecipientId, hops: u32) -> DbResult<Vec<(RecipientId, RecipientId, u32)>> {
         let mut out = Vec::new();
         let mut frontier = vec![root.clone()];
         for hop in 1..=hops {

@@ -27,7 +27,7 @@ pub struct CouponView<'a> {
 }
 
 /// The info form's current values and field errors.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct FormValues {
     pub name: String,
     pub phone: String,

@@ -1,0 +1,581 @@
+//! The ad law's rules for a marketing text message (정보통신망법 §50, 시행령 §61–62의3), applied
+//! to every message mcamp composes for a send list:
+//!
+//! - the text begins with exactly `(광고)`, names the sender (the brand), and ends with a free
+//!   opt-out number (`무료수신거부 080-…`);
+//! - it goes only to people with marketing consent who have not opted out;
+//! - between 21:00 and 08:00 KST only to people who also consented to night ads;
+//! - a marketing consent is reconfirmed every two years.
+//!
+//! Lengths are counted as Korean carriers bill them: bytes in EUC-KR (CP949), SMS up to 90
+//! bytes, LMS up to 2000. Pure functions only; `export` applies them to a campaign's recipients.
+
+use chrono::{DateTime, FixedOffset, Months, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use encoding_rs::EncoderResult;
+use mcamp_domain::campaign::Campaign;
+use mcamp_domain::db::recipients::Recipient;
+use mcamp_domain::values::ParseError;
+use serde::Serialize;
+
+/// The label the law wants first in an ad, exactly so.
+pub const AD_PREFIX: &str = "(광고)";
+/// Begins the opt-out line at the end of every ad.
+pub const OPT_OUT_LABEL: &str = "무료수신거부";
+/// The longest SMS, in EUC-KR bytes.
+pub const SMS_MAX_BYTES: usize = 90;
+/// The longest LMS, in EUC-KR bytes.
+pub const LMS_MAX_BYTES: usize = 2000;
+/// Bytes counted for a character EUC-KR cannot encode (an emoji, say): gateways send a
+/// full-width `？` in its place, which is 2 bytes.
+pub const UNMAPPABLE_BYTES: usize = 2;
+/// A marketing consent is confirmed again after this many months (시행령 §62의3: every 2 years).
+pub const RECONFIRM_MONTHS: u32 = 24;
+/// `{name}` of a recipient whose name is unknown: `{name}님` reads `고객님`.
+pub const NAME_FALLBACK: &str = "고객";
+/// Night for ads, in KST: from 21:00 up to (not including) 08:00.
+pub const NIGHT_STARTS_HOUR: u32 = 21;
+pub const NIGHT_ENDS_HOUR: u32 = 8;
+
+/// Korea Standard Time (no daylight saving).
+pub fn kst() -> FixedOffset {
+    // 9 hours is in range, so the fallback is never taken.
+    FixedOffset::east_opt(9 * 3600).unwrap_or(Utc.fix())
+}
+
+/// `2026-03-02 10:00` in KST, for screens and exports.
+pub fn format_kst(at: DateTime<Utc>) -> String {
+    at.with_timezone(&kst()).format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// A send time as a marketer writes it, in KST: `2026-03-02T10:00`, `2026-03-02 10:00`, with
+/// or without seconds, or RFC 3339 with an explicit offset (`2026-03-02T01:00:00Z`).
+pub fn parse_send_at(s: &str) -> Result<DateTime<Utc>, ParseError> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let local = [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .ok_or_else(|| ParseError::new("send_at", "must be a time in KST such as 2026-03-02T10:00"))?;
+    kst()
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| ParseError::new("send_at", "is not a valid time"))
+}
+
+/// Whether `at` falls in the night window, 21:00–08:00 KST.
+pub fn is_night(at: DateTime<Utc>) -> bool {
+    let hour = at.with_timezone(&kst()).hour();
+    // Day is 08:00 up to 21:00; everything else is night.
+    !(NIGHT_ENDS_HOUR..NIGHT_STARTS_HOUR).contains(&hour)
+}
+
+/// Whether a marketing consent given at `consented_at` is due for reconfirmation at `at`:
+/// two years or more have passed.
+pub fn needs_reconfirmation(consented_at: DateTime<Utc>, at: DateTime<Utc>) -> bool {
+    consented_at
+        .checked_add_months(Months::new(RECONFIRM_MONTHS))
+        .is_none_or(|due| at >= due)
+}
+
+/// SMS or LMS, by length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MessageKind {
+    #[serde(rename = "SMS")]
+    Sms,
+    #[serde(rename = "LMS")]
+    Lms,
+}
+
+impl MessageKind {
+    /// The kind a message of `bytes` EUC-KR bytes is sent as; `None` past the LMS limit.
+    pub fn for_bytes(bytes: usize) -> Option<Self> {
+        if bytes <= SMS_MAX_BYTES {
+            Some(MessageKind::Sms)
+        } else if bytes <= LMS_MAX_BYTES {
+            Some(MessageKind::Lms)
+        } else {
+            None
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Sms => "SMS",
+            MessageKind::Lms => "LMS",
+        }
+    }
+}
+
+/// The length of a text in EUC-KR, and the characters EUC-KR cannot encode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EucKrLength {
+    pub bytes: usize,
+    pub unmappable: Vec<char>,
+}
+
+/// Bytes of `s` in EUC-KR (CP949: every Hangul syllable is 2 bytes, ASCII 1). A character it
+/// cannot encode counts `UNMAPPABLE_BYTES` and is listed.
+pub fn euckr_len(s: &str) -> EucKrLength {
+    let mut encoder = encoding_rs::EUC_KR.new_encoder();
+    let mut buf = [0u8; 512];
+    let mut rest = s;
+    let mut out = EucKrLength {
+        bytes: 0,
+        unmappable: Vec::new(),
+    };
+    loop {
+        let (result, read, written) = encoder.encode_from_utf8_without_replacement(rest, &mut buf, true);
+        out.bytes += written;
+        rest = rest.get(read..).unwrap_or_default();
+        match result {
+            EncoderResult::InputEmpty => return out,
+            EncoderResult::OutputFull => {}
+            EncoderResult::Unmappable(c) => {
+                out.bytes += UNMAPPABLE_BYTES;
+                out.unmappable.push(c);
+            }
+        }
+    }
+}
+
+/// Why a campaign's `message` cannot be sent as an ad. Each names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("message: missing; add the text message to the campaign file, with {{name}} and {{link}}")]
+    Missing,
+    #[error("message: has no {{link}}, so recipients would get no link")]
+    NoLink,
+    #[error("message: begins with '{0}'; leave the ad label out, mcamp adds exactly (광고)")]
+    WrongAdLabel(String),
+    #[error("message: has its own opt-out line; leave it out, mcamp adds \"무료수신거부 {0}\"")]
+    HasOptOut(String),
+    #[error("message: unknown placeholder '{0}'; only {{name}} and {{link}} are filled in")]
+    UnknownPlaceholder(String),
+}
+
+/// A message over the LMS limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the message is {bytes} bytes in EUC-KR, over the LMS limit of {LMS_MAX_BYTES}")]
+pub struct TooLong {
+    pub bytes: usize,
+}
+
+/// A campaign's message, checked against the ad law and ready to fill in per recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdTemplate {
+    /// The template without any `(광고)` of its own, with the brand guaranteed.
+    body: String,
+    /// `\n무료수신거부 080-…`.
+    opt_out_line: String,
+    /// The template did not name the brand, so `[brand] ` was put in front.
+    pub brand_inserted: bool,
+}
+
+/// One composed ad.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdMessage {
+    pub text: String,
+    pub bytes: usize,
+    pub kind: MessageKind,
+    pub unmappable: Vec<char>,
+}
+
+impl AdTemplate {
+    pub fn new(campaign: &Campaign) -> Result<Self, TemplateError> {
+        let raw = campaign.message.as_deref().ok_or(TemplateError::Missing)?;
+        let trimmed = raw.trim();
+        let body = match trimmed.strip_prefix(AD_PREFIX) {
+            Some(rest) => rest.trim_start(),
+            None => trimmed,
+        };
+        if let Some(label) = wrong_ad_label(body) {
+            return Err(TemplateError::WrongAdLabel(label));
+        }
+        let without = body.replace("{name}", "").replace("{link}", "");
+        if let Some(i) = without.find(['{', '}']) {
+            let fragment: String = without[i..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .take(20)
+                .collect();
+            return Err(TemplateError::UnknownPlaceholder(fragment));
+        }
+        if !body.contains("{link}") {
+            return Err(TemplateError::NoLink);
+        }
+        let opt_out = campaign.sender.opt_out_080.trim();
+        if body.contains("수신거부") || body.contains("수신 거부") {
+            return Err(TemplateError::HasOptOut(opt_out.to_owned()));
+        }
+        let brand = campaign.sender.brand.trim();
+        let brand_inserted = !body.contains(brand);
+        let body = if brand_inserted {
+            format!("[{brand}] {body}")
+        } else {
+            body.to_owned()
+        };
+        Ok(AdTemplate {
+            body,
+            opt_out_line: format!("\n{OPT_OUT_LABEL} {opt_out}"),
+            brand_inserted,
+        })
+    }
+
+    /// The ad for one recipient: `(광고)` + the template with `{name}` and `{link}` filled in +
+    /// the opt-out line.
+    pub fn render(&self, name: Option<&str>, link: &str) -> Result<AdMessage, TooLong> {
+        let name = clean_name(name);
+        let text = format!("{AD_PREFIX}{}{}", fill(&self.body, &name, link), self.opt_out_line);
+        let len = euckr_len(&text);
+        let kind = MessageKind::for_bytes(len.bytes).ok_or(TooLong { bytes: len.bytes })?;
+        Ok(AdMessage {
+            text,
+            bytes: len.bytes,
+            kind,
+            unmappable: len.unmappable,
+        })
+    }
+}
+
+/// A look-alike of the ad label at the start of the body (`[광고]`, `( 광고 )`, `(AD)`), which
+/// would not satisfy the law and would read oddly after the real one.
+fn wrong_ad_label(body: &str) -> Option<String> {
+    let head: String = body.chars().take(10).collect();
+    let end = head.find([')', ']', '>', '）', '】'])?;
+    let candidate = &head[..end + head[end..].chars().next().map_or(0, char::len_utf8)];
+    let core: String = candidate
+        .chars()
+        .filter(|c| !c.is_whitespace() && !"([<{)]>}（）【】".contains(*c))
+        .collect();
+    (core == "광고" || core.eq_ignore_ascii_case("ad")).then(|| candidate.to_owned())
+}
+
+/// The recipient's name as it may appear in a message: one line, trimmed, or the fallback.
+fn clean_name(name: Option<&str>) -> String {
+    let cleaned: String = name
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let trimmed = cleaned.trim();
+    if trimmed.is_empty() {
+        NAME_FALLBACK.to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// Fills `{name}` and `{link}` in one pass, so a name that itself contains `{link}` stays text.
+fn fill(template: &str, name: &str, link: &str) -> String {
+    let mut out = String::with_capacity(template.len() + name.len() + link.len());
+    let mut rest = template;
+    while let Some(i) = rest.find('{') {
+        out.push_str(&rest[..i]);
+        let at = &rest[i..];
+        if let Some(after) = at.strip_prefix("{name}") {
+            out.push_str(name);
+            rest = after;
+        } else if let Some(after) = at.strip_prefix("{link}") {
+            out.push_str(link);
+            rest = after;
+        } else {
+            out.push('{');
+            rest = &at[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Why a recipient is left out of a send list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Exclusion {
+    /// Used the opt-out (whatever consents remain on record).
+    OptedOut,
+    /// No phone number (a visitor who came through a share and gave none).
+    NoPhone,
+    NoMarketingConsent,
+    /// The send time is at night and the recipient did not consent to night ads.
+    NightWithoutConsent,
+}
+
+/// Whether one recipient may get the ad at `send_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Send. `night_override` is true when only `--allow-night` lets it through.
+    Send {
+        night_override: bool,
+    },
+    Exclude(Exclusion),
+}
+
+pub fn decide(r: &Recipient, send_at: DateTime<Utc>, allow_night: bool) -> Decision {
+    if r.opted_out_at.is_some() {
+        return Decision::Exclude(Exclusion::OptedOut);
+    }
+    if r.phone.is_none() {
+        return Decision::Exclude(Exclusion::NoPhone);
+    }
+    if r.consent.marketing_at.is_none() {
+        return Decision::Exclude(Exclusion::NoMarketingConsent);
+    }
+    let night_without_consent = is_night(send_at) && r.consent.night_at.is_none();
+    if night_without_consent && !allow_night {
+        return Decision::Exclude(Exclusion::NightWithoutConsent);
+    }
+    Decision::Send {
+        night_override: night_without_consent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcamp_domain::campaign::{Sender, ShareCard};
+    use mcamp_domain::db::recipients::{Consents, RecipientSource};
+    use mcamp_domain::values::{CampaignId, PhoneNumber, RecipientId, ShortCode};
+
+    fn campaign(message: &str) -> Campaign {
+        Campaign {
+            id: CampaignId::parse("spring").unwrap(),
+            name: "봄".into(),
+            kind: Default::default(),
+            status: Default::default(),
+            starts_at: None,
+            ends_at: None,
+            sender: Sender {
+                brand: "봄꽃커피".into(),
+                opt_out_080: "080-123-4567".into(),
+                contact: None,
+            },
+            share: ShareCard {
+                title: "t".into(),
+                description: "d".into(),
+                image: None,
+            },
+            page: Default::default(),
+            form: None,
+            coupons: Vec::new(),
+            message: Some(message.into()),
+        }
+    }
+
+    fn kst_at(s: &str) -> DateTime<Utc> {
+        parse_send_at(s).unwrap()
+    }
+
+    const LINK: &str = "https://go.kr/AbCdEfGhIj";
+
+    #[test]
+    fn ad_label_is_six_bytes_and_hangul_is_two() {
+        assert_eq!(euckr_len("(광고)").bytes, 6);
+        assert_eq!(euckr_len("무료수신거부").bytes, 12);
+        assert_eq!(euckr_len("abc 123\n").bytes, 8);
+        // CP949 encodes every modern syllable, including ones outside KS X 1001.
+        assert_eq!(euckr_len("똠방각하").bytes, 8);
+        assert!(euckr_len("똠방각하").unmappable.is_empty());
+    }
+
+    #[test]
+    fn unmappable_characters_count_two_bytes_and_are_reported() {
+        let len = euckr_len("할인🎉!");
+        assert_eq!(len.bytes, 4 + UNMAPPABLE_BYTES + 1);
+        assert_eq!(len.unmappable, vec!['🎉']);
+        let many = euckr_len(&"🌸".repeat(300));
+        assert_eq!(many.bytes, 600);
+        assert_eq!(many.unmappable.len(), 300);
+    }
+
+    #[test]
+    fn message_begins_with_exactly_the_ad_label_and_ends_with_the_opt_out() {
+        let t = AdTemplate::new(&campaign("[봄꽃커피] {name}님 쿠폰 {link}")).unwrap();
+        let m = t.render(Some("김민지"), LINK).unwrap();
+        assert_eq!(
+            m.text,
+            format!("(광고)[봄꽃커피] 김민지님 쿠폰 {LINK}\n무료수신거부 080-123-4567")
+        );
+        assert!(!t.brand_inserted);
+        assert_eq!(m.bytes, euckr_len(&m.text).bytes);
+    }
+
+    #[test]
+    fn an_ad_label_in_the_template_is_not_doubled() {
+        let t = AdTemplate::new(&campaign("(광고) 봄꽃커피 {link}")).unwrap();
+        let m = t.render(None, LINK).unwrap();
+        assert!(m.text.starts_with("(광고)봄꽃커피 "), "{}", m.text);
+        assert_eq!(m.text.matches("(광고)").count(), 1);
+    }
+
+    #[test]
+    fn look_alike_ad_labels_are_refused() {
+        for bad in [
+            "[광고] 봄꽃커피 {link}",
+            "( 광고 ) 봄꽃커피 {link}",
+            "(AD) 봄꽃커피 {link}",
+            "<광고>봄꽃커피 {link}",
+        ] {
+            assert!(
+                matches!(AdTemplate::new(&campaign(bad)), Err(TemplateError::WrongAdLabel(_))),
+                "{bad}"
+            );
+        }
+        assert!(AdTemplate::new(&campaign("[봄꽃커피] 광고 아님 {link}")).is_ok());
+    }
+
+    #[test]
+    fn brand_is_inserted_after_the_label_when_missing() {
+        let t = AdTemplate::new(&campaign("{name}님, 벚꽃 라떼 {link}")).unwrap();
+        assert!(t.brand_inserted);
+        let m = t.render(Some("이준호"), LINK).unwrap();
+        assert!(m.text.starts_with("(광고)[봄꽃커피] 이준호님"), "{}", m.text);
+    }
+
+    #[test]
+    fn template_errors_name_the_problem() {
+        assert_eq!(
+            AdTemplate::new(&campaign("봄꽃커피 {name}님")),
+            Err(TemplateError::NoLink)
+        );
+        assert_eq!(
+            AdTemplate::new(&campaign("봄꽃커피 {이름}님 {link}")),
+            Err(TemplateError::UnknownPlaceholder("{이름}님".into()))
+        );
+        assert!(matches!(
+            AdTemplate::new(&campaign("봄꽃커피 {link} 무료수신거부 080-000-0000")),
+            Err(TemplateError::HasOptOut(_))
+        ));
+        let mut none = campaign("x");
+        none.message = None;
+        assert_eq!(AdTemplate::new(&none), Err(TemplateError::Missing));
+    }
+
+    #[test]
+    fn placeholders_fill_in_one_pass_and_names_are_one_line() {
+        let t = AdTemplate::new(&campaign("봄꽃커피 {name} {link}")).unwrap();
+        let m = t.render(Some("{link}\n악당"), LINK).unwrap();
+        assert!(m.text.contains("{link} 악당 https://"), "{}", m.text);
+        let anon = t.render(Some("  "), LINK).unwrap();
+        assert!(anon.text.contains("봄꽃커피 고객 "), "{}", anon.text);
+    }
+
+    /// A template whose message is exactly `target` bytes with the given name and link.
+    fn sized(target: usize) -> AdMessage {
+        let base = AdTemplate::new(&campaign("봄꽃커피{link}")).unwrap();
+        let fixed = base.render(None, "").unwrap().bytes;
+        let pad = "a".repeat(target - fixed);
+        base.render(None, &pad).unwrap()
+    }
+
+    #[test]
+    fn sms_up_to_90_bytes_lms_from_91() {
+        assert_eq!(sized(90).bytes, 90);
+        assert_eq!(sized(90).kind, MessageKind::Sms);
+        assert_eq!(sized(91).bytes, 91);
+        assert_eq!(sized(91).kind, MessageKind::Lms);
+        assert_eq!(sized(2000).kind, MessageKind::Lms);
+        let base = AdTemplate::new(&campaign("봄꽃커피{link}")).unwrap();
+        let fixed = base.render(None, "").unwrap().bytes;
+        assert_eq!(
+            base.render(None, &"a".repeat(2001 - fixed)),
+            Err(TooLong { bytes: 2001 })
+        );
+        assert_eq!(MessageKind::for_bytes(0), Some(MessageKind::Sms));
+    }
+
+    #[test]
+    fn night_window_edges_in_kst() {
+        assert!(!is_night(kst_at("2026-03-02T20:59:59")));
+        assert!(is_night(kst_at("2026-03-02T21:00")));
+        assert!(is_night(kst_at("2026-03-02T23:59")));
+        assert!(is_night(kst_at("2026-03-03T00:00")));
+        assert!(is_night(kst_at("2026-03-03T07:59:59")));
+        assert!(!is_night(kst_at("2026-03-03T08:00")));
+        // 12:00 UTC is 21:00 KST.
+        assert!(is_night(kst_at("2026-03-02T12:00:00Z")));
+        assert!(!is_night(kst_at("2026-03-02T11:59:59Z")));
+    }
+
+    #[test]
+    fn send_at_parses_kst_forms_and_refuses_others() {
+        let a = kst_at("2026-03-02T10:00");
+        assert_eq!(a, kst_at("2026-03-02 10:00:00"));
+        assert_eq!(a.to_rfc3339(), "2026-03-02T01:00:00+00:00");
+        assert_eq!(format_kst(a), "2026-03-02 10:00");
+        assert_eq!(parse_send_at("tomorrow").err().map(|e| e.field), Some("send_at"));
+    }
+
+    #[test]
+    fn consent_is_reconfirmed_after_two_years() {
+        let given = kst_at("2024-03-02T10:00");
+        assert!(!needs_reconfirmation(given, kst_at("2026-03-02T09:59")));
+        assert!(needs_reconfirmation(given, kst_at("2026-03-02T10:00")));
+        assert!(needs_reconfirmation(given, kst_at("2027-01-01T00:00")));
+        assert!(!needs_reconfirmation(given, given));
+    }
+
+    fn recipient(consent: Consents) -> Recipient {
+        Recipient {
+            id: RecipientId::generate(),
+            campaign_id: CampaignId::parse("spring").unwrap(),
+            name: None,
+            phone: PhoneNumber::parse("010-1234-5678").ok(),
+            gender: None,
+            birth_year: None,
+            age_band: None,
+            region: None,
+            preferred_store: None,
+            code: ShortCode::generate(),
+            share_code: None,
+            referrer_id: None,
+            chain: Vec::new(),
+            consent,
+            opted_out_at: None,
+            form_completed_at: None,
+            created_at: Utc::now(),
+            source: RecipientSource::Import,
+        }
+    }
+
+    #[test]
+    fn who_gets_the_ad() {
+        let day = kst_at("2026-03-02T10:00");
+        let night = kst_at("2026-03-02T22:00");
+        let given = Some(kst_at("2026-01-01T00:00"));
+        let marketing = recipient(Consents {
+            marketing_at: given,
+            ..Consents::default()
+        });
+        let both = recipient(Consents {
+            marketing_at: given,
+            night_at: given,
+            ..Consents::default()
+        });
+        let none = recipient(Consents::default());
+        let send = Decision::Send { night_override: false };
+        assert_eq!(decide(&marketing, day, false), send);
+        assert_eq!(
+            decide(&none, day, false),
+            Decision::Exclude(Exclusion::NoMarketingConsent)
+        );
+        assert_eq!(
+            decide(&marketing, night, false),
+            Decision::Exclude(Exclusion::NightWithoutConsent)
+        );
+        assert_eq!(decide(&marketing, night, true), Decision::Send { night_override: true });
+        assert_eq!(decide(&both, night, false), send);
+        let mut out = both.clone();
+        out.opted_out_at = Some(day);
+        assert_eq!(decide(&out, day, false), Decision::Exclude(Exclusion::OptedOut));
+        let mut no_phone = both;
+        no_phone.phone = None;
+        assert_eq!(decide(&no_phone, day, false), Decision::Exclude(Exclusion::NoPhone));
+    }
+}
