@@ -74,7 +74,7 @@ test-browser: ## Browser tests in headless Debian Chromium (skipped until tests/
 	if [ ! -x $(CHROMIUM) ]; then \
 	  echo "test-browser: installing Debian's chromium"; \
 	  $(SUDO) apt-get update -qq; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null; \
 	fi; \
 	if [ ! -f $(BROWSER_DIR)/node_modules/.stamp ] \
 	   || [ $(BROWSER_DIR)/package.json -nt $(BROWSER_DIR)/node_modules/.stamp ] \
