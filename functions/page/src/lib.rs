@@ -80,10 +80,12 @@ fn see_other(location: String) -> Response<Body> {
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let path = req.uri().path().to_owned();
-    let json = wants_json(&req) || path == "/e";
+    let json = wants_json(&req) || path == "/e" || path.starts_with("/hooks/");
     let flavor = if json { Flavor::Json } else { Flavor::Html };
     let result = if path == "/e" {
         beacon(app, &req).await
+    } else if path == "/hooks/kakao/share" {
+        kakao_share_delivered(app, &req).await
     } else {
         match load(app, &req).await {
             Err(e) => Err(e),
@@ -509,4 +511,51 @@ async fn beacon(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
     );
     app.db.append_event(&event).await?;
     Ok(Response::builder().status(204).body(Body::Empty).unwrap_or_default())
+}
+
+/// `POST /hooks/kakao/share`: Kakao calls this after a share message is sent, with
+/// `Authorization: KakaoAK <admin key>` and the `serverCallbackArgs` the page passed
+/// (`share_code`). It needs a 2xx within 3 s, so it does one read and one write.
+async fn kakao_share_delivered(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
+    let Some(admin_key) = app.config.kakao_admin_key.as_ref() else {
+        return Err(HttpError::NotFound);
+    };
+    let presented = header(req, "authorization")
+        .and_then(|h| h.strip_prefix("KakaoAK "))
+        .unwrap_or("");
+    let expected = admin_key.expose();
+    let same = presented.len() == expected.len()
+        && presented
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0;
+    if !same {
+        return Err(HttpError::Unauthorized);
+    }
+    let bytes = body_bytes(req)?;
+    // Kakao posts the callback arguments as JSON or as a form; accept both.
+    let share_code = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| v.get("share_code").and_then(|c| c.as_str()).map(str::to_owned))
+        .or_else(|| {
+            mcamp_http::request::form_urlencoded(bytes)
+                .into_iter()
+                .find(|(k, _)| k == "share_code")
+                .map(|(_, v)| v)
+        })
+        .ok_or_else(|| HttpError::BadRequest("share_code: missing".into()))?;
+    let code = ShortCode::parse(&share_code).map_err(|e| HttpError::BadRequest(e.to_string()))?;
+    let link = app.db.link(&code).await?.ok_or(HttpError::NotFound)?;
+    if link.kind != LinkKind::Share {
+        return Err(HttpError::BadRequest("share_code: not a share link".into()));
+    }
+    let event = Event::new(
+        link.campaign_id.clone(),
+        app.now(),
+        EventData::ShareDelivered { share_code: code },
+    )
+    .by(Some(link.recipient_id.clone()), None, None);
+    app.db.append_event(&event).await?;
+    Ok(json_response(200, &json!({ "ok": true })))
 }

@@ -44,6 +44,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/p/{code}/optout", Function::Page),
     r("POST", "/p/{code}/optout", Function::Page),
     r("POST", "/e", Function::Page),
+    r("POST", "/hooks/kakao/share", Function::Page),
     r("POST", "/api/stores/{store}/redeem", Function::Redeem),
 ];
 

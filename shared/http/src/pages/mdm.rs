@@ -100,7 +100,7 @@ if(ch==='copy_link'){navigator.clipboard&&navigator.clipboard.writeText(j.url);e
 else if(ch==='sms'){location.href='sms:?&body='+encodeURIComponent(j.title+' '+j.url)}
 else if(ch==='kakao'){var k=b.dataset.kakao;if(!k){location.href='sms:?&body='+encodeURIComponent(j.title+' '+j.url);return}
 var s=d.createElement('script');s.src='https://t1.kakaocdn.net/kakao_js_sdk/2.7.4/kakao.min.js';s.crossOrigin='anonymous';s.onload=function(){if(!Kakao.isInitialized())Kakao.init(k);
-Kakao.Share.sendDefault({objectType:'feed',content:{title:j.title,description:j.description,imageUrl:j.image||'',link:{mobileWebUrl:j.url,webUrl:j.url}},buttons:[{title:'자세히 보기',link:{mobileWebUrl:j.url,webUrl:j.url}}]})};d.head.appendChild(s)}})})}
+Kakao.Share.sendDefault({objectType:'feed',content:{title:j.title,description:j.description,imageUrl:j.image||'',link:{mobileWebUrl:j.url,webUrl:j.url}},buttons:[{title:'자세히 보기',link:{mobileWebUrl:j.url,webUrl:j.url}}],serverCallbackArgs:{share_code:j.code}})};d.head.appendChild(s)}})})}
 })();"#;
 
 fn image(img: &Image, eager: bool) -> Markup {
