@@ -106,6 +106,14 @@ try {
     assert.ok(await page.locator('.qr svg').isVisible(), 'QR code shown');
     await page.screenshot({ path: join(out, 'mdm-coupon.png'), fullPage: true });
     await ctx.close();
+    // The store redeems it with its key (examples/demo/stores.yaml); a second try is a repeat.
+    const redeem = () => fetch(`http://127.0.0.1:${port}/api/stores/gangnam-01/redeem`, {
+      method: 'POST', headers: { authorization: 'Bearer demo-gangnam-key-0001' }, body: JSON.stringify({ code }) });
+    const first = await redeem();
+    assert.equal(first.status, 200, 'redeemed with the store key');
+    assert.equal((await (await redeem()).json()).repeat, true, 'same store again is idempotent');
+    const wrong = await fetch(`http://127.0.0.1:${port}/api/stores/gangnam-01/redeem`, { method: 'POST', headers: { authorization: 'Bearer nope' }, body: JSON.stringify({ code }) });
+    assert.equal(wrong.status, 401);
   });
 
   await step('JS off, Samsung Internet: the same through plain form posts', async () => {
@@ -137,7 +145,7 @@ try {
     const ledger = main.filter((i) => i.pk === `RCPT#${recipient.id}` && i.sk.startsWith('CONSENT#'));
     assert.deepEqual(ledger.map((l) => [l.purpose, l.granted, l.channel, l.wording_version]), [['privacy', true, 'form', '2026-03-v1']]);
     const mine = events.filter((e) => e.recipient_id === recipient.id).map((e) => e.type);
-    for (const t of ['click', 'page_view', 'form_submitted', 'consent_changed', 'coupon_claimed', 'coupon_issued']) {
+    for (const t of ['click', 'page_view', 'form_submitted', 'consent_changed', 'coupon_claimed', 'coupon_issued', 'coupon_redeemed']) {
       assert.ok(mine.includes(t), `${t} recorded: ${mine.join(',')}`);
     }
     const click = events.find((e) => e.recipient_id === recipient.id && e.type === 'click');

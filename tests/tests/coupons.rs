@@ -343,3 +343,45 @@ async fn store_redemption(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(redemption, super::store_redemption);
+
+async fn pool_codes_are_issued_once_each(b: Backend) -> anyhow::Result<()> {
+    let app = b.app();
+    let mut campaign = campaign_with_coupon("pool-test", 100)?;
+    campaign.coupons[0].codes = mcamp_domain::campaign::CodeSource::Pool;
+    app.db.push_campaign(&campaign, app.now()).await?;
+    let coupon = CouponId::parse("welcome")?;
+    let pos: Vec<CouponCode> = ["POS-0001", "POS-0002", "POS-0003"]
+        .iter()
+        .map(|c| CouponCode::parse(c))
+        .collect::<Result<_, _>>()?;
+    ensure!(app.db.add_pool_codes(&campaign.id, &coupon, &pos).await? == 3);
+    ensure!(
+        app.db.add_pool_codes(&campaign.id, &coupon, &pos[..1]).await? == 0,
+        "a code is imported once"
+    );
+    let people = recipients(&app.db, &campaign.id, 5).await?;
+    for r in &people {
+        coupons::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+    }
+    drain(&app, 2).await;
+    let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;
+    let mut codes: Vec<String> = issued.iter().map(|c| c.code.to_string()).collect();
+    codes.sort();
+    ensure!(
+        codes == vec!["POS-0001", "POS-0002", "POS-0003"],
+        "{}: each pool code once: {codes:?}",
+        b.name
+    );
+    let sold_out = futures::future::join_all(people.iter().map(|r| app.db.claim(&r.id, &coupon, 1))).await;
+    let n = sold_out
+        .into_iter()
+        .filter(|c| matches!(c, Ok(Some(c)) if c.status == ClaimStatus::SoldOut))
+        .count();
+    ensure!(n == 2, "{}: the pool ran out for two: {n}", b.name);
+    ensure!(
+        app.db.pool_candidates(&campaign.id, &coupon).await?.is_empty(),
+        "pool empty"
+    );
+    Ok(())
+}
+contract!(pool, super::pool_codes_are_issued_once_each);

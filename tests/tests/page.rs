@@ -222,8 +222,9 @@ async fn share_and_beacons(b: Backend) -> anyhow::Result<()> {
     )
     .await?;
     ensure!(
-        serde_json::from_str::<serde_json::Value>(&text(&again))?["url"] == url,
-        "one share link per recipient"
+        serde_json::from_str::<serde_json::Value>(&text(&again))?["url"] == url
+            && url.ends_with(v["code"].as_str().unwrap_or("?")),
+        "one share link per recipient, and its code for Kakao's serverCallbackArgs"
     );
 
     let beacon = format!(

@@ -424,7 +424,7 @@ async fn share(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, Ht
     if wants_json(req) {
         Ok(json_response(
             200,
-            &json!({ "url": url, "title": c.share.title, "description": c.share.description, "image": c.share.image }),
+            &json!({ "url": url, "code": code, "title": c.share.title, "description": c.share.description, "image": c.share.image }),
         ))
     } else if channel == ShareChannel::Sms {
         Ok(see_other(format!("sms:?&body={}", url)))
@@ -456,6 +456,13 @@ async fn opt_out(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, 
                 at: now,
             };
             app.db.record_consent(&entry).await?;
+            let changed = EventData::ConsentChanged {
+                purpose: "marketing".into(),
+                granted: false,
+                wording_version: entry.wording_version.clone(),
+                channel: "opt_out_link".into(),
+            };
+            app.db.append_event(&ctx.event(now, changed)).await?;
         }
         app.db
             .append_event(&ctx.event(

@@ -281,11 +281,32 @@ pub async fn issue(
                     .set("status", json!(ClaimStatus::Issued))
                     .set("code", json!(code))
                     .set("decided_at", json!(now)),
-                cond: Some(Cond::Exists),
+                // Only an undecided claim: a sold-out claim is never issued later.
+                cond: Some(Cond::Eq("status".into(), json!(ClaimStatus::Pending))),
             },
         ];
+        // 4: the coupon_issued event, written with the issue so it is never lost or doubled.
+        let event = Event::new(
+            campaign.id.clone(),
+            now,
+            EventData::CouponIssued {
+                coupon_id: job.coupon_id.clone(),
+                claim_id: job.claim_id.clone(),
+                code: code.clone(),
+            },
+        )
+        .by(
+            Some(job.recipient_id.clone()),
+            job.referrer_id.clone(),
+            Some(job.chain_head.clone()),
+        );
+        writes.push(TxWrite::Put {
+            table: TableId::Events,
+            item: db.event_item(&event)?,
+            cond: None,
+        });
         if let Some(k) = &pool_key {
-            // 4: the pool code is used exactly once.
+            // 5: the pool code is used exactly once.
             writes.push(TxWrite::Delete {
                 table: TableId::Main,
                 key: k.clone(),
@@ -294,21 +315,6 @@ pub async fn issue(
         }
         match db.table.transact(writes).await {
             Ok(()) => {
-                let event = Event::new(
-                    campaign.id.clone(),
-                    now,
-                    EventData::CouponIssued {
-                        coupon_id: job.coupon_id.clone(),
-                        claim_id: job.claim_id.clone(),
-                        code: code.clone(),
-                    },
-                )
-                .by(
-                    Some(job.recipient_id.clone()),
-                    job.referrer_id.clone(),
-                    Some(job.chain_head.clone()),
-                );
-                db.append_event(&event).await?;
                 return Ok(IssueOutcome::Issued(code));
             }
             Err(StoreError::TransactionCancelled { reasons }) => {
@@ -320,7 +326,11 @@ pub async fn issue(
                     return sold_out(db, campaign, job, &claim, now).await;
                 }
                 if failed(3) {
-                    return Err(IssueError::Poison("claim record disappeared".into()));
+                    // Decided before (sold out): done. Gone: can never succeed.
+                    return match db.table.get(TableId::Main, &claim).await? {
+                        Some(_) => Ok(IssueOutcome::SoldOut),
+                        None => Err(IssueError::Poison("claim record disappeared".into())),
+                    };
                 }
                 // A code collision or a pool code taken by a concurrent issuer: try another.
                 if failed(2) || failed(5) {

@@ -18,7 +18,7 @@ pub struct Event {
     pub event_id: String,
     pub at: DateTime<Utc>,
     pub campaign_id: CampaignId,
-    /// The person this happened to; absent for anonymous visitors (preview bots).
+    /// The person this happened to. For a `preview`, the owner of the previewed link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_id: Option<RecipientId>,
     /// Who shared the link this person arrived through; absent for a direct (SMS) link.

@@ -94,6 +94,12 @@ async fn main() -> anyhow::Result<()> {
         for (name, phone, code) in &seeded.recipients {
             println!("  {name:<8} {phone:<15} {base}/{code}");
         }
+        for (store, key) in &seeded.stores {
+            println!("\n  Store {store} redeems a coupon with:");
+            println!(
+                "    curl -X POST {base}/api/stores/{store}/redeem -H 'Authorization: Bearer {key}' -d '{{\"code\":\"<coupon code>\"}}'"
+            );
+        }
         println!();
     }
     mcamp_gateway::spawn_consumers(app.clone());

@@ -27,7 +27,7 @@ impl fmt::Debug for Secret {
 pub struct Config {
     /// Public base URL (`https://go.brand.kr`); when unset, taken from the request's Host.
     pub base_url: Option<String>,
-    /// Signs form tokens (CSRF) and visitor cookies. At least 16 characters.
+    /// Signs the form tokens bound to each link (CSRF). At least 16 characters.
     pub secret: Secret,
     /// Kakao JavaScript key for the share button; the button falls back to copy/SMS without it.
     pub kakao_app_key: Option<String>,

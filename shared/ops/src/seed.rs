@@ -10,10 +10,21 @@ use mcamp_domain::values::{CampaignId, ShortCode};
 
 use crate::{campaign_file, import};
 
+/// A demo store with its (demo-only) plain key.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoStore {
+    id: mcamp_domain::values::StoreId,
+    name: String,
+    demo_key: String,
+}
+
 #[derive(Debug)]
 pub struct Seeded {
     pub campaign: CampaignId,
     pub title: String,
+    /// `(store id, demo key)` of the demo stores.
+    pub stores: Vec<(String, String)>,
     /// `(name, masked phone, personal code)` of each imported recipient, by name.
     pub recipients: Vec<(String, String, ShortCode)>,
 }
@@ -28,6 +39,8 @@ pub enum SeedError {
     Db(#[from] mcamp_domain::db::DbError),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
+    #[error("{0}: {1}")]
+    Stores(String, String),
 }
 
 pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded, SeedError> {
@@ -56,9 +69,29 @@ pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded,
         })
         .collect();
     recipients.sort();
+    let mut stores = Vec::new();
+    let stores_path = dir.join("stores.yaml");
+    if stores_path.exists() {
+        let shown = stores_path.display().to_string();
+        let text = std::fs::read_to_string(&stores_path).map_err(|e| SeedError::Io(shown.clone(), e))?;
+        let list: Vec<DemoStore> =
+            serde_yaml_ng::from_str(&text).map_err(|e| SeedError::Stores(shown.clone(), e.to_string()))?;
+        for s in list {
+            let hash = mcamp_domain::db::coupons::hash_key(&s.demo_key);
+            db.put_store(&mcamp_domain::db::coupons::Store {
+                id: s.id.clone(),
+                name: s.name,
+                key_hash: hash,
+                created_at: now,
+            })
+            .await?;
+            stores.push((s.id.to_string(), s.demo_key));
+        }
+    }
     Ok(Seeded {
         campaign: campaign.id.clone(),
         title: campaign.name.clone(),
         recipients,
+        stores,
     })
 }

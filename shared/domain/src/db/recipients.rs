@@ -237,7 +237,8 @@ impl Db {
     }
 
     /// Saves what a recipient told us (form submit, opt-out): only these attributes are
-    /// written, so a share code or consent changed at the same moment is never overwritten.
+    /// written, and only set, so a share code, consent or opt-out changed at the same moment is
+    /// never overwritten.
     pub async fn save_profile(&self, r: &Recipient) -> DbResult<()> {
         let key = Key::new(keys::recipient(&r.id), keys::SK_PROFILE);
         let mut update = Update::new();
@@ -256,10 +257,11 @@ impl Db {
             "form_completed_at",
             "opted_out_at",
         ] {
-            update = match v.get(attr) {
-                Some(value) if !value.is_null() => update.set(attr, value.clone()),
-                _ => update.remove(attr),
-            };
+            // Set only: a field the person left empty keeps its value, and an opt-out that lands
+            // between a page load and a form save is never undone.
+            if let Some(value) = v.get(attr).filter(|v| !v.is_null()) {
+                update = update.set(attr, value.clone());
+            }
         }
         self.table
             .update(TableId::Main, &key, update, Some(Cond::Exists))
@@ -511,10 +513,17 @@ impl Db {
 
     /// The consent ledger of a recipient, oldest first.
     pub async fn consent_ledger(&self, id: &RecipientId) -> DbResult<Vec<ConsentEntry>> {
-        let page = self
-            .table
-            .query(&Query::partition(TableId::Main, keys::recipient(id)).prefix("CONSENT#"))
-            .await?;
-        page.items.into_iter().map(from_item).collect()
+        let mut q = Query::partition(TableId::Main, keys::recipient(id)).prefix("CONSENT#");
+        let mut out = Vec::new();
+        loop {
+            let page = self.table.query(&q).await?;
+            for i in page.items {
+                out.push(from_item(i)?);
+            }
+            match page.next {
+                Some(n) => q.after = Some(n),
+                None => return Ok(out),
+            }
+        }
     }
 }
