@@ -108,7 +108,7 @@ async fn clicks_are_counted_and_classified_previews_are_not(b: Backend) -> anyho
         .await?;
     let gone = call(&app, "GET", &path, &[("user-agent", IPHONE_SAFARI)], "").await?;
     ensure!(
-        gone.status() == 410 && text(&gone).contains("종료된 이벤트"),
+        gone.status() == 410 && text(&gone).contains("참여할 수 없는 이벤트"),
         "{}: paused campaign: {}",
         b.name,
         gone.status()

@@ -60,6 +60,8 @@ struct State {
 pub struct Embedded {
     state: Mutex<State>,
     path: Option<PathBuf>,
+    /// Held while open, so a second process cannot open the same file; released on drop.
+    _lock: Option<File>,
 }
 
 /// One line of the data file.
@@ -78,6 +80,7 @@ impl Embedded {
         Embedded {
             state: Mutex::new(State::new(None)),
             path: None,
+            _lock: None,
         }
     }
 
@@ -85,6 +88,23 @@ impl Embedded {
     pub fn open(path: &Path) -> std::io::Result<Self> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
+        }
+        // One process at a time: a second opener (the CLI while `make run` serves) would replay
+        // a stale copy and its compaction would orphan the other's appends.
+        let lock_path = path.with_extension("lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        if lock.try_lock().is_err() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!(
+                    "{} is in use by another mcamp process (stop `make run` first)",
+                    path.display()
+                ),
+            ));
         }
         let mut state = State::new(None);
         let mut replayed = 0usize;
@@ -130,6 +150,7 @@ impl Embedded {
         Ok(Embedded {
             state: Mutex::new(state),
             path: Some(path.to_owned()),
+            _lock: Some(lock),
         })
     }
 
@@ -592,5 +613,40 @@ impl JobQueue for Embedded {
 
     async fn depth(&self, queue: QueueId) -> StoreResult<usize> {
         Ok(self.lock()?.queues.depth(queue))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn data_survives_a_restart_and_a_second_opener_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mcamp.jsonl");
+        {
+            let e = Embedded::open(&path).unwrap();
+            let Value::Object(item) = json!({"pk": "A", "sk": "1", "n": 1}) else {
+                unreachable!()
+            };
+            e.put(TableId::Main, item, None).await.unwrap();
+            e.update(TableId::Main, &Key::new("A", "1"), Update::new().add("n", 2), None)
+                .await
+                .unwrap();
+            e.send(QueueId::CouponIssue, "job".into()).await.unwrap();
+            assert!(
+                Embedded::open(&path).is_err(),
+                "a second process may not open the same file"
+            );
+        }
+        let again = Embedded::open(&path).unwrap();
+        let got = again.get(TableId::Main, &Key::new("A", "1")).await.unwrap().unwrap();
+        assert_eq!(got["n"], 3);
+        let jobs = again
+            .receive(QueueId::CouponIssue, 10, Duration::from_secs(30), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 1, "queued jobs survive too");
     }
 }

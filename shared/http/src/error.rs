@@ -91,7 +91,10 @@ impl HttpError {
             Flavor::Html => {
                 let (title, message) = match &self {
                     HttpError::NotFound => ("페이지를 찾을 수 없어요", "링크 주소를 다시 확인해 주세요."),
-                    HttpError::Gone => ("종료된 이벤트예요", "참여해 주셔서 감사합니다. 다음 이벤트에서 만나요."),
+                    HttpError::Gone => (
+                        "지금은 참여할 수 없는 이벤트예요",
+                        "이벤트가 종료되었거나 잠시 멈췄어요. 참여해 주셔서 감사합니다.",
+                    ),
                     HttpError::BadRequest(_) => ("요청을 처리할 수 없어요", "입력하신 내용을 다시 확인해 주세요."),
                     HttpError::Unauthorized | HttpError::Forbidden(_) => {
                         ("접근할 수 없어요", "페이지를 새로 열어 다시 시도해 주세요.")

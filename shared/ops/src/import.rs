@@ -113,7 +113,9 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord, now: DateTime<Utc>)
     let mut r = NewRecipient::default();
     let (mut marketing, mut night, mut date) = (false, false, None);
     for (col, value) in columns.iter().zip(record.iter()) {
+        // A leading ' is how our own exports neutralise formulas (CSV injection): strip one.
         let v = value.trim();
+        let v = v.strip_prefix('\'').unwrap_or(v).trim();
         match col {
             Column::Name if !v.is_empty() => {
                 if v.chars().count() > MAX_NAME {
@@ -147,7 +149,8 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord, now: DateTime<Utc>)
 /// Reads the head of the stream to tell UTF-8 from CP949/EUC-KR, then decodes the whole
 /// stream as that, without holding it in memory.
 fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(Box<dyn Read>, &'static str)> {
-    let mut buffered = BufReader::with_capacity(64 * 1024, input);
+    // CRLF (Excel on Windows) to LF first, so csv's line numbers are the spreadsheet's rows.
+    let mut buffered = BufReader::with_capacity(64 * 1024, crate::line_endings::LfReader::new(input));
     let head = buffered.fill_buf()?;
     // A cut multi-byte character at the end of the sample is not evidence against UTF-8.
     let sample = match std::str::from_utf8(head) {

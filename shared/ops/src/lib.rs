@@ -4,6 +4,7 @@ pub mod adlaw;
 pub mod campaign_file;
 pub mod export;
 pub mod import;
+pub mod line_endings;
 pub mod rejects;
 pub mod seed;
 pub mod stats;

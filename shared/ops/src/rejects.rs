@@ -6,9 +6,11 @@ use std::io::{Read, Write};
 
 use crate::export::{ExportError, SheetWriter};
 use crate::import::ImportReport;
+use crate::line_endings::LfReader;
 
 /// Writes every rejected row of `report`, re-reading the imported file `source` for the
-/// original cells. Returns the number of rows written.
+/// original cells. Returns the number of rows written. Reads through `LfReader`, as the import
+/// should have, so the row numbers agree.
 pub fn write_rejects<R: Read, W: Write>(report: &ImportReport, source: R, out: W) -> Result<usize, ExportError> {
     // `import` names the encoding it detected; read the file back the same way.
     let encoding = if report.encoding.starts_with("UTF-8") {
@@ -19,7 +21,7 @@ pub fn write_rejects<R: Read, W: Write>(report: &ImportReport, source: R, out: W
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding))
         .bom_override(true)
-        .build(source);
+        .build(LfReader::new(source));
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(decoded);
     let header: Vec<String> = csv
         .headers()

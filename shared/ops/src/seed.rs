@@ -45,7 +45,13 @@ pub enum SeedError {
 
 pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded, SeedError> {
     let campaign = campaign_file::load(&dir.join("campaign.yaml"))?;
-    let unchanged = db.campaign(&campaign.id).await?.is_some_and(|s| s.campaign == campaign);
+    // A status set by the marketer (paused) survives re-seeding.
+    let mut campaign = campaign;
+    let stored = db.campaign(&campaign.id).await?;
+    if let Some(s) = &stored {
+        campaign.status = s.campaign.status;
+    }
+    let unchanged = stored.is_some_and(|s| s.campaign == campaign);
     if !unchanged {
         db.push_campaign(&campaign, now).await?;
     }

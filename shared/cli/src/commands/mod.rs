@@ -1,0 +1,31 @@
+//! One module per command group; each parses its arguments into domain values, calls the
+//! shared operations in `mcamp_ops`, and prints.
+
+pub mod campaign;
+pub mod events;
+pub mod links;
+pub mod qr;
+pub mod recipients;
+pub mod stats;
+pub mod stores;
+
+use mcamp_domain::db::Db;
+use mcamp_domain::db::campaigns::StoredCampaign;
+use mcamp_domain::values::CampaignId;
+
+use crate::failure::Failure;
+
+pub fn campaign_id(s: &str) -> Result<CampaignId, Failure> {
+    Ok(CampaignId::parse(s)?)
+}
+
+pub fn unknown_campaign(id: &CampaignId) -> Failure {
+    Failure::user(format!(
+        "unknown campaign '{id}' (`mcamp campaign list` shows the campaigns)"
+    ))
+}
+
+/// The stored campaign, or the user's error naming it.
+pub async fn stored_campaign(db: &Db, id: &CampaignId) -> Result<StoredCampaign, Failure> {
+    db.campaign(id).await?.ok_or_else(|| unknown_campaign(id))
+}

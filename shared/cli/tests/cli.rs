@@ -1,0 +1,406 @@
+//! The `mcamp` binary as a marketer runs it, against a fresh embedded data file each test.
+
+use std::process::Command;
+
+use support::{BOM, Row, Run, demo_campaign, read_sheet, recipients_csv, text};
+
+/// Helpers, under `cfg(test)` so clippy's allow-unwrap-in-tests covers them as it covers the tests.
+#[cfg(test)]
+mod support {
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    use serde_json::Value;
+
+    pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+    pub struct Run {
+        dir: tempfile::TempDir,
+    }
+
+    impl Run {
+        pub fn new() -> Self {
+            Run {
+                dir: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        pub fn path(&self, name: &str) -> PathBuf {
+            self.dir.path().join(name)
+        }
+
+        /// Runs `mcamp --data <tmp>/data.jsonl ARGS`.
+        pub fn mcamp(&self, args: &[&str]) -> Output {
+            Command::new(env!("CARGO_BIN_EXE_mcamp"))
+                .arg("--data")
+                .arg(self.path("data.jsonl"))
+                .args(args)
+                .env_remove("MCAMP_BASE_URL")
+                .env_remove("MCAMP_DATA")
+                .output()
+                .unwrap()
+        }
+
+        /// Runs with `--json`, expects success, and parses stdout.
+        pub fn json(&self, args: &[&str]) -> Value {
+            let mut all = vec!["--json"];
+            all.extend_from_slice(args);
+            let out = self.mcamp(&all);
+            assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+            serde_json::from_slice(&out.stdout).unwrap()
+        }
+    }
+
+    pub fn text(bytes: &[u8]) -> String {
+        String::from_utf8_lossy(bytes).into_owned()
+    }
+
+    pub fn demo_campaign() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/campaign.yaml")
+    }
+
+    /// One generated spreadsheet row and what import and export should make of it.
+    pub struct Row {
+        pub line: String,
+        /// `Some(field)` when import must reject it, naming that field.
+        pub bad: Option<&'static str>,
+        pub duplicate: bool,
+        pub marketing: bool,
+        pub night: bool,
+        pub old_consent: bool,
+    }
+
+    /// 1000 rows: every 10th row from the 4th, 7th and 10th is bad (30%), the last 5 repeat
+    /// earlier phones, a quarter of the good rows have no marketing consent.
+    pub fn recipients_csv() -> (String, Vec<Row>) {
+        let mut rows = Vec::new();
+        for i in 0..1000usize {
+            let bad = match i % 10 {
+                3 => Some("phone"),
+                6 => Some("gender"),
+                9 => Some("birth_year"),
+                _ => None,
+            };
+            let duplicate = i >= 995;
+            let phone = match (bad, duplicate) {
+                (Some("phone"), _) => "02-123-4567".to_owned(),
+                // Rows 0, 10, 20, … are good, so these repeat imported phones.
+                (_, true) => {
+                    let j = (i - 995) * 10;
+                    format!("010-{:04}-{:04}", 1000 + j, 5000 + j)
+                }
+                _ => format!("010-{:04}-{:04}", 1000 + i, 5000 + i),
+            };
+            let gender = if bad == Some("gender") { "?" } else { "여" };
+            let year = if bad == Some("birth_year") { "19x0" } else { "1990" };
+            let marketing = i % 4 != 0;
+            let night = i % 5 == 0;
+            let old_consent = i % 7 == 0;
+            let name = if i == 1 {
+                "=HYPERLINK(\"http://evil\")".to_owned()
+            } else {
+                format!("고객{i}")
+            };
+            let line = format!(
+                "\"{}\",{phone},{gender},{year},{},{},{}",
+                name.replace('"', "\"\""),
+                if marketing { "Y" } else { "N" },
+                if night { "Y" } else { "N" },
+                if old_consent { "2023-01-01" } else { "2025-06-01" },
+            );
+            rows.push(Row {
+                line,
+                bad,
+                duplicate,
+                marketing,
+                night,
+                old_consent,
+            });
+        }
+        let mut csv = "이름,휴대폰,성별,출생년도,마케팅동의,야간동의,동의일자\n".to_owned();
+        for r in &rows {
+            csv.push_str(&r.line);
+            csv.push('\n');
+        }
+        (csv, rows)
+    }
+
+    /// The data rows of a CSV the CLI wrote, after checking its BOM.
+    pub fn read_sheet(path: &Path) -> Vec<csv::StringRecord> {
+        let bytes = std::fs::read(path).unwrap();
+        assert!(bytes.starts_with(BOM), "{} has no BOM", path.display());
+        csv::Reader::from_reader(&bytes[BOM.len()..])
+            .records()
+            .map(Result::unwrap)
+            .collect()
+    }
+}
+
+#[test]
+fn a_marketer_pushes_imports_exports_and_reads_stats() {
+    let run = Run::new();
+    let campaign = demo_campaign();
+    let campaign = campaign.to_str().unwrap();
+
+    // Validate, then push; a second push of the same file changes nothing.
+    let v = run.json(&["campaign", "validate", campaign]);
+    assert_eq!(v["campaign"], "spring-demo");
+    assert_eq!(v["message"]["kind"], "LMS");
+    let p = run.json(&["campaign", "push", campaign]);
+    assert_eq!(
+        (p["revision"].as_i64(), p["unchanged"].as_bool()),
+        (Some(1), Some(false))
+    );
+    let again = run.json(&["campaign", "push", campaign]);
+    assert_eq!(again["unchanged"], true);
+    let list = run.json(&["campaign", "list"]);
+    assert_eq!(list[0]["id"], "spring-demo");
+
+    // Import 1000 rows, 30% bad, 5 duplicates.
+    let (csv, rows) = recipients_csv();
+    let csv_path = run.path("recipients.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let rejects_path = run.path("rejects.csv");
+    let report = run.json(&[
+        "recipients",
+        "import",
+        "spring-demo",
+        csv_path.to_str().unwrap(),
+        "--rejects",
+        rejects_path.to_str().unwrap(),
+    ]);
+    let good: Vec<&Row> = rows.iter().filter(|r| r.bad.is_none()).collect();
+    let expected_rejected: Vec<(u64, &str)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.bad.map(|f| (i as u64 + 2, f)))
+        .collect();
+    let duplicates = good.iter().filter(|r| r.duplicate).count();
+    assert_eq!(report["rows"], 1000);
+    assert_eq!(report["encoding"], "UTF-8");
+    assert_eq!(expected_rejected.len(), 300);
+    assert_eq!(report["duplicates"].as_u64(), Some(duplicates as u64));
+    assert_eq!(report["imported"].as_u64(), Some((good.len() - duplicates) as u64));
+    let rejected: Vec<(u64, String)> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["row"].as_u64().unwrap(), r["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(rejected.len(), expected_rejected.len());
+    for ((row, reason), (want_row, field)) in rejected.iter().zip(&expected_rejected) {
+        assert_eq!(row, want_row);
+        assert!(reason.starts_with(field), "row {row}: {reason}");
+    }
+    // The rejects file holds every rejected row with its original cells.
+    let rejects = read_sheet(&rejects_path);
+    assert_eq!(rejects.len(), 300);
+    assert_eq!(&rejects[0][0], "5");
+    assert_eq!(&rejects[0][2], "고객3");
+    assert_eq!(&rejects[0][3], "02-123-4567");
+
+    // The daytime send list: only marketing consent, every message ad-law shaped.
+    let out_path = run.path("send.csv");
+    let export = run.json(&[
+        "links",
+        "export",
+        "spring-demo",
+        "--base-url",
+        "https://go.bomkkot.kr",
+        "--send-at",
+        "2026-03-02T10:00",
+        "-o",
+        out_path.to_str().unwrap(),
+    ])["report"]
+        .clone();
+    let imported: Vec<&&Row> = good.iter().filter(|r| !r.duplicate).collect();
+    let with_consent = imported.iter().filter(|r| r.marketing).count();
+    assert_eq!(export["recipients"].as_u64(), Some(imported.len() as u64));
+    assert_eq!(export["exported"].as_u64(), Some(with_consent as u64));
+    assert_eq!(
+        export["excluded"]["no_marketing_consent"].as_u64(),
+        Some((imported.len() - with_consent) as u64)
+    );
+    assert_eq!(export["excluded"]["night_without_consent"], 0);
+    assert_eq!(
+        export["reconfirm_consent"].as_u64(),
+        Some(imported.iter().filter(|r| r.marketing && r.old_consent).count() as u64)
+    );
+    let sheet = read_sheet(&out_path);
+    assert_eq!(sheet.len(), with_consent);
+    let mut reconfirm = 0;
+    for row in &sheet {
+        let (phone, message, bytes, kind) = (&row[0], &row[2], &row[3], &row[4]);
+        assert!(phone.starts_with("010-"), "{phone}");
+        assert!(message.starts_with("(광고)"), "{message}");
+        assert!(message.contains("봄꽃커피"), "{message}");
+        assert!(message.contains("https://go.bomkkot.kr/"), "{message}");
+        assert!(message.ends_with("\n무료수신거부 080-123-4567"), "{message}");
+        let counted = encoding_rs::EUC_KR.encode(message).0.len();
+        assert_eq!(bytes, counted.to_string());
+        assert_eq!(kind, if counted <= 90 { "SMS" } else { "LMS" });
+        reconfirm += usize::from(&row[5] == "Y");
+        // No cell of the sheet starts a formula.
+        for cell in row.iter() {
+            assert!(!cell.starts_with(['=', '+', '-', '@']), "{cell}");
+        }
+    }
+    assert_eq!(reconfirm as u64, export["reconfirm_consent"].as_u64().unwrap());
+    assert!(
+        sheet.iter().any(|r| r[1].starts_with("'=HYPERLINK")),
+        "the formula name is quoted"
+    );
+
+    // At night, those without night consent drop out unless --allow-night, which shouts.
+    let night_path = run.path("night.csv");
+    let night = run.json(&[
+        "links",
+        "export",
+        "spring-demo",
+        "--send-at",
+        "2026-03-02 22:30",
+        "-o",
+        night_path.to_str().unwrap(),
+    ])["report"]
+        .clone();
+    let night_ok = imported.iter().filter(|r| r.marketing && r.night).count();
+    assert_eq!(night["night"], true);
+    assert_eq!(night["exported"].as_u64(), Some(night_ok as u64));
+    assert_eq!(
+        night["excluded"]["night_without_consent"].as_u64(),
+        Some((with_consent - night_ok) as u64)
+    );
+    let loud = run.mcamp(&[
+        "links",
+        "export",
+        "spring-demo",
+        "--send-at",
+        "2026-03-02T22:30",
+        "--allow-night",
+        "-o",
+        night_path.to_str().unwrap(),
+    ]);
+    assert!(loud.status.success());
+    let stderr = text(&loud.stderr);
+    assert!(stderr.contains("WARNING: --allow-night"), "{stderr}");
+    assert!(stderr.contains("AGAINST THE LAW"), "{stderr}");
+    assert_eq!(read_sheet(&night_path).len(), with_consent);
+
+    // Stats and the event log.
+    let stats = run.json(&["stats", "spring-demo"]);
+    assert_eq!(stats["recipients"]["total"].as_u64(), Some(imported.len() as u64));
+    assert_eq!(
+        stats["recipients"]["marketing_consent"].as_u64(),
+        Some(with_consent as u64)
+    );
+    assert_eq!(stats["coupons"][0]["stock_total"], 50);
+    let human = run.mcamp(&["stats", "spring-demo"]);
+    assert!(human.status.success());
+    assert!(text(&human.stdout).contains("clicks"));
+    let events_path = run.path("events.csv");
+    let ev = run.mcamp(&["events", "export", "spring-demo", "-o", events_path.to_str().unwrap()]);
+    assert!(ev.status.success(), "{}", text(&ev.stderr));
+    let bytes = std::fs::read(&events_path).unwrap();
+    assert!(bytes.starts_with(BOM));
+    assert!(text(&bytes[BOM.len()..]).starts_with("at,type,recipient_id,referrer_id,chain_head,detail\n"));
+}
+
+#[test]
+fn excel_files_from_windows_number_rejected_rows_right() {
+    // Korean Excel on Windows saves CP949 with CRLF line endings.
+    let run = Run::new();
+    run.json(&["campaign", "push", demo_campaign().to_str().unwrap()]);
+    let (csv, rows) = recipients_csv();
+    let crlf = csv.replace('\n', "\r\n");
+    let (cp949, _, unmappable) = encoding_rs::EUC_KR.encode(&crlf);
+    assert!(!unmappable);
+    let path = run.path("windows.csv");
+    std::fs::write(&path, cp949).unwrap();
+    let report = run.json(&["recipients", "import", "spring-demo", path.to_str().unwrap()]);
+    assert_eq!(report["encoding"], "CP949 (EUC-KR)");
+    let rows_reported: Vec<u64> = report["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    let expected: Vec<u64> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.bad.is_some())
+        .map(|(i, _)| i as u64 + 2)
+        .collect();
+    assert_eq!(rows_reported, expected);
+}
+
+#[test]
+fn paused_campaigns_stay_paused_when_the_file_is_pushed_again() {
+    let run = Run::new();
+    let campaign = demo_campaign();
+    let campaign = campaign.to_str().unwrap();
+    run.json(&["campaign", "push", campaign]);
+    run.json(&["campaign", "pause", "spring-demo"]);
+    let pushed = run.json(&["campaign", "push", campaign]);
+    assert_eq!(pushed["status"], "paused");
+    assert_eq!(pushed["status_kept"], true);
+    run.json(&["campaign", "resume", "spring-demo"]);
+    let shown = run.json(&["campaign", "show", "spring-demo"]);
+    assert_eq!(shown["campaign"]["status"], "active");
+}
+
+#[test]
+fn user_errors_exit_1_and_storage_errors_exit_2_with_one_line() {
+    let run = Run::new();
+    let bad = run.path("bad.yaml");
+    std::fs::write(
+        &bad,
+        "id: x1\nname: t\nsender: {brand: b, opt_out_080: 080-123-4567}\nshare: {title: a, description: b}\ncoupons:\n  - id: w1\n    title: t\n    benefit: {kind: amount_off, won: 5000}\n    stock: many\n",
+    )
+    .unwrap();
+    let out = run.mcamp(&["campaign", "validate", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.yaml:9:") && err.contains("stock"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+
+    let unknown = run.mcamp(&["stats", "no-such"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(text(&unknown.stderr).contains("unknown campaign 'no-such'"));
+
+    let usage = run.mcamp(&["campaign", "frobnicate"]);
+    assert_eq!(usage.status.code(), Some(1));
+
+    // A data path under a regular file cannot be opened: the storage's fault.
+    let file = run.path("plain");
+    std::fs::write(&file, "x").unwrap();
+    let storage = Command::new(env!("CARGO_BIN_EXE_mcamp"))
+        .arg("--data")
+        .arg(file.join("data.jsonl"))
+        .args(["campaign", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(storage.status.code(), Some(2));
+    assert!(text(&storage.stderr).starts_with("error: opening"));
+}
+
+#[test]
+fn a_store_key_is_printed_once_and_qr_codes_are_drawn() {
+    let run = Run::new();
+    let added = run.json(&["stores", "add", "gangnam-01", "강남점"]);
+    let key = added["api_key"].as_str().unwrap();
+    assert_eq!(key.len(), 32);
+    let data = std::fs::read_to_string(run.path("data.jsonl")).unwrap();
+    assert!(!data.contains(key), "the data file holds only the hash");
+    assert_eq!(
+        run.mcamp(&["stores", "add", "gangnam-01", "강남점"]).status.code(),
+        Some(1)
+    );
+
+    let svg = run.mcamp(&["qr", "https://go.bomkkot.kr/AbCdEfGhIj"]);
+    assert!(svg.status.success());
+    assert!(text(&svg.stdout).contains("<svg"));
+    let png = run.path("qr.png");
+    let out = run.mcamp(&["qr", "https://go.bomkkot.kr/AbCdEfGhIj", "--png", png.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+}
