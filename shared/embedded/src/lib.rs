@@ -301,9 +301,12 @@ impl State {
             return Err(StoreError::TransactionCancelled { reasons });
         }
         let mut lines = Vec::new();
+        // In memory only (tests, benches): no log lines to build.
+        let logging = self.log.is_some();
         for (table, key, after) in planned.into_iter().flatten() {
             let Some(after) = after else { continue };
             match &after {
+                _ if !logging => {}
                 Some(item) => lines.push(LogLine::Put {
                     table,
                     item: item.clone(),

@@ -280,9 +280,39 @@ fn coupon(v: &MdmView<'_>, c: &CouponView<'_>) -> Markup {
     }
 }
 
+/// WCAG relative luminance of `#RRGGBB`.
+fn luminance(rgb: [f64; 3]) -> f64 {
+    let lin = |c: f64| {
+        if c <= 0.03928 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2])
+}
+
+/// The brand colour, darkened just enough for white button text (and accent text on white) to
+/// reach WCAG AA contrast 4.5:1: marketers pick brand colours, the page stays readable.
+pub fn readable_accent(hex: &str) -> String {
+    let parse = |i: usize| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok());
+    let (Some(r), Some(g), Some(b)) = (parse(1), parse(3), parse(5)) else {
+        return "#d9480f".into();
+    };
+    let mut rgb = [f64::from(r) / 255.0, f64::from(g) / 255.0, f64::from(b) / 255.0];
+    for _ in 0..40 {
+        if 1.05 / (luminance(rgb) + 0.05) >= 4.5 {
+            break;
+        }
+        rgb = rgb.map(|c| c * 0.95);
+    }
+    let byte = |c: f64| (c * 255.0).round().clamp(0.0, 255.0) as u8;
+    format!("#{:02x}{:02x}{:02x}", byte(rgb[0]), byte(rgb[1]), byte(rgb[2]))
+}
+
 pub fn render(v: &MdmView<'_>) -> Markup {
     let c = v.campaign;
-    let accent = c.page.accent.as_deref().unwrap_or("#ff5a00");
+    let accent = readable_accent(c.page.accent.as_deref().unwrap_or("#ff5a00"));
     let greeting = c
         .page
         .greeting
@@ -291,7 +321,7 @@ pub fn render(v: &MdmView<'_>) -> Markup {
     let head = html! {
         meta name="robots" content="noindex";
         meta name="referrer" content="strict-origin-when-cross-origin";
-        meta name="theme-color" content=(accent);
+        meta name="theme-color" content=(&accent);
         style { (PreEscaped(CSS)) ":root{--accent:" (accent) "}" }
         @if v.refresh { meta http-equiv="refresh" content="3"; }
     };
@@ -353,4 +383,23 @@ pub fn optout(brand: &str, code: &str, token: &str, done: bool) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accents_are_darkened_to_aa_contrast_and_dark_ones_kept() {
+        let contrast = |hex: &str| {
+            let p = |i: usize| f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+            1.05 / (luminance([p(1), p(3), p(5)]) + 0.05)
+        };
+        for light in ["#e8577e", "#ff5a00", "#ffe000", "#ffffff"] {
+            let a = readable_accent(light);
+            assert!(contrast(&a) >= 4.5, "{light} -> {a}: {}", contrast(&a));
+        }
+        assert_eq!(readable_accent("#1b5e20"), "#1b5e20");
+        assert_eq!(readable_accent("nonsense"), "#d9480f");
+    }
 }

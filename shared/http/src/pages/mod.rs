@@ -10,7 +10,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 /// Critical CSS, inlined in every page.
 pub const BASE_CSS: &str = concat!(
-    ":root{--accent:#ff5a00;--ink:#1b1b1f;--muted:#6b6b75;--line:#e7e7ec;--bg:#f6f6f8}",
+    ":root{--accent:#d9480f;--ink:#1b1b1f;--muted:#6b6b75;--line:#e7e7ec;--bg:#f6f6f8}",
     "*{box-sizing:border-box}",
     "body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.55 -apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Noto Sans KR','Malgun Gothic',sans-serif;-webkit-text-size-adjust:100%;word-break:keep-all}",
     "main{max-width:480px;margin:0 auto;background:#fff;min-height:100vh}",
