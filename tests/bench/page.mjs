@@ -1,0 +1,160 @@
+// Page weight and Lighthouse of the recipient page (`make bench`).
+//
+// 1. Starts the local gateway (release build, embedded store in a temp dir, seeded with
+//    examples/demo) and reads the demo links it prints, as tests/browser/run.mjs does.
+// 2. Opens a demo recipient's short link as KakaoTalk on an iPhone: follows the 302 to
+//    /p/{code} and reports the raw and gzip (level 9) bytes of that first HTML response
+//    against the 14 KB budget (14,336 bytes gzipped: what fits in TCP's first flight).
+// 3. Runs Lighthouse (mobile: its default config, Moto G class device, simulated slow 4G)
+//    against /p/{code} in headless Debian Chromium, with Lighthouse's own mobile user agent
+//    and with KakaoTalk's, and prints performance and accessibility (targets >= 95), the
+//    main metrics, failing audits of a category under target, and any third-party request.
+//
+// Every figure is printed on a line starting with `bench: `. A missed target is flagged
+// MISSED; the exit code is 0 unless something broke, or BENCH_STRICT=1 and a target missed.
+// The Lighthouse JSON reports go to bench-out/.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync, constants as zc } from 'node:zlib';
+import net from 'node:net';
+import lighthouse from 'lighthouse';
+import { launch } from 'chrome-launcher';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const outDir = join(root, 'bench-out');
+mkdirSync(outDir, { recursive: true });
+
+const KAKAOTALK_IOS = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 KAKAOTALK 10.4.5';
+const GZIP_BUDGET = 14_336;
+const SCORE_TARGET = 95;
+const CHROME = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+let missed = 0;
+const figure = (line) => console.log(`bench: ${line}`);
+const verdict = (ok) => { if (!ok) missed++; return ok ? 'ok' : 'MISSED'; };
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+    s.on('error', reject);
+  });
+}
+
+// The gateway (release, as deployed), built by cargo; its stdout lists the demo links.
+async function startGateway(port, dataFile) {
+  const bin = process.env.MCAMP_GATEWAY_BIN;
+  const [cmd, args] = bin ? [bin, []] : ['cargo', ['run', '--release', '-q', '-p', 'mcamp-gateway', '--']];
+  const child = spawn(cmd, [...args, '--port', String(port), '--data', dataFile, '--seed', join(root, 'examples', 'demo')],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { RUST_LOG: 'warn', ...process.env } });
+  let text = '';
+  const links = await new Promise((resolve, reject) => {
+    // A cold release build (fat LTO) on two cores takes a while.
+    const timer = setTimeout(() => reject(new Error('gateway did not print its links in 900 s')), 900_000);
+    child.stdout.on('data', (d) => {
+      text += d;
+      const found = [...text.matchAll(/^\s+(\S+)\s+\S+\s+(http:\/\/127\.0\.0\.1:\d+\/\w+)$/gm)].map((m) => ({ name: m[1], url: m[2] }));
+      if (found.length >= 3) { clearTimeout(timer); resolve(found); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code}`)); });
+  });
+  return { child, links };
+}
+
+// The first HTML a recipient gets: the short link's 302, then the page it points to.
+async function firstHtml(shortUrl) {
+  const hop = await fetch(shortUrl, { redirect: 'manual', headers: { 'user-agent': KAKAOTALK_IOS } });
+  if (hop.status !== 302) throw new Error(`short link answered ${hop.status}, not 302`);
+  const pageUrl = new URL(hop.headers.get('location'), shortUrl).href;
+  // identity: the raw bytes the handler produced (Lambda behind API Gateway does not compress).
+  const resp = await fetch(pageUrl, { headers: { 'user-agent': KAKAOTALK_IOS, 'accept-encoding': 'identity' } });
+  if (resp.status !== 200) throw new Error(`page answered ${resp.status}`);
+  const body = Buffer.from(await resp.arrayBuffer());
+  return { pageUrl, body, type: resp.headers.get('content-type'), encoding: resp.headers.get('content-encoding') };
+}
+
+async function runLighthouse(url, label, userAgent) {
+  const chrome = await launch({
+    chromePath: CHROME,
+    chromeFlags: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run'],
+  });
+  try {
+    const flags = { port: chrome.port, output: 'json', logLevel: 'error', onlyCategories: ['performance', 'accessibility'] };
+    // No config: Lighthouse's default, which is mobile (emulated phone screen, simulated throttling).
+    const config = userAgent
+      ? { extends: 'lighthouse:default', settings: { emulatedUserAgent: userAgent } }
+      : undefined;
+    const result = await lighthouse(url, flags, config);
+    const lhr = result.lhr;
+    writeFileSync(join(outDir, `lighthouse-${label}.json`), result.report);
+    if (lhr.runtimeError) throw new Error(`Lighthouse: ${lhr.runtimeError.code}: ${lhr.runtimeError.message}`);
+    for (const w of lhr.runWarnings || []) console.log(`  lighthouse warning (${label}): ${w}`);
+    const perf = Math.round((lhr.categories.performance.score ?? 0) * 100);
+    const a11y = Math.round((lhr.categories.accessibility.score ?? 0) * 100);
+    const a = lhr.audits;
+    const ms = (id) => (a[id]?.numericValue != null ? `${Math.round(a[id].numericValue)} ms` : 'n/a');
+    figure(`lighthouse ${label} (${lhr.configSettings.formFactor}, Lighthouse ${lhr.lighthouseVersion}): ` +
+      `performance ${perf} [target >= ${SCORE_TARGET}: ${verdict(perf >= SCORE_TARGET)}], ` +
+      `accessibility ${a11y} [target >= ${SCORE_TARGET}: ${verdict(a11y >= SCORE_TARGET)}]`);
+    console.log(`  metrics: FCP ${ms('first-contentful-paint')}, LCP ${ms('largest-contentful-paint')}, ` +
+      `TBT ${ms('total-blocking-time')}, CLS ${a['cumulative-layout-shift']?.numericValue?.toFixed(3) ?? 'n/a'}, ` +
+      `Speed Index ${ms('speed-index')}`);
+    // Anything loaded from another origin (the share button's SDK only loads when tapped).
+    const origin = new URL(url).origin;
+    const requests = a['network-requests']?.details?.items ?? [];
+    const foreign = requests.filter((r) => { try { return new URL(r.url).origin !== origin && !r.url.startsWith('data:'); } catch { return false; } });
+    console.log(`  requests: ${requests.length} (${foreign.length} third-party${foreign.length ? ': ' + foreign.map((r) => r.url).join(', ') : ''})` +
+      `, transferred ${requests.reduce((n, r) => n + (r.transferSize || 0), 0)} bytes`);
+    // Why a category is under target: its failing audits, heaviest first.
+    for (const [id, cat] of Object.entries(lhr.categories)) {
+      if (Math.round((cat.score ?? 0) * 100) >= SCORE_TARGET) continue;
+      const failing = cat.auditRefs
+        .filter((r) => r.weight > 0 && a[r.id] && a[r.id].score !== null && a[r.id].score < 1)
+        .sort((x, y) => y.weight - x.weight);
+      for (const r of failing) {
+        console.log(`  ${id} failing: ${r.id} (weight ${r.weight}, score ${a[r.id].score}): ${a[r.id].displayValue || a[r.id].title}`);
+        const items = a[r.id].details?.items ?? [];
+        for (const it of items.slice(0, 4)) {
+          const why = (it.node?.explanation || '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Fix ')).join(' ');
+          console.log(`    ${it.node?.snippet ?? it.url ?? ''} ${why}`.slice(0, 300));
+        }
+        if (items.length > 4) console.log(`    … ${items.length - 4} more in bench-out/lighthouse-${label}.json`);
+      }
+    }
+    return { perf, a11y };
+  } finally {
+    await chrome.kill();
+  }
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'mcamp-bench-page-'));
+const port = await freePort();
+let gateway;
+let broke = false;
+try {
+  gateway = await startGateway(port, join(dataDir, 'mcamp.jsonl'));
+  const byName = Object.fromEntries(gateway.links.map((l) => [l.name, l.url]));
+  const shortUrl = byName['박서연'] || gateway.links[0].url;
+
+  const { pageUrl, body, type, encoding } = await firstHtml(shortUrl);
+  const gz = gzipSync(body, { level: zc.Z_BEST_COMPRESSION }).length;
+  figure(`page first HTML (${new URL(pageUrl).pathname}, KakaoTalk iOS, ${type}${encoding ? `, served ${encoding}` : ''}): ` +
+    `${body.length} bytes raw, ${gz} bytes gzip -9 [budget <= ${GZIP_BUDGET} gzip: ${verdict(gz <= GZIP_BUDGET)}]`);
+
+  await runLighthouse(pageUrl, 'mobile', undefined);
+  await runLighthouse(pageUrl, 'mobile-kakaotalk', KAKAOTALK_IOS);
+} catch (e) {
+  broke = true;
+  console.log(`bench: page FAILED: ${e && e.stack || e}`);
+} finally {
+  if (gateway) gateway.child.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+if (missed) console.log(`bench: page: ${missed} target(s) MISSED`);
+process.exit(broke || (missed && process.env.BENCH_STRICT === '1') ? 1 : 0);

@@ -1,0 +1,139 @@
+//! Minting rate, CPU only: `ShortCode::generate()` alone, and `Db::add_recipient` on the
+//! in-memory embedded backend (one transaction of three items: phone key, link, profile).
+//!
+//! Besides criterion's report, prints `bench:` lines (codes/s, recipients/s, items/s) that
+//! `make bench` collects into bench-out/summary.txt.
+
+use std::cell::{Cell, RefCell};
+use std::hint::black_box;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use mcamp_domain::db::recipients::{Added, NewRecipient};
+use mcamp_domain::values::{PhoneNumber, ShortCode};
+use mcamp_tests::{Backend, campaign_with_coupon};
+
+/// Items one `add_recipient` writes: the phone key, the link and the profile.
+const ITEMS_PER_RECIPIENT: u64 = 3;
+
+/// Criterion's default `sample_size`, which these benches keep.
+const SAMPLE_SIZE: usize = 100;
+
+/// Every run criterion timed (iterations, seconds), warm-up included, for a plain figure at the end.
+#[derive(Clone, Default)]
+struct Samples(Rc<RefCell<Vec<(f64, f64)>>>);
+
+impl Samples {
+    fn record(&self, iters: u64, took: Duration) {
+        self.0.borrow_mut().push((iters as f64, took.as_secs_f64()));
+    }
+    /// Seconds per iteration as criterion estimates it (the slope of time over iterations,
+    /// through the origin), from the measurement samples: the last `sample_size` (100) runs,
+    /// after the warm-up ones.
+    fn per_iter_secs(&self) -> f64 {
+        let v = self.0.borrow();
+        let measured = &v[v.len().saturating_sub(SAMPLE_SIZE)..];
+        let xt: f64 = measured.iter().map(|(x, t)| x * t).sum();
+        let xx: f64 = measured.iter().map(|(x, _)| x * x).sum();
+        if xx > 0.0 { xt / xx } else { f64::NAN }
+    }
+}
+
+fn bench_generate(c: &mut Criterion) {
+    let mut group = c.benchmark_group("mint");
+    group.throughput(Throughput::Elements(1));
+    let samples = Samples::default();
+    let rec = samples.clone();
+    group.bench_function("ShortCode::generate", |b| {
+        b.iter_custom(|iters| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(ShortCode::generate());
+            }
+            let took = start.elapsed();
+            rec.record(iters, took);
+            took
+        });
+    });
+    group.finish();
+    let secs = samples.per_iter_secs();
+    println!(
+        "bench: mint ShortCode::generate: {:.0} ns/code = {:.2} M codes/s",
+        secs * 1e9,
+        1.0 / secs / 1e6
+    );
+}
+
+fn bench_add_recipient(c: &mut Criterion) {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: cannot build a tokio runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let app = Backend::embedded().app();
+    let campaign = match campaign_with_coupon("bench-mint", 100) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bench: campaign: {e:#}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = rt.block_on(app.db.push_campaign(&campaign, app.now())) {
+        eprintln!("bench: pushing the campaign: {e}");
+        std::process::exit(1);
+    }
+    let mut group = c.benchmark_group("mint");
+    group.throughput(Throughput::Elements(1));
+    let samples = Samples::default();
+    let (rec, app, campaign) = (samples.clone(), &app, &campaign);
+    // Every add is a new phone number; the store grows as the bench runs, as an import does.
+    let mut next: u64 = 0;
+    let failed = Rc::new(Cell::new(0u64));
+    group.bench_function("Db::add_recipient (embedded)", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let first = next;
+            next += iters;
+            let (rec, failed) = (rec.clone(), failed.clone());
+            let now = app.now();
+            async move {
+                let mut dups = 0u64;
+                let start = Instant::now();
+                for i in first..first + iters {
+                    let new = NewRecipient {
+                        name: Some("고객".to_owned()),
+                        phone: PhoneNumber::parse(&format!("010{:08}", i % 90_000_000 + 10_000_000)).ok(),
+                        ..NewRecipient::default()
+                    };
+                    match app.db.add_recipient(&campaign.id, new, now).await {
+                        Ok(Added::Created(r)) => {
+                            black_box(r);
+                        }
+                        _ => dups += 1,
+                    }
+                }
+                let took = start.elapsed();
+                rec.record(iters, took);
+                failed.set(failed.get() + dups);
+                took
+            }
+        });
+    });
+    group.finish();
+    let duplicates = failed.get();
+    let secs = samples.per_iter_secs();
+    println!(
+        "bench: mint Db::add_recipient (embedded): {:.2} µs/recipient = {:.0} recipients/s (codes/s) = {:.0} items/s",
+        secs * 1e6,
+        1.0 / secs,
+        ITEMS_PER_RECIPIENT as f64 / secs
+    );
+    if duplicates > 0 {
+        println!("bench: mint WARNING: {duplicates} adds were not created (duplicate or error)");
+    }
+}
+
+criterion_group!(benches, bench_generate, bench_add_recipient);
+criterion_main!(benches);
