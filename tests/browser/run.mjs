@@ -96,8 +96,7 @@ try {
     await page.check('input[name=privacy]');
     const marketing = page.locator('input[name=marketing]');
     if (await marketing.isChecked()) await marketing.uncheck();
-    await page.click('button:has-text("입력 완료")');
-    await page.waitForURL(/m=saved/);
+    await Promise.all([page.waitForURL(/m=saved/, { waitUntil: 'load' }), page.click('button:has-text("입력 완료")')]);
     assert.ok(await page.getByText('정보가 저장되었어요').isVisible());
     await page.click('button:has-text("쿠폰 받기")');
     await page.waitForSelector('.code', { timeout: 20_000 });
@@ -126,11 +125,15 @@ try {
     await page.click('button:has-text("입력 완료")');
     assert.ok(await page.getByText('휴대폰 번호를 010-1234-5678 형식으로 입력해 주세요.').isVisible(), 'Korean field error');
     await page.fill('#f-phone', '010-1234-5678');
-    await page.click('button:has-text("입력 완료")');
-    await page.waitForURL(/m=saved/);
-    await page.click('button:has-text("쿠폰 받기")');
-    // Without JS the pending page refreshes itself until the coupon is decided.
-    await page.waitForSelector('.code', { timeout: 30_000 });
+    await Promise.all([page.waitForURL(/m=saved/, { waitUntil: 'load' }), page.click('button:has-text("입력 완료")')]);
+    await Promise.all([page.waitForURL(/m=claimed/, { waitUntil: 'load' }), page.click('button:has-text("쿠폰 받기")')]);
+    // Without JS the pending page refreshes itself (meta refresh) until the coupon is decided.
+    try {
+      await page.waitForSelector('.code', { timeout: 30_000 });
+    } catch (e) {
+      await page.screenshot({ path: join(out, 'mdm-nojs-failed.png'), fullPage: true });
+      throw new Error(`no coupon code at ${page.url()}: ${(await page.textContent('#coupon')) || ''}\n${e}`);
+    }
     await page.screenshot({ path: join(out, 'mdm-nojs.png'), fullPage: true });
     await ctx.close();
   });

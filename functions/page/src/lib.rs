@@ -236,7 +236,14 @@ async fn page(
     let c = ctx.campaign();
     let token = form_token(&app.config.secret, ctx.code.as_str());
     let coupons = coupon_views(app, ctx).await?;
-    let refresh = coupons.iter().any(|c| matches!(c.state, CouponState::Pending));
+    // Each reload asks for the next `w`, so the refresh is a real navigation every time.
+    let refresh = coupons
+        .iter()
+        .any(|c| matches!(c.state, CouponState::Pending))
+        .then(|| {
+            let w: u32 = query_param(req, "w").and_then(|w| w.parse().ok()).unwrap_or(0);
+            format!("/p/{}?w={}#coupon", ctx.code, w.saturating_add(1))
+        });
     let base = origin(req, app.config.base_url.as_deref());
     let share_url = ctx.recipient.share_code.as_ref().map(|s| format!("{base}/{s}"));
     let notice =

@@ -329,8 +329,24 @@ fn gsi_key(item: &Item, key: &Key) -> Option<(String, String, String, String)> {
     Some((gpk.to_owned(), gsk.to_owned(), key.pk.clone(), key.sk.clone()))
 }
 
+/// An item's size as DynamoDB counts it (attribute names plus values: strings by UTF-8 length,
+/// numbers about one byte per two digits, 3 bytes of overhead per map or list), walked without
+/// serialising the item.
+fn item_size(item: &Item) -> usize {
+    fn value(v: &Value) -> usize {
+        match v {
+            Value::Null | Value::Bool(_) => 1,
+            Value::Number(n) => 1 + n.to_string().len().div_ceil(2),
+            Value::String(s) => s.len(),
+            Value::Array(a) => 3 + a.iter().map(|x| 1 + value(x)).sum::<usize>(),
+            Value::Object(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value(x)).sum::<usize>(),
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
+}
+
 fn checked_size(item: Item) -> StoreResult<Item> {
-    let size = serde_json::to_vec(&item).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = item_size(&item);
     if size > MAX_ITEM_BYTES {
         return Err(StoreError::Invalid(format!("item of {size} bytes exceeds 400 KB")));
     }
@@ -623,6 +639,22 @@ impl JobQueue for Embedded {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn items_over_400_kb_are_refused_as_dynamodb_does() {
+        let e = Embedded::in_memory();
+        let Value::Object(big) = json!({"pk": "A", "sk": "1", "blob": "x".repeat(400 * 1024)}) else {
+            unreachable!()
+        };
+        assert!(matches!(
+            e.put(TableId::Main, big, None).await,
+            Err(StoreError::Invalid(_))
+        ));
+        let Value::Object(ok) = json!({"pk": "A", "sk": "1", "blob": "x".repeat(300 * 1024)}) else {
+            unreachable!()
+        };
+        assert!(e.put(TableId::Main, ok, None).await.is_ok());
+    }
 
     #[tokio::test]
     async fn data_survives_a_restart_and_a_second_opener_is_refused() {

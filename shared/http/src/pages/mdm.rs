@@ -63,7 +63,9 @@ pub struct MdmView<'a> {
     /// A message at the top (a refused claim, a saved form).
     pub notice: Option<&'a str>,
     /// Reload while a coupon is pending (no-JS browsers).
-    pub refresh: bool,
+    /// Reload this URL in 3 s while a coupon is pending (no-JS browsers). It must differ from
+    /// the current URL by more than its fragment, or the refresh is only a jump to `#coupon`.
+    pub refresh: Option<String>,
 }
 
 const CSS: &str = concat!(
@@ -323,7 +325,7 @@ pub fn render(v: &MdmView<'_>) -> Markup {
         meta name="referrer" content="strict-origin-when-cross-origin";
         meta name="theme-color" content=(&accent);
         style { (PreEscaped(CSS)) ":root{--accent:" (accent) "}" }
-        @if v.refresh { meta http-equiv="refresh" content="3"; }
+        @if let Some(url) = &v.refresh { meta http-equiv="refresh" content=(format!("3;url={url}")); }
     };
     let body = html! {
         main data-code=(v.code) data-token=(v.token) data-kakao=[v.kakao_app_key] {
