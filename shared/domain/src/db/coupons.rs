@@ -124,17 +124,13 @@ impl Db {
     pub async fn issued_coupons(&self, campaign: &CampaignId, coupon: &CouponId) -> DbResult<Vec<IssuedCoupon>> {
         let mut out = Vec::new();
         for shard in 0..keys::SHARDS {
-            let mut q = Query::gsi1(TableId::Main, format!("CAMP#{campaign}#CPN#{coupon}#{shard:02}"));
-            loop {
-                let page = self.table.query(&q).await?;
-                for i in page.items {
-                    out.push(from_item(i)?);
-                }
-                match page.next {
-                    Some(n) => q.after = Some(n),
-                    None => break,
-                }
-            }
+            out.extend(
+                self.query_all(Query::gsi1(
+                    TableId::Main,
+                    format!("CAMP#{campaign}#CPN#{coupon}#{shard:02}"),
+                ))
+                .await?,
+            );
         }
         Ok(out)
     }

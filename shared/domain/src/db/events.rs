@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Db, DbResult, from_item, keys, to_item};
+use super::{Db, DbResult, keys, to_item};
 use crate::events::Event;
 use crate::ports::{Query, TableId};
 use crate::values::CampaignId;
@@ -32,19 +32,12 @@ impl Db {
     /// Every event of a campaign, oldest first. For reports at scale, read the stream's
     /// aggregates instead; this reads all shards.
     pub async fn events_of(&self, campaign: &CampaignId) -> DbResult<Vec<Event>> {
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         for shard in 0..keys::SHARDS {
-            let mut q = Query::partition(TableId::Events, keys::events(campaign, shard));
-            loop {
-                let page = self.table.query(&q).await?;
-                for i in page.items {
-                    out.push(from_item::<Event>(i)?);
-                }
-                match page.next {
-                    Some(n) => q.after = Some(n),
-                    None => break,
-                }
-            }
+            out.extend(
+                self.query_all(Query::partition(TableId::Events, keys::events(campaign, shard)))
+                    .await?,
+            );
         }
         out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.event_id.cmp(&b.event_id)));
         Ok(out)

@@ -42,6 +42,23 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Every item a query matches, page after page, read as `T`.
+    pub(crate) async fn query_all<T: DeserializeOwned>(&self, mut q: crate::ports::Query) -> DbResult<Vec<T>> {
+        let mut out = Vec::new();
+        loop {
+            let page = self.table.query(&q).await?;
+            for i in page.items {
+                out.push(from_item(i)?);
+            }
+            match page.next {
+                Some(n) => q.after = Some(n),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
 /// A domain value as an item with its keys.
 pub(crate) fn to_item<T: Serialize>(value: &T, pk: &str, sk: &str) -> DbResult<Item> {
     let mut item = match serde_json::to_value(value) {

@@ -513,17 +513,7 @@ impl Db {
 
     /// The consent ledger of a recipient, oldest first.
     pub async fn consent_ledger(&self, id: &RecipientId) -> DbResult<Vec<ConsentEntry>> {
-        let mut q = Query::partition(TableId::Main, keys::recipient(id)).prefix("CONSENT#");
-        let mut out = Vec::new();
-        loop {
-            let page = self.table.query(&q).await?;
-            for i in page.items {
-                out.push(from_item(i)?);
-            }
-            match page.next {
-                Some(n) => q.after = Some(n),
-                None => return Ok(out),
-            }
-        }
+        self.query_all(Query::partition(TableId::Main, keys::recipient(id)).prefix("CONSENT#"))
+            .await
     }
 }
