@@ -140,14 +140,7 @@ async fn latest_claim(
     coupon: &CouponId,
     per_person: u32,
 ) -> Result<Option<ClaimRecord>, HttpError> {
-    let mut last = None;
-    for slot in 1..=per_person {
-        match app.db.claim(&ctx.recipient.id, coupon, slot).await? {
-            Some(c) => last = Some(c),
-            None => break,
-        }
-    }
-    Ok(last)
+    Ok(app.db.claims(&ctx.recipient.id, coupon, per_person).await?.pop())
 }
 
 async fn coupon_views<'a>(app: &App, ctx: &'a Ctx) -> Result<Vec<CouponView<'a>>, HttpError> {
@@ -537,14 +530,7 @@ async fn kakao_share_delivered(app: &App, req: &Request) -> Result<Response<Body
     let presented = header(req, "authorization")
         .and_then(|h| h.strip_prefix("KakaoAK "))
         .unwrap_or("");
-    let expected = admin_key.expose();
-    let same = presented.len() == expected.len()
-        && presented
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    if !same {
+    if !mcamp_domain::values::constant_time_eq(presented, admin_key.expose()) {
         return Err(HttpError::Unauthorized);
     }
     let bytes = body_bytes(req)?;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::campaign::{Campaign, CodeSource, CouponDef, Eligibility};
-use crate::db::coupons::{ClaimRecord, ClaimStatus, IssuedCoupon, claim_key, hash_key, issued_key, same_hash};
+use crate::db::coupons::{ClaimRecord, ClaimStatus, IssuedCoupon, claim_key, hash_key, issued_key};
 use crate::db::recipients::Recipient;
 use crate::db::{Db, DbError, keys};
 use crate::events::{Event, EventData};
@@ -82,15 +82,7 @@ pub async fn claim(
     now: DateTime<Utc>,
 ) -> Result<ClaimRecord, ClaimError> {
     let def = campaign.coupon(coupon_id).ok_or(ClaimError::UnknownCoupon)?;
-    // Slots are read one by one (a key read each; per_person is small) rather than queried,
-    // so the claim path never scans a partition.
-    let mut existing = Vec::new();
-    for slot in 1..=def.per_person {
-        match db.claim(&r.id, coupon_id, slot).await? {
-            Some(c) => existing.push(c),
-            None => break,
-        }
-    }
+    let existing = db.claims(&r.id, coupon_id, def.per_person).await?;
     if let Some(last) = existing.last() {
         let settled = last.status != ClaimStatus::Pending;
         let full = existing.len() as u32 >= def.per_person;
@@ -427,7 +419,7 @@ pub async fn redeem(
     now: DateTime<Utc>,
 ) -> Result<Redeemed, RedeemError> {
     let store = db.store(store_id).await?.ok_or(RedeemError::Unauthorized)?;
-    if !same_hash(&hash_key(key), &store.key_hash) {
+    if !crate::values::constant_time_eq(&hash_key(key), &store.key_hash) {
         return Err(RedeemError::Unauthorized);
     }
     let coupon = db.issued_coupon(code).await?.ok_or(RedeemError::NotFound)?;

@@ -24,6 +24,12 @@ impl ParseError {
 
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
+/// Equality without an early exit, so the time taken does not leak how much of a secret
+/// (a key hash, a form token, an admin key) matched.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// `len` characters of base62 from `rand::thread_rng`: ChaCha12, a CSPRNG seeded and
 /// periodically reseeded from the operating system, so codes stay unguessable without a
 /// system call per character (OsRng per character cost ~0.4 µs each on the redirect path).

@@ -18,13 +18,7 @@ pub fn form_token(secret: &Secret, code: &str) -> String {
 /// Constant-time check of a presented token.
 pub fn token_ok(secret: &Secret, code: &str, presented: &str) -> bool {
     let expected = form_token(secret, code);
-    !expected.is_empty()
-        && expected.len() == presented.len()
-        && expected
-            .bytes()
-            .zip(presented.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    !expected.is_empty() && mcamp_domain::values::constant_time_eq(&expected, presented)
 }
 
 #[cfg(test)]

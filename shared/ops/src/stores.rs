@@ -49,7 +49,7 @@ pub async fn add_store(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcamp_domain::db::coupons::same_hash;
+    use mcamp_domain::values::constant_time_eq as same_hash;
     use std::sync::Arc;
 
     #[tokio::test]
