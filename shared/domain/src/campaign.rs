@@ -32,6 +32,9 @@ pub struct Campaign {
     pub form: Option<InfoForm>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub coupons: Vec<CouponDef>,
+    /// The M-Survey (kind `survey`) or the store rating (kind `mcs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<crate::survey::SurveyDef>,
     /// SMS/LMS text with `{link}` and `{name}` placeholders; `(광고)` and the opt-out line are added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -255,6 +258,8 @@ pub enum Eligibility {
     Everyone,
     FormCompleted,
     SurveyCompleted,
+    /// Survey done and the info form sent (an MCS thank-you coupon needs the phone number).
+    SurveyAndFormCompleted,
     Segment(String),
 }
 
@@ -297,6 +302,32 @@ impl Campaign {
             {
                 return Err(ParseError::new("coupons.valid_until", "must be after valid_from"));
             }
+        }
+        match (&self.survey, self.kind) {
+            (None, CampaignKind::Survey | CampaignKind::Mcs) => {
+                return Err(ParseError::new(
+                    "survey",
+                    "a survey or mcs campaign needs a survey section",
+                ));
+            }
+            (Some(_), CampaignKind::Mdm) => {
+                return Err(ParseError::new("survey", "only survey and mcs campaigns have a survey"));
+            }
+            (Some(s), kind) => {
+                s.check()?;
+                if let Some(r) = &s.reward
+                    && self.coupon(r).is_none()
+                {
+                    return Err(ParseError::new("survey.reward", format!("no coupon '{r}' in coupons")));
+                }
+                if kind == CampaignKind::Mcs && s.loyalty_question().is_none() {
+                    return Err(ParseError::new(
+                        "survey",
+                        "an mcs campaign needs an nps question (the store's loyalty index)",
+                    ));
+                }
+            }
+            (None, CampaignKind::Mdm) => {}
         }
         if let Some(accent) = &self.page.accent {
             let ok = accent.len() == 7 && accent.starts_with('#') && accent[1..].bytes().all(|b| b.is_ascii_hexdigit());

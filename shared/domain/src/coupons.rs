@@ -55,9 +55,16 @@ pub fn eligible(def: &CouponDef, r: &Recipient, now: DateTime<Utc>) -> Result<()
             return Err(ClaimError::NotEligible("정보를 입력하면 쿠폰을 받을 수 있어요"));
         }
         Eligibility::FormCompleted => {}
-        Eligibility::SurveyCompleted => {
+        Eligibility::SurveyCompleted if r.survey_completed_at.is_none() => {
             return Err(ClaimError::NotEligible("설문을 마치면 쿠폰을 받을 수 있어요"));
         }
+        Eligibility::SurveyAndFormCompleted if r.survey_completed_at.is_none() => {
+            return Err(ClaimError::NotEligible("평가를 마치면 쿠폰을 받을 수 있어요"));
+        }
+        Eligibility::SurveyAndFormCompleted if r.form_completed_at.is_none() => {
+            return Err(ClaimError::NotEligible("연락처를 남기면 감사 쿠폰을 받을 수 있어요"));
+        }
+        Eligibility::SurveyCompleted | Eligibility::SurveyAndFormCompleted => {}
         Eligibility::Segment(_) => {
             return Err(ClaimError::NotEligible("이 쿠폰의 대상이 아니에요"));
         }

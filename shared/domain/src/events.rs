@@ -146,6 +146,25 @@ pub enum EventData {
         code: CouponCode,
         store_id: StoreId,
     },
+    /// The respondent's first saved answer (or their demographics screen).
+    SurveyStarted {
+        /// MCS: the store whose poster was scanned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        store_id: Option<StoreId>,
+    },
+    /// One question answered, or changed; `answer` is absent when an optional question was
+    /// skipped. Option ids, a scale value, or the text.
+    SurveyAnswered {
+        question_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<crate::survey::Answer>,
+    },
+    SurveyCompleted {
+        /// Questions on the respondent's path (branching skips the others).
+        answered: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        store_id: Option<StoreId>,
+    },
 }
 
 impl EventData {
@@ -164,6 +183,9 @@ impl EventData {
             EventData::CouponIssued { .. } => "coupon_issued",
             EventData::CouponSoldOut { .. } => "coupon_sold_out",
             EventData::CouponRedeemed { .. } => "coupon_redeemed",
+            EventData::SurveyStarted { .. } => "survey_started",
+            EventData::SurveyAnswered { .. } => "survey_answered",
+            EventData::SurveyCompleted { .. } => "survey_completed",
         }
     }
 }

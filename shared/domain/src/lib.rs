@@ -8,6 +8,8 @@ pub mod env;
 pub mod events;
 pub mod jobs;
 pub mod ports;
+pub mod survey;
+pub mod survey_report;
 pub mod ua;
 pub mod values;
 

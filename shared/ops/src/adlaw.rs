@@ -539,6 +539,7 @@ mod tests {
             consent,
             opted_out_at: None,
             form_completed_at: None,
+            survey_completed_at: None,
             created_at: Utc::now(),
             source: RecipientSource::Import,
         }

@@ -43,6 +43,8 @@ pub struct RecipientCounts {
     pub imported: usize,
     /// Arrived through someone's share link.
     pub via_share: usize,
+    /// Scanned a store's MCS poster.
+    pub via_store: usize,
     pub marketing_consent: usize,
     pub night_consent: usize,
     pub opted_out: usize,
@@ -113,6 +115,7 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
                 match r.source {
                     RecipientSource::Import => recipients.imported += 1,
                     RecipientSource::Share => recipients.via_share += 1,
+                    RecipientSource::Store => recipients.via_store += 1,
                 }
                 recipients.marketing_consent += usize::from(r.consent.marketing_at.is_some());
                 recipients.night_consent += usize::from(r.consent.night_at.is_some());

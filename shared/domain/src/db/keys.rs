@@ -66,3 +66,27 @@ pub fn code_pool(c: &CampaignId, coupon: &CouponId) -> String {
 pub fn store(s: &StoreId) -> String {
     format!("STORE#{s}")
 }
+
+/// A respondent's survey response: `RCPT#{id}` / `SURVEY`.
+pub const SK_SURVEY: &str = "SURVEY";
+/// The maintained survey aggregates of a campaign: items `{scope}#{shard}` (reports read
+/// these, never the responses).
+pub fn aggregates(c: &CampaignId) -> String {
+    format!("AGG#{c}")
+}
+/// Sort key of one aggregate item.
+pub fn aggregate_sk(scope: &str, shard: u8) -> String {
+    format!("{scope}#{shard:02}")
+}
+/// Aggregate scope of a plain survey: the whole campaign, write-sharded over `SHARDS`.
+pub const SCOPE_ALL: &str = "ALL";
+/// Aggregate scope of one MCS store in one ISO week (KST), e.g. `ST#gangnam#2026-W47`.
+pub fn store_week_scope(store: &StoreId, week: &str) -> String {
+    format!("ST#{store}#{week}")
+}
+/// Invitations (imported recipients) of a campaign, counted by the import.
+pub const SCOPE_INVITED: &str = "INV";
+/// A store's permanent MCS link: `CAMP#{c}` / `STORELINK#{store}`.
+pub fn store_link_sk(store: &StoreId) -> String {
+    format!("STORELINK#{store}")
+}

@@ -7,6 +7,7 @@ pub mod events;
 pub mod keys;
 pub mod links;
 pub mod recipients;
+pub mod surveys;
 
 use std::sync::Arc;
 

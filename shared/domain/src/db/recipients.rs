@@ -24,6 +24,8 @@ pub enum RecipientSource {
     Import,
     /// Arrived through someone's share link.
     Share,
+    /// Scanned a store's MCS poster.
+    Store,
 }
 
 /// When each consent was given; `None` when not given or withdrawn.
@@ -74,6 +76,8 @@ pub struct Recipient {
     pub opted_out_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form_completed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub source: RecipientSource,
@@ -164,6 +168,7 @@ impl Db {
                 consent: new.consent.clone(),
                 opted_out_at: None,
                 form_completed_at: None,
+                survey_completed_at: None,
                 created_at: now,
                 source: RecipientSource::Import,
             };
@@ -381,6 +386,7 @@ impl Db {
                 consent: Consents::default(),
                 opted_out_at: None,
                 form_completed_at: None,
+                survey_completed_at: None,
                 created_at: now,
                 source: RecipientSource::Share,
             };

@@ -1,0 +1,405 @@
+//! Survey responses (`RCPT#{id}` / `SURVEY`) and the aggregates reports read
+//! (`AGG#{campaign}` / `{scope}#{shard}`).
+//!
+//! Every save is one transaction: the response (conditional on its revision, so two tabs never
+//! overwrite each other), the aggregate counters it moves, and its events. The answer counts of
+//! the report are added once, at completion, from the answers on the respondent's final path;
+//! the drop-off counters (`an|q` answered, `at|q` waiting at) move with every save.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::recipients::Recipient;
+use super::{Db, DbError, from_item, keys, to_item};
+use crate::events::{Event, EventData};
+use crate::ports::{Cond, Key, Query, StoreError, TableId, TxWrite, Update};
+use crate::survey::{Answer, AnswerError, Next, SurveyDef};
+use crate::survey_report::{self as names, Counters};
+use crate::values::{AgeBand, CampaignId, Gender, RecipientId, StoreId};
+
+/// One respondent's response, saved question by question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub campaign_id: CampaignId,
+    pub recipient_id: RecipientId,
+    /// Aggregate scope and shard this response counts in, fixed when it starts.
+    pub scope: String,
+    pub shard: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<StoreId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_band: Option<AgeBand>,
+    /// The demographics screen was answered (or not needed).
+    #[serde(default)]
+    pub demographics_done: bool,
+    /// Question id to answer; `None` for a skipped optional question.
+    #[serde(default)]
+    pub answers: BTreeMap<String, Option<Answer>>,
+    /// The question the respondent stands at (drop-off), absent once complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Revision: every save is conditional on the one it read.
+    pub rev: u64,
+}
+
+/// Why a save was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SurveyError {
+    #[error("{question}: {reason}")]
+    Answer { question: String, reason: AnswerError },
+    #[error("{0}: no such question in this survey")]
+    UnknownQuestion(String),
+    #[error("{0}: not on the respondent's path yet; answer the earlier questions first")]
+    NotOnPath(String),
+    #[error("the survey is already completed")]
+    AlreadyCompleted,
+    /// Another save (a second tab) landed first; reload and try again.
+    #[error("the response changed meanwhile; reload")]
+    Conflict,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<StoreError> for SurveyError {
+    fn from(e: StoreError) -> Self {
+        SurveyError::Db(DbError::Store(e))
+    }
+}
+
+/// The ISO week of `at` in Korea, `2026-W47`: the unit of an MCS store's trend.
+pub fn kst_week(at: DateTime<Utc>) -> String {
+    let kst = FixedOffset::east_opt(9 * 3600).map_or_else(|| at.naive_utc(), |o| at.with_timezone(&o).naive_local());
+    let w = kst.date().iso_week();
+    format!("{}-W{:02}", w.year(), w.week())
+}
+
+/// What changes when a save lands.
+struct Change {
+    started: bool,
+    first_answer_of: Option<String>,
+    completed: bool,
+}
+
+impl Db {
+    pub async fn survey_response(&self, r: &RecipientId) -> Result<Option<Response>, DbError> {
+        let key = Key::new(keys::recipient(r), keys::SK_SURVEY);
+        self.table.get(TableId::Main, &key).await?.map(from_item).transpose()
+    }
+
+    /// A new response for `r`: MCS visitors count in their store's week, everyone else in the
+    /// campaign's sharded `ALL` scope.
+    fn new_response(r: &Recipient, now: DateTime<Utc>) -> Response {
+        let (scope, shard) = match &r.preferred_store {
+            Some(s) if r.source == super::recipients::RecipientSource::Store => {
+                (keys::store_week_scope(s, &kst_week(now)), 0)
+            }
+            _ => (keys::SCOPE_ALL.to_owned(), keys::shard_of(r.id.as_str())),
+        };
+        Response {
+            campaign_id: r.campaign_id.clone(),
+            recipient_id: r.id.clone(),
+            scope,
+            shard,
+            store_id: (r.source == super::recipients::RecipientSource::Store)
+                .then(|| r.preferred_store.clone())
+                .flatten(),
+            gender: r.gender,
+            age_band: r.age_band,
+            demographics_done: false,
+            answers: BTreeMap::new(),
+            at: None,
+            started_at: now,
+            updated_at: now,
+            completed_at: None,
+            rev: 0,
+        }
+    }
+
+    /// Whether the survey should ask gender and age band before its questions.
+    pub fn needs_demographics(def: &SurveyDef, r: &Recipient, resp: Option<&Response>) -> bool {
+        def.ask_demographics
+            && !resp.is_some_and(|x| x.demographics_done || !x.answers.is_empty() || x.completed_at.is_some())
+            && (r.gender.is_none() || r.age_band.is_none())
+    }
+
+    /// Saves the demographics screen: on the response (its report cell) and on the recipient.
+    pub async fn save_demographics(
+        &self,
+        def: &SurveyDef,
+        r: &Recipient,
+        current: Option<Response>,
+        gender: Option<Gender>,
+        age_band: Option<AgeBand>,
+        now: DateTime<Utc>,
+    ) -> Result<Response, SurveyError> {
+        let old = current.clone();
+        let mut resp = current.unwrap_or_else(|| Self::new_response(r, now));
+        if resp.completed_at.is_some() {
+            return Err(SurveyError::AlreadyCompleted);
+        }
+        resp.gender = gender.or(r.gender);
+        resp.age_band = age_band.or(r.age_band);
+        resp.demographics_done = true;
+        let mut profile = Update::new();
+        if let Some(g) = gender {
+            profile = profile.set("gender", serde_json::to_value(g).unwrap_or(Value::Null));
+        }
+        if let Some(a) = age_band {
+            profile = profile.set("age_band", serde_json::to_value(a).unwrap_or(Value::Null));
+        }
+        self.commit(def, r, old, resp, None, now, profile).await
+    }
+
+    /// Saves one answer (`None`: an optional question skipped). The question must be on the
+    /// respondent's path: answered before (a change) or the one they stand at.
+    pub async fn save_answer(
+        &self,
+        def: &SurveyDef,
+        r: &Recipient,
+        current: Option<Response>,
+        question: &str,
+        answer: Option<Answer>,
+        now: DateTime<Utc>,
+    ) -> Result<Response, SurveyError> {
+        let idx = def
+            .index_of(question)
+            .ok_or_else(|| SurveyError::UnknownQuestion(question.to_owned()))?;
+        if answer.is_none() && def.questions[idx].required {
+            return Err(SurveyError::Answer {
+                question: question.to_owned(),
+                reason: AnswerError::Required,
+            });
+        }
+        let old = current.clone();
+        let mut resp = current.unwrap_or_else(|| Self::new_response(r, now));
+        if resp.completed_at.is_some() {
+            return Err(SurveyError::AlreadyCompleted);
+        }
+        let (path, at) = def.walk(&resp.answers);
+        if !path.contains(&idx) && at != Next::Question(idx) {
+            return Err(SurveyError::NotOnPath(question.to_owned()));
+        }
+        resp.answers.insert(question.to_owned(), answer.clone());
+        self.commit(
+            def,
+            r,
+            old,
+            resp,
+            Some((question.to_owned(), answer)),
+            now,
+            Update::new(),
+        )
+        .await
+    }
+
+    /// Writes a response, the counters it moves, its events and `profile` (recipient attributes
+    /// to set) in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
+        &self,
+        def: &SurveyDef,
+        r: &Recipient,
+        old: Option<Response>,
+        mut resp: Response,
+        answered: Option<(String, Option<Answer>)>,
+        now: DateTime<Utc>,
+        mut profile: Update,
+    ) -> Result<Response, SurveyError> {
+        let (path, at) = def.walk(&resp.answers);
+        let old_at = old.as_ref().and_then(|o| o.at.clone());
+        resp.at = match at {
+            Next::Question(i) => Some(def.questions[i].id.clone()),
+            Next::End => None,
+        };
+        let change = Change {
+            started: old.is_none(),
+            first_answer_of: answered
+                .as_ref()
+                .filter(|(q, _)| !old.as_ref().is_some_and(|o| o.answers.contains_key(q)))
+                .map(|(q, _)| q.clone()),
+            completed: at == Next::End,
+        };
+        if change.completed {
+            resp.completed_at = Some(now);
+        }
+        resp.updated_at = now;
+        let old_rev = resp.rev;
+        resp.rev += 1;
+
+        let mut agg = Update::new();
+        if change.started {
+            agg = agg.add(names::STARTED, 1);
+        }
+        if let Some(q) = &change.first_answer_of {
+            agg = agg.add(&names::answered(q), 1);
+        }
+        if old_at != resp.at {
+            if let Some(q) = &old_at {
+                agg = agg.add(&names::waiting(q), -1);
+            }
+            if let Some(q) = &resp.at {
+                agg = agg.add(&names::waiting(q), 1);
+            }
+        }
+        let cell = names::cell(resp.gender, resp.age_band);
+        if change.completed {
+            agg = agg.add(&names::done(cell), 1);
+            for &i in &path {
+                let q = &def.questions[i];
+                if let Some(Some(a)) = resp.answers.get(&q.id) {
+                    agg = agg.add(&names::respondents(&q.id, cell), 1);
+                    for v in a.counted_values() {
+                        agg = agg.add(&names::value(&q.id, &v, cell), 1);
+                    }
+                }
+            }
+        }
+
+        let rkey = keys::recipient(&r.id);
+        let cond = match &old {
+            None => Cond::NotExists,
+            Some(_) => Cond::And(vec![
+                Cond::Eq("rev".into(), Value::from(old_rev)),
+                Cond::AttrMissing("completed_at".into()),
+            ]),
+        };
+        let mut writes = vec![TxWrite::Put {
+            table: TableId::Main,
+            item: to_item(&resp, &rkey, keys::SK_SURVEY)?,
+            cond: Some(cond),
+        }];
+        if !agg.add.is_empty() {
+            writes.push(TxWrite::Update {
+                table: TableId::Main,
+                key: Key::new(
+                    keys::aggregates(&r.campaign_id),
+                    keys::aggregate_sk(&resp.scope, resp.shard),
+                ),
+                update: agg,
+                cond: None,
+            });
+        }
+        if change.completed {
+            profile = profile.set("survey_completed_at", serde_json::to_value(now).unwrap_or(Value::Null));
+        }
+        if !profile.set.is_empty() {
+            writes.push(TxWrite::Update {
+                table: TableId::Main,
+                key: Key::new(rkey.clone(), keys::SK_PROFILE),
+                update: profile,
+                cond: Some(Cond::Exists),
+            });
+        }
+        let event = |data| {
+            Event::new(r.campaign_id.clone(), now, data).by(
+                Some(r.id.clone()),
+                r.referrer_id.clone(),
+                Some(r.chain_head()),
+            )
+        };
+        let mut events = Vec::new();
+        if change.started {
+            events.push(event(EventData::SurveyStarted {
+                store_id: resp.store_id.clone(),
+            }));
+        }
+        if let Some((q, a)) = answered {
+            events.push(event(EventData::SurveyAnswered {
+                question_id: q,
+                answer: a,
+            }));
+        }
+        if change.completed {
+            events.push(event(EventData::SurveyCompleted {
+                answered: path.len() as u32,
+                store_id: resp.store_id.clone(),
+            }));
+        }
+        for e in &events {
+            writes.push(TxWrite::Put {
+                table: TableId::Events,
+                item: self.event_item(e)?,
+                cond: None,
+            });
+        }
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(resp),
+            Err(StoreError::TransactionCancelled { reasons }) if reasons.first().is_some_and(Option::is_some) => {
+                match self.survey_response(&r.id).await? {
+                    Some(now) if now.completed_at.is_some() => Err(SurveyError::AlreadyCompleted),
+                    _ => Err(SurveyError::Conflict),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The maintained counters of a campaign, summed over shards, by scope.
+    pub async fn survey_counters(&self, c: &CampaignId) -> Result<BTreeMap<String, Counters>, DbError> {
+        let items: Vec<crate::ports::Item> = self
+            .query_all::<Value>(Query::partition(TableId::Main, keys::aggregates(c)))
+            .await?
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let mut out: BTreeMap<String, Counters> = BTreeMap::new();
+        for item in items {
+            let Some(sk) = item.get("sk").and_then(Value::as_str) else {
+                continue;
+            };
+            // `{scope}#{shard}`: the scope is everything before the last `#`.
+            let scope = sk.rsplit_once('#').map_or(sk, |(s, _)| s).to_owned();
+            let counters = out.entry(scope).or_default();
+            for (k, v) in &item {
+                if let Some(n) = v.as_i64()
+                    && k != "pk"
+                    && k != "sk"
+                {
+                    counters.add(k, n);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts `n` more invitations (imported recipients) of a campaign: the response rate's base.
+    pub async fn count_invited(&self, c: &CampaignId, n: i64) -> Result<(), DbError> {
+        if n == 0 {
+            return Ok(());
+        }
+        let key = Key::new(keys::aggregates(c), keys::aggregate_sk(keys::SCOPE_INVITED, 0));
+        self.table
+            .update(TableId::Main, &key, Update::new().add(names::INVITED, n), None)
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_are_iso_weeks_in_korea() -> Result<(), Box<dyn std::error::Error>> {
+        // Sunday 2026-11-22 16:00 UTC is Monday 01:00 in Seoul: the next ISO week.
+        let sun = DateTime::parse_from_rfc3339("2026-11-22T14:00:00Z")?.with_timezone(&Utc);
+        let mon = DateTime::parse_from_rfc3339("2026-11-22T16:00:00Z")?.with_timezone(&Utc);
+        assert_eq!(kst_week(sun), "2026-W47");
+        assert_eq!(kst_week(mon), "2026-W48");
+        let new_year = DateTime::parse_from_rfc3339("2027-01-01T03:00:00Z")?.with_timezone(&Utc);
+        assert_eq!(kst_week(new_year), "2026-W53");
+        Ok(())
+    }
+}
