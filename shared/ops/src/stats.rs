@@ -169,7 +169,13 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
             EventData::CouponRedeemed { coupon_id, .. } => {
                 coupon_line(&mut coupons, coupon_id.as_str()).redeemed += 1;
             }
-            EventData::Interaction { .. } | EventData::ConsentChanged { .. } | EventData::ShareDelivered { .. } => {}
+            // Surveys are reported from their maintained aggregates (`mcamp survey report`).
+            EventData::Interaction { .. }
+            | EventData::ConsentChanged { .. }
+            | EventData::ShareDelivered { .. }
+            | EventData::SurveyStarted { .. }
+            | EventData::SurveyAnswered { .. }
+            | EventData::SurveyCompleted { .. } => {}
         }
     }
     clicks.by_in_app = in_app
