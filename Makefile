@@ -13,8 +13,8 @@ MAKEFLAGS += --no-builtin-rules
 VENV         ?= .venv
 VENV_BIN     := $(CURDIR)/$(VENV)/bin
 PYTHON       ?= python3
-# The local demo folder (campaign.yaml, recipients.csv); `make run DEMO=path`.
-DEMO         ?= examples/demo
+# The local demo folders (campaign.yaml, recipients.csv, stores.yaml); `make run DEMO=path`.
+DEMO         ?= examples/demo examples/survey examples/mcs
 # Extra arguments for `sam deploy`, e.g. DEPLOY_ARGS='--parameter-overrides AppSecret=...'
 DEPLOY_ARGS  ?=
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
@@ -48,7 +48,7 @@ lock: ## Re-resolve infra/requirements.txt into infra/constraints.txt
 
 # ------------------------------------------------------------------- local run
 run: ## Run the local gateway with the demo campaign (DEMO=..., PORT=...)
-	cargo run --release -p mcamp-gateway -- --seed $(DEMO)
+	cargo run --release -p mcamp-gateway -- $(addprefix --seed ,$(DEMO))
 
 # ----------------------------------------------------------------------- tests
 test: venv lint check ## lint + fmt/clippy + cargo tests (against moto) + browser tests

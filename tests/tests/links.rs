@@ -170,7 +170,11 @@ async fn two_hop_share_chain(b: Backend) -> anyhow::Result<()> {
         .link(&mcamp_domain::values::ShortCode::parse(&b_code)?)
         .await?
         .context("B's link")?;
-    let visitor_b = app.db.recipient(&b_link.recipient_id).await?.context("B")?;
+    let visitor_b = app
+        .db
+        .recipient(b_link.recipient_id.as_ref().context("B's owner")?)
+        .await?
+        .context("B")?;
     ensure!(
         visitor_b.referrer_id.as_ref() == Some(&a.id) && visitor_b.chain == vec![a.id.clone()],
         "B referred by A: {visitor_b:?}"
@@ -205,7 +209,15 @@ async fn two_hop_share_chain(b: Backend) -> anyhow::Result<()> {
     let c_code = mcamp_domain::values::ShortCode::parse(location(&tap_c).trim_start_matches("/p/"))?;
     let visitor_c = app
         .db
-        .recipient(&app.db.link(&c_code).await?.context("C's link")?.recipient_id)
+        .recipient(
+            app.db
+                .link(&c_code)
+                .await?
+                .context("C's link")?
+                .recipient_id
+                .as_ref()
+                .context("C's owner")?,
+        )
         .await?
         .context("C")?;
     ensure!(

@@ -50,10 +50,11 @@ async fn load(app: &App, req: &Request) -> Result<Loaded, HttpError> {
         .and_then(|c| ShortCode::parse(&c).ok())
         .ok_or(HttpError::NotFound)?;
     let link = app.db.link(&code).await?.ok_or(HttpError::NotFound)?;
-    if link.kind == LinkKind::Share {
+    if link.kind != LinkKind::Personal {
         return Ok(Loaded::Share(code));
     }
-    let recipient = app.db.recipient(&link.recipient_id).await?.ok_or(HttpError::NotFound)?;
+    let owner = link.recipient_id.as_ref().ok_or(HttpError::NotFound)?;
+    let recipient = app.db.recipient(owner).await?.ok_or(HttpError::NotFound)?;
     let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
     if !campaign.campaign.is_live(app.now()) {
         return Err(HttpError::Gone);
@@ -503,6 +504,7 @@ async fn beacon(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
     }
     let target = b.target.map(|t| t.chars().take(100).collect::<String>());
     let link = app.db.link(&code).await?.ok_or(HttpError::NotFound)?;
+    let owner = link.recipient_id.clone().ok_or(HttpError::NotFound)?;
     let event = Event::new(
         link.campaign_id.clone(),
         app.now(),
@@ -512,9 +514,9 @@ async fn beacon(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
         },
     )
     .by(
-        Some(link.recipient_id.clone()),
+        Some(owner.clone()),
         link.referrer_id.clone(),
-        Some(link.chain_head.clone().unwrap_or(link.recipient_id)),
+        Some(link.chain_head.clone().unwrap_or(owner)),
     );
     app.db.append_event(&event).await?;
     Ok(Response::builder().status(204).body(Body::Empty).unwrap_or_default())
@@ -555,7 +557,7 @@ async fn kakao_share_delivered(app: &App, req: &Request) -> Result<Response<Body
         app.now(),
         EventData::ShareDelivered { share_code: code },
     )
-    .by(Some(link.recipient_id.clone()), None, None);
+    .by(link.recipient_id.clone(), None, None);
     app.db.append_event(&event).await?;
     Ok(json_response(200, &json!({ "ok": true })))
 }

@@ -19,7 +19,22 @@ use mcamp_http::{App, Flavor, HttpError};
 /// Remembers, per campaign, which visitor this browser became through a share link, so a
 /// second tap on the same share link is the same person.
 fn visitor_cookie(link: &Link) -> String {
-    format!("mcv_{}", link.campaign_id.as_str().replace('-', "_"))
+    match &link.store_id {
+        // MCS: per store, kept a day, so a regular can rate the store again on their next visit.
+        Some(store) if link.kind == LinkKind::Store => {
+            format!("mcs_{}_{}", link.campaign_id.as_str(), store.as_str()).replace('-', "_")
+        }
+        _ => format!("mcv_{}", link.campaign_id.as_str().replace('-', "_")),
+    }
+}
+
+/// How long the visitor cookie keeps a browser the same person.
+fn visitor_cookie_age(link: &Link) -> u32 {
+    if link.kind == LinkKind::Store {
+        86_400
+    } else {
+        31_536_000
+    }
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
@@ -64,8 +79,8 @@ fn snake<T: serde::Serialize>(v: &T) -> String {
 
 fn page_path(kind: CampaignKind, code: &ShortCode) -> String {
     match kind {
-        CampaignKind::Survey => format!("/s/{code}"),
-        CampaignKind::Mdm | CampaignKind::Mcs => format!("/p/{code}"),
+        CampaignKind::Survey | CampaignKind::Mcs => format!("/s/{code}"),
+        CampaignKind::Mdm => format!("/p/{code}"),
     }
 }
 
@@ -78,9 +93,10 @@ async fn click(app: &App, req: &Request, code: ShortCode, class: &UaClass) -> Re
     }
     let (person, referrer, chain_head, target_code, first, set_cookie) = match link.kind {
         LinkKind::Personal => {
-            let head = link.chain_head.clone().unwrap_or_else(|| link.recipient_id.clone());
+            let owner = link.recipient_id.clone().ok_or(HttpError::NotFound)?;
+            let head = link.chain_head.clone().unwrap_or_else(|| owner.clone());
             (
-                link.recipient_id.clone(),
+                owner,
                 link.referrer_id.clone(),
                 Some(head),
                 link.code.clone(),
@@ -88,16 +104,18 @@ async fn click(app: &App, req: &Request, code: ShortCode, class: &UaClass) -> Re
                 None,
             )
         }
-        LinkKind::Share => {
+        LinkKind::Share | LinkKind::Store => {
             let (visitor, first) = visitor_for(app, req, &link).await?;
             let cookie = format!(
-                "{}={}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Lax",
+                "{}={}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
                 visitor_cookie(&link),
-                visitor.code
+                visitor.code,
+                visitor_cookie_age(&link)
             );
             (
                 visitor.id.clone(),
-                Some(link.recipient_id.clone()),
+                // Credit the share link's owner (a store link has none).
+                link.recipient_id.clone(),
                 Some(visitor.chain_head()),
                 visitor.code.clone(),
                 first,
@@ -138,12 +156,19 @@ async fn visitor_for(app: &App, req: &Request, link: &Link) -> Result<(Recipient
         && let Some(own) = app.db.record_click(&code, now).await?
         && own.campaign_id == link.campaign_id
         && own.kind == LinkKind::Personal
-        && let Some(r) = app.db.recipient(&own.recipient_id).await?
+        && let Some(owner) = &own.recipient_id
+        && let Some(r) = app.db.recipient(owner).await?
     {
         return Ok((r, false));
     }
-    let sharer = app.db.recipient(&link.recipient_id).await?.ok_or(HttpError::NotFound)?;
-    let visitor = app.db.add_visitor(&sharer, now).await?;
+    let visitor = match &link.recipient_id {
+        Some(sharer) if link.kind == LinkKind::Share => {
+            let sharer = app.db.recipient(sharer).await?.ok_or(HttpError::NotFound)?;
+            app.db.add_visitor(&sharer, now).await?
+        }
+        _ if link.kind == LinkKind::Store => app.db.add_store_visitor(link, now).await?,
+        _ => return Err(HttpError::NotFound),
+    };
     Ok((visitor, true))
 }
 
@@ -168,7 +193,7 @@ async fn preview_card(
             client: client_info(class),
         },
     )
-    .by(Some(link.recipient_id.clone()), None, None);
+    .by(link.recipient_id.clone(), None, None);
     if let Err(e) = app.db.append_event(&event).await {
         tracing::error!(error = %e, "preview event not recorded");
     }

@@ -34,6 +34,7 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
         Function::Redirect => mcamp_redirect::handle(app, req).await,
         Function::Page => mcamp_page::handle(app, req).await,
         Function::Redeem => mcamp_redeem::handle(app, req).await,
+        Function::Survey => mcamp_survey::handle(app, req).await,
     }
 }
 

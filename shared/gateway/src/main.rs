@@ -24,9 +24,9 @@ struct Args {
     /// Use DynamoDB/SQS in your AWS account (names from MCAMP_MAIN_TABLE etc.).
     #[arg(long)]
     aws: bool,
-    /// Demo folder to seed (campaign.yaml, recipients.csv).
+    /// Demo folders to seed (campaign.yaml, recipients.csv, stores.yaml); repeat for several.
     #[arg(long)]
-    seed: Option<PathBuf>,
+    seed: Vec<PathBuf>,
 }
 
 fn local_secret(data: &std::path::Path) -> anyhow::Result<String> {
@@ -83,7 +83,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
     println!("mcamp local gateway on {base} ({store_name})");
-    if let Some(dir) = &args.seed {
+    for dir in &args.seed {
         let seeded = mcamp_ops::seed::seed_dir(&app.db, dir, app.now())
             .await
             .with_context(|| format!("seeding {}", dir.display()))?;
@@ -93,6 +93,9 @@ async fn main() -> anyhow::Result<()> {
         );
         for (name, phone, code) in &seeded.recipients {
             println!("  {name:<8} {phone:<15} {base}/{code}");
+        }
+        for (store, name, code) in &seeded.store_links {
+            println!("  {name} ({store}) poster link: {base}/{code}");
         }
         for (store, key) in &seeded.stores {
             println!("\n  Store {store} redeems a coupon with:");

@@ -8,6 +8,7 @@ pub enum Function {
     Redirect,
     Page,
     Redeem,
+    Survey,
 }
 
 impl Function {
@@ -17,6 +18,7 @@ impl Function {
             Function::Redirect => "RedirectFunction",
             Function::Page => "PageFunction",
             Function::Redeem => "RedeemFunction",
+            Function::Survey => "SurveyFunction",
         }
     }
 }
@@ -46,6 +48,8 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/e", Function::Page),
     r("POST", "/hooks/kakao/share", Function::Page),
     r("POST", "/api/stores/{store}/redeem", Function::Redeem),
+    r("GET", "/s/{code}", Function::Survey),
+    r("POST", "/s/{code}", Function::Survey),
 ];
 
 /// The route for a request and its path parameters. A literal segment beats a parameter, as in

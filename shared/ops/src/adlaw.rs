@@ -363,6 +363,7 @@ mod tests {
             },
             page: Default::default(),
             form: None,
+            survey: None,
             coupons: Vec::new(),
             message: Some(message.into()),
         }

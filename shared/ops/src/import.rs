@@ -228,9 +228,13 @@ pub async fn import_recipients<R: Read + 'static>(
                 .buffer_unordered(CONCURRENCY)
                 .collect()
                 .await;
+            let mut created = 0i64;
             for (row, result) in results {
                 match result {
-                    Ok(Added::Created(_)) => report.imported += 1,
+                    Ok(Added::Created(_)) => {
+                        report.imported += 1;
+                        created += 1;
+                    }
                     Ok(Added::Duplicate(_)) => report.duplicates += 1,
                     Err(e) => report.rejected.push(RejectedRow {
                         row,
@@ -238,6 +242,9 @@ pub async fn import_recipients<R: Read + 'static>(
                     }),
                 }
             }
+            // The invitation count (a survey's response-rate base), chunk by chunk, so an
+            // interrupted import counts what it stored.
+            db.count_invited(campaign, created).await?;
             progress(report.rows);
         }
         if !more {

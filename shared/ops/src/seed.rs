@@ -27,6 +27,8 @@ pub struct Seeded {
     pub stores: Vec<(String, String)>,
     /// `(name, masked phone, personal code)` of each imported recipient, by name.
     pub recipients: Vec<(String, String, ShortCode)>,
+    /// MCS campaigns: `(store id, store name, permanent store link code)`.
+    pub store_links: Vec<(String, String, ShortCode)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,11 +57,14 @@ pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded,
     if !unchanged {
         db.push_campaign(&campaign, now).await?;
     }
+    // An MCS campaign has no recipient list: its people arrive by scanning store posters.
     let csv_path = dir.join("recipients.csv");
-    let file = std::fs::File::open(&csv_path).map_err(|e| SeedError::Io(csv_path.display().to_string(), e))?;
-    let report = import::import_recipients(db, &campaign.id, file, now, &|_| {}).await?;
-    for r in &report.rejected {
-        tracing::warn!(row = r.row, reason = %r.reason, "demo recipient rejected");
+    if csv_path.exists() {
+        let file = std::fs::File::open(&csv_path).map_err(|e| SeedError::Io(csv_path.display().to_string(), e))?;
+        let report = import::import_recipients(db, &campaign.id, file, now, &|_| {}).await?;
+        for r in &report.rejected {
+            tracing::warn!(row = r.row, reason = %r.reason, "demo recipient rejected");
+        }
     }
     let mut recipients: Vec<(String, String, ShortCode)> = db
         .all_recipients(&campaign.id)
@@ -76,6 +81,7 @@ pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded,
         .collect();
     recipients.sort();
     let mut stores = Vec::new();
+    let mut store_links = Vec::new();
     let stores_path = dir.join("stores.yaml");
     if stores_path.exists() {
         let shown = stores_path.display().to_string();
@@ -86,11 +92,15 @@ pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded,
             let hash = mcamp_domain::db::coupons::hash_key(&s.demo_key);
             db.put_store(&mcamp_domain::db::coupons::Store {
                 id: s.id.clone(),
-                name: s.name,
+                name: s.name.clone(),
                 key_hash: hash,
                 created_at: now,
             })
             .await?;
+            if campaign.kind == mcamp_domain::campaign::CampaignKind::Mcs {
+                let code = db.store_link(&campaign.id, &s.id, now).await?;
+                store_links.push((s.id.to_string(), s.name.clone(), code));
+            }
             stores.push((s.id.to_string(), s.demo_key));
         }
     }
@@ -99,5 +109,6 @@ pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded,
         title: campaign.name.clone(),
         recipients,
         stores,
+        store_links,
     })
 }

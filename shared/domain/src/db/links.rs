@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{Db, DbResult, from_item, keys, to_item};
 use crate::ports::{Cond, Item, Key, TableId, Update};
-use crate::values::{CampaignId, RecipientId, ShortCode};
+use crate::values::{CampaignId, RecipientId, ShortCode, StoreId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -15,14 +15,21 @@ pub enum LinkKind {
     Personal,
     /// A recipient's share link: visitors arriving through it are credited to them.
     Share,
+    /// A store's permanent MCS poster link: each scanning customer becomes a new visitor.
+    Store,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
     pub code: ShortCode,
     pub campaign_id: CampaignId,
-    /// The owner: the recipient for a personal link, the sharer for a share link.
-    pub recipient_id: RecipientId,
+    /// The owner: the recipient for a personal link, the sharer for a share link; none for a
+    /// store link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_id: Option<RecipientId>,
+    /// The store of a store link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_id: Option<StoreId>,
     pub kind: LinkKind,
     /// For a visitor's personal link: who shared to them. Copied here at mint so a click
     /// needs no profile read.

@@ -134,7 +134,7 @@ pub fn phone_hash(c: &CampaignId, p: &PhoneNumber) -> String {
 const MINT_ATTEMPTS: usize = 5;
 
 impl Db {
-    fn recipient_item(&self, r: &Recipient) -> DbResult<crate::ports::Item> {
+    pub(crate) fn recipient_item(&self, r: &Recipient) -> DbResult<crate::ports::Item> {
         let mut item = to_item(r, &keys::recipient(&r.id), keys::SK_PROFILE)?;
         item.insert(
             "gsi1pk".into(),
@@ -175,7 +175,8 @@ impl Db {
             let link = Link {
                 code: code.clone(),
                 campaign_id: campaign.clone(),
-                recipient_id: id.clone(),
+                recipient_id: Some(id.clone()),
+                store_id: None,
                 kind: LinkKind::Personal,
                 referrer_id: None,
                 chain_head: None,
@@ -320,7 +321,8 @@ impl Db {
             let link = Link {
                 code: code.clone(),
                 campaign_id: r.campaign_id.clone(),
-                recipient_id: r.id.clone(),
+                recipient_id: Some(r.id.clone()),
+                store_id: None,
                 kind: LinkKind::Share,
                 referrer_id: None,
                 chain_head: None,
@@ -393,7 +395,8 @@ impl Db {
             let link = Link {
                 code,
                 campaign_id: sharer.campaign_id.clone(),
-                recipient_id: id.clone(),
+                recipient_id: Some(id.clone()),
+                store_id: None,
                 kind: LinkKind::Personal,
                 referrer_id: Some(sharer.id.clone()),
                 chain_head: chain.first().cloned(),

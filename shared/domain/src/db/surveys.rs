@@ -12,13 +12,14 @@ use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::recipients::Recipient;
+use super::links::{Link, LinkKind};
+use super::recipients::{Recipient, RecipientSource};
 use super::{Db, DbError, from_item, keys, to_item};
 use crate::events::{Event, EventData};
 use crate::ports::{Cond, Key, Query, StoreError, TableId, TxWrite, Update};
 use crate::survey::{Answer, AnswerError, Next, SurveyDef};
 use crate::survey_report::{self as names, Counters};
-use crate::values::{AgeBand, CampaignId, Gender, RecipientId, StoreId};
+use crate::values::{AgeBand, CampaignId, Gender, RecipientId, ShortCode, StoreId};
 
 /// One respondent's response, saved question by question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,9 +100,7 @@ impl Db {
     /// campaign's sharded `ALL` scope.
     fn new_response(r: &Recipient, now: DateTime<Utc>) -> Response {
         let (scope, shard) = match &r.preferred_store {
-            Some(s) if r.source == super::recipients::RecipientSource::Store => {
-                (keys::store_week_scope(s, &kst_week(now)), 0)
-            }
+            Some(s) if r.source == RecipientSource::Store => (keys::store_week_scope(s, &kst_week(now)), 0),
             _ => (keys::SCOPE_ALL.to_owned(), keys::shard_of(r.id.as_str())),
         };
         Response {
@@ -109,7 +108,7 @@ impl Db {
             recipient_id: r.id.clone(),
             scope,
             shard,
-            store_id: (r.source == super::recipients::RecipientSource::Store)
+            store_id: (r.source == RecipientSource::Store)
                 .then(|| r.preferred_store.clone())
                 .flatten(),
             gender: r.gender,
@@ -384,6 +383,150 @@ impl Db {
             .update(TableId::Main, &key, Update::new().add(names::INVITED, n), None)
             .await?;
         Ok(())
+    }
+}
+
+/// Attempts at minting a code before giving up (a collision is 1 in 62^10 per attempt).
+const MINT_ATTEMPTS: usize = 5;
+
+impl Db {
+    /// The store's permanent MCS link in a campaign, minted once (idempotent under concurrency).
+    pub async fn store_link(&self, c: &CampaignId, store: &StoreId, now: DateTime<Utc>) -> Result<ShortCode, DbError> {
+        let key = Key::new(keys::campaign(c), keys::store_link_sk(store));
+        let existing = |item: Option<crate::ports::Item>| {
+            item.and_then(|i| {
+                i.get("code")
+                    .and_then(Value::as_str)
+                    .and_then(|c| ShortCode::parse(c).ok())
+            })
+        };
+        if let Some(code) = existing(self.table.get(TableId::Main, &key).await?) {
+            return Ok(code);
+        }
+        for _ in 0..MINT_ATTEMPTS {
+            let code = ShortCode::generate();
+            let link = Link {
+                code: code.clone(),
+                campaign_id: c.clone(),
+                recipient_id: None,
+                store_id: Some(store.clone()),
+                kind: LinkKind::Store,
+                referrer_id: None,
+                chain_head: None,
+                created_at: now,
+                clicks: 0,
+            };
+            let Value::Object(pointer) = serde_json::json!({
+                "pk": key.pk, "sk": key.sk, "code": code, "store_id": store, "created_at": now
+            }) else {
+                continue;
+            };
+            let writes = vec![
+                TxWrite::Put {
+                    table: TableId::Main,
+                    item: pointer,
+                    cond: Some(Cond::NotExists),
+                },
+                TxWrite::Put {
+                    table: TableId::Main,
+                    item: self.link_item(&link)?,
+                    cond: Some(Cond::NotExists),
+                },
+            ];
+            match self.table.transact(writes).await {
+                Ok(()) => return Ok(code),
+                Err(StoreError::TransactionCancelled { reasons }) if reasons.first().is_some_and(Option::is_some) => {
+                    // Minted meanwhile by someone else: theirs stands.
+                    return existing(self.table.get(TableId::Main, &key).await?).ok_or(DbError::NotFound("store link"));
+                }
+                Err(StoreError::TransactionCancelled { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DbError::Store(StoreError::Backend(
+            "could not mint a unique code".into(),
+        )))
+    }
+
+    /// A customer who scanned a store's poster: a new anonymous recipient with their own
+    /// personal link, and the scan counted in the store's week, in one transaction.
+    pub async fn add_store_visitor(&self, link: &Link, now: DateTime<Utc>) -> Result<Recipient, DbError> {
+        let store = link.store_id.clone().ok_or(DbError::NotFound("store of the link"))?;
+        let id = RecipientId::generate();
+        for _ in 0..MINT_ATTEMPTS {
+            let code = ShortCode::generate();
+            let r = Recipient {
+                id: id.clone(),
+                campaign_id: link.campaign_id.clone(),
+                name: None,
+                phone: None,
+                gender: None,
+                birth_year: None,
+                age_band: None,
+                region: None,
+                preferred_store: Some(store.clone()),
+                code: code.clone(),
+                share_code: None,
+                referrer_id: None,
+                chain: Vec::new(),
+                consent: Default::default(),
+                opted_out_at: None,
+                form_completed_at: None,
+                survey_completed_at: None,
+                created_at: now,
+                source: RecipientSource::Store,
+            };
+            let own = Link {
+                code,
+                campaign_id: link.campaign_id.clone(),
+                recipient_id: Some(id.clone()),
+                store_id: Some(store.clone()),
+                kind: LinkKind::Personal,
+                referrer_id: None,
+                chain_head: None,
+                created_at: now,
+                clicks: 1,
+            };
+            let scope = keys::store_week_scope(&store, &kst_week(now));
+            let writes = vec![
+                TxWrite::Put {
+                    table: TableId::Main,
+                    item: self.link_item(&own)?,
+                    cond: Some(Cond::NotExists),
+                },
+                TxWrite::Put {
+                    table: TableId::Main,
+                    item: self.recipient_item(&r)?,
+                    cond: Some(Cond::NotExists),
+                },
+                TxWrite::Update {
+                    table: TableId::Main,
+                    key: Key::new(keys::aggregates(&link.campaign_id), keys::aggregate_sk(&scope, 0)),
+                    update: Update::new().add(names::SCANS, 1),
+                    cond: None,
+                },
+            ];
+            match self.table.transact(writes).await {
+                Ok(()) => return Ok(r),
+                Err(StoreError::TransactionCancelled { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(DbError::Store(StoreError::Backend(
+            "could not mint a unique code".into(),
+        )))
+    }
+
+    /// Every store link of a campaign: `(store, code)`.
+    pub async fn store_links(&self, c: &CampaignId) -> Result<Vec<(StoreId, ShortCode)>, DbError> {
+        #[derive(Deserialize)]
+        struct Pointer {
+            store_id: StoreId,
+            code: ShortCode,
+        }
+        let q = Query::partition(TableId::Main, keys::campaign(c)).prefix("STORELINK#");
+        let list: Vec<Pointer> = self.query_all(q).await?;
+        Ok(list.into_iter().map(|p| (p.store_id, p.code)).collect())
     }
 }
 

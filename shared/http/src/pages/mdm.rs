@@ -105,7 +105,7 @@ var s=d.createElement('script');s.src='https://t1.kakaocdn.net/kakao_js_sdk/2.7.
 Kakao.Share.sendDefault({objectType:'feed',content:{title:j.title,description:j.description,imageUrl:j.image||'',link:{mobileWebUrl:j.url,webUrl:j.url}},buttons:[{title:'자세히 보기',link:{mobileWebUrl:j.url,webUrl:j.url}}],serverCallbackArgs:{share_code:j.code}})};d.head.appendChild(s)}})})}
 })();"#;
 
-fn image(img: &Image, eager: bool) -> Markup {
+pub(crate) fn image(img: &Image, eager: bool) -> Markup {
     html! {
         img src=(img.src) alt=(img.alt) width=(img.width) height=(img.height)
             loading=(if eager { "eager" } else { "lazy" }) decoding="async"
@@ -117,7 +117,7 @@ fn discount(price: u64, sale: u64) -> Option<u64> {
     (price > 0 && sale < price).then(|| (price - sale) * 100 / price)
 }
 
-fn block(b: &Block, first: bool, idx: usize) -> Markup {
+pub(crate) fn block(b: &Block, first: bool, idx: usize) -> Markup {
     match b {
         Block::Hero { image: img, title } => html! {
             div.hero { (image(img, first)) @if let Some(t) = title { h2 { (t) } } }

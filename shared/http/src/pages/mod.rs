@@ -5,6 +5,7 @@ pub mod error;
 pub mod mdm;
 pub mod preview;
 pub mod qr;
+pub mod survey;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
