@@ -112,3 +112,12 @@ impl From<StoreAddError> for Failure {
         }
     }
 }
+
+impl From<mcamp_ops::surveys::SurveyOpsError> for Failure {
+    fn from(e: mcamp_ops::surveys::SurveyOpsError) -> Self {
+        match e {
+            mcamp_ops::surveys::SurveyOpsError::Db(d) => d.into(),
+            other => Failure::User(other.to_string()),
+        }
+    }
+}

@@ -79,6 +79,12 @@ enum Command {
     Stores(commands::stores::StoresCommand),
     /// Draw a QR code of a link (SVG to stdout unless --png or --svg).
     Qr(commands::qr::QrArgs),
+    /// M-Survey results: per question, by gender × age, NPS, drop-off (text, HTML, CSV).
+    #[command(subcommand)]
+    Survey(commands::survey::SurveyCommand),
+    /// MCS store rating: store links and QR posters, the loyalty ranking with weekly trends.
+    #[command(subcommand)]
+    Mcs(commands::survey::McsCommand),
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -91,6 +97,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Events(c) => commands::events::run(g, c).await,
         Command::Stores(c) => commands::stores::run(g, c).await,
         Command::Qr(a) => commands::qr::run(g, &a),
+        Command::Survey(c) => commands::survey::survey(g, c).await,
+        Command::Mcs(c) => commands::survey::mcs(g, c).await,
     }
 }
 

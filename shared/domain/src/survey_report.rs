@@ -84,6 +84,9 @@ fn all_cells() -> impl Iterator<Item = Cell> {
 }
 
 fn cell_label(c: Cell) -> String {
+    if c.gender == "x" && c.age == "x" {
+        return "무응답".into();
+    }
     let g = GENDERS.iter().find(|(k, _)| *k == c.gender).map_or("?", |(_, l)| *l);
     let a = AGES.iter().find(|(k, _)| *k == c.age).map_or("?", |(_, l)| *l);
     format!("{g} {a}")
@@ -361,7 +364,14 @@ pub fn survey_report(campaign_id: &str, title: &str, def: &SurveyDef, counters: 
                     .collect(),
                 crosstab,
                 nps: if is_nps { Nps::from_counts(&totals) } else { None },
-                mean: q.scale().and_then(|_| MeanCi::from_counts(&scale_pairs(&totals))),
+                // The interval is clamped to the scale: a mean of 1–5 ratings is never above 5.
+                mean: q.scale().and_then(|(lo, hi)| {
+                    MeanCi::from_counts(&scale_pairs(&totals)).map(|m| MeanCi {
+                        lo: m.lo.max(f64::from(lo)),
+                        hi: m.hi.min(f64::from(hi)),
+                        ..m
+                    })
+                }),
             }
         })
         .collect();

@@ -9,3 +9,5 @@ pub mod rejects;
 pub mod seed;
 pub mod stats;
 pub mod stores;
+pub mod survey_render;
+pub mod surveys;

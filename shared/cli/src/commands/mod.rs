@@ -8,6 +8,7 @@ pub mod qr;
 pub mod recipients;
 pub mod stats;
 pub mod stores;
+pub mod survey;
 
 use mcamp_domain::db::Db;
 use mcamp_domain::db::campaigns::StoredCampaign;

@@ -44,16 +44,7 @@ pub fn run(g: &Global, a: &QrArgs) -> Result<(), Failure> {
     };
     let (written, format) = match (&a.png, &a.svg) {
         (Some(path), _) => {
-            let image = code
-                .render::<image::Luma<u8>>()
-                .min_dimensions(MIN_PIXELS, MIN_PIXELS)
-                .quiet_zone(true)
-                .build();
-            let mut bytes = std::io::Cursor::new(Vec::new());
-            image
-                .write_to(&mut bytes, image::ImageFormat::Png)
-                .map_err(|e| Failure::user(format!("encoding the PNG: {e}")))?;
-            output::write_file(path, bytes.get_ref())?;
+            png_of(&code, path)?;
             (path, "png")
         }
         (None, Some(path)) => {
@@ -78,4 +69,24 @@ pub fn run(g: &Global, a: &QrArgs) -> Result<(), Failure> {
         code.width()
     );
     Ok(())
+}
+
+fn png_of(code: &QrCode, path: &std::path::Path) -> Result<(), Failure> {
+    let image = code
+        .render::<image::Luma<u8>>()
+        .min_dimensions(MIN_PIXELS, MIN_PIXELS)
+        .quiet_zone(true)
+        .build();
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| Failure::user(format!("encoding the PNG: {e}")))?;
+    output::write_file(path, bytes.get_ref())
+}
+
+/// A PNG QR code of `link` (error correction M, at least `MIN_PIXELS` wide).
+pub fn write_png(link: &str, path: &std::path::Path) -> Result<(), Failure> {
+    let code = QrCode::with_error_correction_level(link, EcLevel::M)
+        .map_err(|e| Failure::user(format!("cannot draw a QR code of '{link}': {e}")))?;
+    png_of(&code, path)
 }
