@@ -36,23 +36,42 @@ function freePort() {
   });
 }
 
-// The gateway, built by cargo; its stdout lists the demo links.
+// The gateway, built by cargo, seeded with the three demos; its stdout lists each demo's links
+// under a "Demo campaign … (id)" heading: people's links, and for MCS each store's poster link.
+const DEMOS = ['demo', 'survey', 'mcs'];
 async function startGateway(port, dataFile) {
   const bin = process.env.MCAMP_GATEWAY_BIN;
   const [cmd, args] = bin ? [bin, []] : ['cargo', ['run', '-q', '-p', 'mcamp-gateway', '--']];
-  const child = spawn(cmd, [...args, '--port', String(port), '--data', dataFile, '--seed', join(root, 'examples', 'demo')],
+  const seeds = DEMOS.flatMap((d) => ['--seed', join(root, 'examples', d)]);
+  const child = spawn(cmd, [...args, '--port', String(port), '--data', dataFile, ...seeds],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   let text = '';
-  const links = await new Promise((resolve, reject) => {
+  const parse = () => {
+    const campaigns = {}, stores = {};
+    let current = null;
+    for (const line of text.split('\n')) {
+      const head = line.match(/^Demo campaign .* \(([\w-]+)\):/);
+      if (head) { current = head[1]; campaigns[current] = {}; continue; }
+      const store = line.match(/^\s+.+ \(([\w-]+)\) poster link: (http:\/\/127\.0\.0\.1:\d+\/\w+)$/);
+      if (store) { stores[store[1]] = store[2]; continue; }
+      const person = line.match(/^\s+(\S+)\s+\S+\s+(http:\/\/127\.0\.0\.1:\d+\/\w+)$/);
+      if (person && current) campaigns[current][person[1]] = person[2];
+    }
+    return { campaigns, stores };
+  };
+  const found = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('gateway did not print its links in 300 s')), 300_000);
     child.stdout.on('data', (d) => {
       text += d;
-      const found = [...text.matchAll(/^\s+(\S+)\s+\S+\s+(http:\/\/127\.0\.0\.1:\d+\/\w+)$/gm)].map((m) => ({ name: m[1], url: m[2] }));
-      if (found.length >= 3) { clearTimeout(timer); resolve(found); }
+      const f = parse();
+      const people = (id) => Object.keys(f.campaigns[id] || {}).length;
+      if (people('spring-demo') >= 3 && people('spring-survey') >= 3 && Object.keys(f.stores).length >= 3) {
+        clearTimeout(timer); resolve(f);
+      }
     });
     child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
   });
-  return { child, links };
+  return { child, ...found };
 }
 
 // The embedded store's data file, replayed: the final items of each table.
@@ -70,16 +89,16 @@ function storedItems(dataFile) {
 const dataDir = mkdtempSync(join(tmpdir(), 'mcamp-browser-'));
 const dataFile = join(dataDir, 'mcamp.jsonl');
 const port = await freePort();
-const { child, links } = await startGateway(port, dataFile);
+const { child, campaigns, stores } = await startGateway(port, dataFile);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
 });
 
 try {
-  const byName = Object.fromEntries(links.map((l) => [l.name, l.url]));
+  const byName = campaigns['spring-demo'];
   const seoyeon = byName['박서연'], minji = byName['김민지'];
-  assert.ok(seoyeon && minji, `demo links printed: ${JSON.stringify(links)}`);
+  assert.ok(seoyeon && minji, `demo links printed: ${JSON.stringify(campaigns)}`);
 
   await step('JS on, KakaoTalk in-app: form with marketing off, claim, coupon shown', async () => {
     const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: KAKAOTALK_IOS, locale: 'ko-KR' });
@@ -138,6 +157,115 @@ try {
     await ctx.close();
   });
 
+  const survey = campaigns['spring-survey'];
+  const legends = async (page) => (await page.locator('legend').count()) ? (await page.textContent('legend')).trim() : '';
+  // With the script on, a tap posts in the background and swaps the page in place.
+  const swapped = (page) => page.waitForResponse((r) => r.request().method() === 'POST' && r.url().includes('/s/'));
+
+  await step('survey, JS on, KakaoTalk: demographics, a branch skips two questions, bad input, reward coupon', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: KAKAOTALK_IOS, locale: 'ko-KR' });
+    const page = await ctx.newPage();
+    await page.goto(survey['박서연']);
+    assert.match(page.url(), /\/s\/\w+$/, 'a survey link opens the survey');
+    await page.screenshot({ path: join(out, 'survey-intro.png'), fullPage: true });
+    await Promise.all([page.waitForURL(/start=1/), page.click('text=시작하기')]);
+    // 박서연 has no gender or birth year on record: asked first.
+    await page.selectOption('#d-g', 'female');
+    await page.selectOption('#d-a', '20s');
+    await Promise.all([swapped(page), page.click('button:has-text("다음")')]);
+    const seen = [];
+    await page.waitForSelector('legend');
+    seen.push(await legends(page));
+    await Promise.all([swapped(page), page.click('text=아직이요')]);
+    await page.waitForSelector('text=4 / 7');
+    seen.push(await legends(page));
+    await page.screenshot({ path: join(out, 'survey-picture.png'), fullPage: true });
+    await Promise.all([swapped(page), page.click('text=딸기 라떼')]);
+    await page.waitForSelector('text=5 / 7');
+    seen.push(await legends(page));
+    for (const t of ['출근길 아침', '점심시간', '주말']) await page.click(`text=${t}`);
+    await Promise.all([swapped(page), page.click('button:has-text("다음")')]);
+    await page.waitForSelector('text=최대 2개까지 고를 수 있어요.');
+    await page.click('text=주말');
+    await Promise.all([swapped(page), page.click('button:has-text("다음")')]);
+    await page.waitForSelector('text=6 / 7');
+    seen.push(await legends(page));
+    await page.screenshot({ path: join(out, 'survey-nps.png'), fullPage: true });
+    await Promise.all([swapped(page), page.click('.nps label:has-text("10")')]);
+    await page.waitForSelector('textarea');
+    seen.push(await legends(page));
+    await page.fill('textarea', '벚꽃 시즌이 기다려져요');
+    await Promise.all([swapped(page), page.click('button:has-text("제출")')]);
+    assert.ok(!seen.some((l) => l.includes('맛은') || l.includes('단맛')), `taste questions skipped: ${seen.join(' / ')}`);
+    await page.waitForSelector('.code', { timeout: 30_000 });
+    assert.ok(await page.getByText('소중한 의견 감사합니다').isVisible());
+    assert.match((await page.textContent('.code')).trim(), /^[0-9A-Z]{12}$/);
+    await page.screenshot({ path: join(out, 'survey-thanks.png'), fullPage: true });
+    // Opening the link again says it is done.
+    await page.goto(survey['박서연']);
+    assert.ok(await page.getByText('이미 참여하셨어요').isVisible(), 'one response per recipient');
+    await ctx.close();
+  });
+
+  await step('survey, JS off, Samsung Internet: answered by form posts, reward coupon', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 412, height: 915 }, userAgent: SAMSUNG, javaScriptEnabled: false });
+    const page = await ctx.newPage();
+    await page.goto(survey['이준호']);
+    await Promise.all([page.waitForURL(/start=1/), page.click('text=시작하기')]);
+    // 이준호's gender and birth year came with the import: no demographics screen.
+    const answer = async (pick) => {
+      if (pick) await page.click(pick);
+      await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button[type=submit]:not([name=skip])')]);
+    };
+    assert.match(await legends(page), /드셔 보셨나요/);
+    await answer('text=마셔 봤어요');
+    assert.match(await legends(page), /맛은/);
+    await answer('.scale label:nth-child(4)');
+    await answer('text=딱 좋아요');
+    await answer('text=콜드브루');
+    await answer('text=오후');
+    await answer('.nps label:has-text("7")');
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button:has-text("건너뛰기")')]);
+    try {
+      await page.waitForSelector('.code', { timeout: 30_000 });
+    } catch (e) {
+      await page.screenshot({ path: join(out, 'survey-nojs-failed.png'), fullPage: true });
+      throw new Error(`no reward code at ${page.url()}\n${e}`);
+    }
+    await page.screenshot({ path: join(out, 'survey-nojs-thanks.png'), fullPage: true });
+    await ctx.close();
+  });
+
+  await step('MCS: scan the store poster, rate the store, leave the phone, thank-you coupon', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: SAMSUNG, locale: 'ko-KR' });
+    const page = await ctx.newPage();
+    await page.goto(stores['gangnam-01']);
+    assert.match(page.url(), /\/s\/\w+$/);
+    assert.ok(await page.getByText('봄꽃커피 강남점').isVisible(), 'the store is named');
+    await Promise.all([page.waitForURL(/start=1/), page.click('text=시작하기')]);
+    await page.selectOption('#d-g', 'male');
+    await page.selectOption('#d-a', '30s');
+    await Promise.all([swapped(page), page.click('button:has-text("다음")')]);
+    await page.waitForSelector('.nps');
+    await page.screenshot({ path: join(out, 'mcs-nps.png'), fullPage: true });
+    await Promise.all([swapped(page), page.click('.nps label:has-text("9")')]);
+    // A promoter skips "what was wrong" and goes to "what was best".
+    await page.waitForSelector('text=가장 좋았던 점은');
+    await Promise.all([swapped(page), page.click('text=분위기')]);
+    await page.waitForSelector('.scale');
+    await Promise.all([swapped(page), page.click('.scale label:nth-child(5)')]);
+    await page.waitForSelector('text=연락처 남기고 쿠폰 받기');
+    await page.screenshot({ path: join(out, 'mcs-thanks.png'), fullPage: true });
+    await Promise.all([page.waitForURL(/\/p\/\w+/), page.click('text=연락처 남기고 쿠폰 받기')]);
+    await page.fill('#f-phone', '010-5555-0909');
+    await page.check('input[name=privacy]');
+    await Promise.all([page.waitForURL(/m=saved/, { waitUntil: 'load' }), page.click('button:has-text("입력 완료")')]);
+    await page.click('button:has-text("쿠폰 받기")');
+    await page.waitForSelector('.code', { timeout: 20_000 });
+    await page.screenshot({ path: join(out, 'mcs-coupon.png'), fullPage: true });
+    await ctx.close();
+  });
+
   await step('stored: events, consent ledger without marketing, one coupon each', async () => {
     // The consumer and the log are asynchronous to the page: give them a moment.
     await new Promise((r) => setTimeout(r, 500));
@@ -157,11 +285,44 @@ try {
     assert.equal(coupons.length, 1, 'one coupon issued');
     const stock = main.find((i) => i.sk === 'STOCK#latte-5000');
     assert.equal(stock.issued, 2, 'two coupons out of the stock');
+    // Surveys: two completed responses, and their rewards out of the survey coupon's stock.
+    const responses = main.filter((i) => i.sk === 'SURVEY' && i.campaign_id === 'spring-survey');
+    assert.equal(responses.filter((r) => r.completed_at).length, 2, 'two completed survey responses');
+    assert.equal(main.find((i) => i.sk === 'STOCK#survey-americano').issued, 2);
+    assert.equal(main.find((i) => i.sk === 'STOCK#thanks-1000').issued, 1, 'the MCS thank-you coupon');
+    const kinds = events.filter((e) => e.campaign_id === 'spring-survey').map((e) => e.type);
+    assert.equal(kinds.filter((k) => k === 'survey_completed').length, 2);
   });
 } finally {
   await browser.close();
   child.kill('SIGTERM');
 }
+await new Promise((r) => child.once('exit', r));
+
+// The marketer's report of what the browsers answered: the CLI on the same data file, and its
+// HTML page looked at in the browser.
+await step('survey report: CLI figures and the HTML page', async () => {
+  const bin = process.env.MCAMP_CLI_BIN;
+  const [cmd, args] = bin ? [bin, []] : ['cargo', ['run', '-q', '-p', 'mcamp-cli', '--']];
+  const html = join(out, 'survey-report.html');
+  const run = spawn(cmd, [...args, '--data', dataFile, '--json', 'survey', 'report', 'spring-survey', '--html', html], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let json = '';
+  run.stdout.on('data', (d) => { json += d; });
+  const code = await new Promise((r) => run.on('exit', r));
+  assert.equal(code, 0, 'mcamp survey report exits 0');
+  const report = JSON.parse(json);
+  assert.equal(report.completed, 2);
+  const nps = report.questions.find((q) => q.id === 'nps').nps;
+  // 박서연 gave 10 (promoter), 이준호 7 (passive): NPS +50.
+  assert.deepEqual([nps.promoters, nps.passives, nps.detractors, nps.score], [1, 1, 0, 50]);
+  const b2 = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await (await b2.newContext({ viewport: { width: 900, height: 1200 } })).newPage();
+    await page.goto(`file://${html}`);
+    assert.ok(await page.locator('svg').count() >= 5, 'charts drawn');
+    await page.screenshot({ path: join(out, 'survey-report.png'), fullPage: true });
+  } finally { await b2.close(); }
+});
 
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
