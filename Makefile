@@ -108,7 +108,7 @@ bench: venv ## Benchmarks: redirect/mint/issuer (cargo bench), page weight + Lig
 	{ \
 	  echo "mcamp bench $$(date -u +%Y-%m-%dT%H:%M:%SZ) $$(git rev-parse --short HEAD 2>/dev/null || true), $$(nproc) cores"; \
 	  grep -h '^bench: ' bench-out/cargo-bench.log bench-out/page.log | sed 's/^bench: //' || true; \
-	  for b in mcamp-gateway redirect page coupon-issuer redeem; do \
+	  for b in mcamp-gateway redirect page survey coupon-issuer redeem; do \
 	    if [ -f target/release/$$b ]; then echo "release binary $$b: $$(stat -c %s target/release/$$b) bytes"; fi; \
 	  done; \
 	} > bench-out/summary.txt; \

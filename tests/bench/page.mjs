@@ -1,4 +1,4 @@
-// Page weight and Lighthouse of the recipient page (`make bench`).
+// Page weight and Lighthouse of the recipient pages, M-DM and M-Survey (`make bench`).
 //
 // 1. Starts the local gateway (release build, embedded store in a temp dir, seeded with
 //    examples/demo) and reads the demo links it prints, as tests/browser/run.mjs does.
@@ -14,17 +14,14 @@
 // MISSED; the exit code is 0 unless something broke, or BENCH_STRICT=1 and a target missed.
 // The Lighthouse JSON reports go to bench-out/.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gzipSync, constants as zc } from 'node:zlib';
-import net from 'node:net';
 import lighthouse from 'lighthouse';
 import { launch } from 'chrome-launcher';
+import { root, freePort, startGateway } from '../browser/gateway.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = join(root, 'bench-out');
 mkdirSync(outDir, { recursive: true });
 
@@ -36,34 +33,6 @@ const CHROME = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 let missed = 0;
 const figure = (line) => console.log(`bench: ${line}`);
 const verdict = (ok) => { if (!ok) missed++; return ok ? 'ok' : 'MISSED'; };
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
-
-// The gateway (release, as deployed), built by cargo; its stdout lists the demo links.
-async function startGateway(port, dataFile) {
-  const bin = process.env.MCAMP_GATEWAY_BIN;
-  const [cmd, args] = bin ? [bin, []] : ['cargo', ['run', '--release', '-q', '-p', 'mcamp-gateway', '--']];
-  const child = spawn(cmd, [...args, '--port', String(port), '--data', dataFile, '--seed', join(root, 'examples', 'demo')],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { RUST_LOG: 'warn', ...process.env } });
-  let text = '';
-  const links = await new Promise((resolve, reject) => {
-    // A cold release build (fat LTO) on two cores takes a while.
-    const timer = setTimeout(() => reject(new Error('gateway did not print its links in 900 s')), 900_000);
-    child.stdout.on('data', (d) => {
-      text += d;
-      const found = [...text.matchAll(/^\s+(\S+)\s+\S+\s+(http:\/\/127\.0\.0\.1:\d+\/\w+)$/gm)].map((m) => ({ name: m[1], url: m[2] }));
-      if (found.length >= 3) { clearTimeout(timer); resolve(found); }
-    });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code}`)); });
-  });
-  return { child, links };
-}
 
 // The first HTML a recipient gets: the short link's 302, then the page it points to.
 async function firstHtml(shortUrl) {
@@ -137,17 +106,35 @@ const port = await freePort();
 let gateway;
 let broke = false;
 try {
-  gateway = await startGateway(port, join(dataDir, 'mcamp.jsonl'));
-  const byName = Object.fromEntries(gateway.links.map((l) => [l.name, l.url]));
-  const shortUrl = byName['박서연'] || gateway.links[0].url;
+  // A cold release build (fat LTO) on two cores takes a while.
+  gateway = await startGateway({
+    port, dataFile: join(dataDir, 'mcamp.jsonl'), demos: ['demo', 'survey'], release: true, timeoutMs: 900_000,
+    ready: (f) => Object.keys(f.campaigns['spring-demo'] || {}).length >= 3
+      && Object.keys(f.campaigns['spring-survey'] || {}).length >= 3,
+  });
+  const weigh = (label, pageUrl, body, type, encoding) => {
+    const gz = gzipSync(body, { level: zc.Z_BEST_COMPRESSION }).length;
+    figure(`${label} first HTML (${new URL(pageUrl).pathname}${new URL(pageUrl).search}, KakaoTalk iOS, ${type}${encoding ? `, served ${encoding}` : ''}): ` +
+      `${body.length} bytes raw, ${gz} bytes gzip -9 [budget <= ${GZIP_BUDGET} gzip: ${verdict(gz <= GZIP_BUDGET)}]`);
+  };
+  const mdm = await firstHtml(gateway.campaigns['spring-demo']['박서연']);
+  weigh('page', mdm.pageUrl, mdm.body, mdm.type, mdm.encoding);
+  // The survey: its intro (what the short link opens) and its heaviest screen, the picture
+  // question with a video (the first question on 김민지's path after "no").
+  const survey = await firstHtml(gateway.campaigns['spring-survey']['김민지']);
+  weigh('survey', survey.pageUrl, survey.body, survey.type, survey.encoding);
+  // Answer the first question "no" as a browser would (token from the first screen).
+  const q1 = await (await fetch(`${survey.pageUrl}?start=1`, { headers: { 'user-agent': KAKAOTALK_IOS } })).text();
+  const token = q1.match(/name="token" value="([^"]+)"/)?.[1];
+  if (!token) throw new Error('no form token on the first survey screen');
+  await fetch(survey.pageUrl, { method: 'POST', redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}&q=tried&v=no` });
+  const pic = await fetch(survey.pageUrl, { headers: { 'user-agent': KAKAOTALK_IOS, 'accept-encoding': 'identity' } });
+  weigh('survey picture question', survey.pageUrl, Buffer.from(await pic.arrayBuffer()), pic.headers.get('content-type'), null);
 
-  const { pageUrl, body, type, encoding } = await firstHtml(shortUrl);
-  const gz = gzipSync(body, { level: zc.Z_BEST_COMPRESSION }).length;
-  figure(`page first HTML (${new URL(pageUrl).pathname}, KakaoTalk iOS, ${type}${encoding ? `, served ${encoding}` : ''}): ` +
-    `${body.length} bytes raw, ${gz} bytes gzip -9 [budget <= ${GZIP_BUDGET} gzip: ${verdict(gz <= GZIP_BUDGET)}]`);
-
-  await runLighthouse(pageUrl, 'mobile', undefined);
-  await runLighthouse(pageUrl, 'mobile-kakaotalk', KAKAOTALK_IOS);
+  await runLighthouse(mdm.pageUrl, 'mobile', undefined);
+  await runLighthouse(mdm.pageUrl, 'mobile-kakaotalk', KAKAOTALK_IOS);
+  await runLighthouse(survey.pageUrl, 'survey-picture-mobile', undefined);
 } catch (e) {
   broke = true;
   console.log(`bench: page FAILED: ${e && e.stack || e}`);

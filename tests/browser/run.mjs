@@ -10,13 +10,11 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { root, freePort, startGateway } from './gateway.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const out = join(root, 'tests', 'browser', 'out');
 mkdirSync(out, { recursive: true });
 const KAKAOTALK_IOS = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 KAKAOTALK 10.4.5';
@@ -26,52 +24,6 @@ let passed = 0, failed = 0;
 async function step(name, fn) {
   try { await fn(); passed++; console.log(`ok - ${name}`); }
   catch (e) { failed++; console.log(`not ok - ${name}\n  ${String(e && e.stack || e).split('\n').join('\n  ')}`); }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-    s.on('error', reject);
-  });
-}
-
-// The gateway, built by cargo, seeded with the three demos; its stdout lists each demo's links
-// under a "Demo campaign … (id)" heading: people's links, and for MCS each store's poster link.
-const DEMOS = ['demo', 'survey', 'mcs'];
-async function startGateway(port, dataFile) {
-  const bin = process.env.MCAMP_GATEWAY_BIN;
-  const [cmd, args] = bin ? [bin, []] : ['cargo', ['run', '-q', '-p', 'mcamp-gateway', '--']];
-  const seeds = DEMOS.flatMap((d) => ['--seed', join(root, 'examples', d)]);
-  const child = spawn(cmd, [...args, '--port', String(port), '--data', dataFile, ...seeds],
-    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  let text = '';
-  const parse = () => {
-    const campaigns = {}, stores = {};
-    let current = null;
-    for (const line of text.split('\n')) {
-      const head = line.match(/^Demo campaign .* \(([\w-]+)\):/);
-      if (head) { current = head[1]; campaigns[current] = {}; continue; }
-      const store = line.match(/^\s+.+ \(([\w-]+)\) poster link: (http:\/\/127\.0\.0\.1:\d+\/\w+)$/);
-      if (store) { stores[store[1]] = store[2]; continue; }
-      const person = line.match(/^\s+(\S+)\s+\S+\s+(http:\/\/127\.0\.0\.1:\d+\/\w+)$/);
-      if (person && current) campaigns[current][person[1]] = person[2];
-    }
-    return { campaigns, stores };
-  };
-  const found = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway did not print its links in 300 s')), 300_000);
-    child.stdout.on('data', (d) => {
-      text += d;
-      const f = parse();
-      const people = (id) => Object.keys(f.campaigns[id] || {}).length;
-      if (people('spring-demo') >= 3 && people('spring-survey') >= 3 && Object.keys(f.stores).length >= 3) {
-        clearTimeout(timer); resolve(f);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-  });
-  return { child, ...found };
 }
 
 // The embedded store's data file, replayed: the final items of each table.
@@ -89,7 +41,11 @@ function storedItems(dataFile) {
 const dataDir = mkdtempSync(join(tmpdir(), 'mcamp-browser-'));
 const dataFile = join(dataDir, 'mcamp.jsonl');
 const port = await freePort();
-const { child, campaigns, stores } = await startGateway(port, dataFile);
+const { child, campaigns, stores } = await startGateway({
+  port, dataFile, demos: ['demo', 'survey', 'mcs'],
+  ready: (f) => Object.keys(f.campaigns['spring-demo'] || {}).length >= 3
+    && Object.keys(f.campaigns['spring-survey'] || {}).length >= 3 && Object.keys(f.stores).length >= 3,
+});
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
