@@ -15,6 +15,9 @@ use crate::values::{CouponId, ParseError};
 pub const SHORT_TEXT_MAX: usize = 100;
 /// Longest long text, in characters, when the question sets no cap.
 pub const LONG_TEXT_MAX: usize = 1000;
+/// Largest `max_len` a text question may set: Korean text is 9 bytes a character once
+/// form-encoded, and the page takes posts up to 16 KB.
+pub const MAX_TEXT_CAP: usize = 1500;
 /// Most questions one survey may have (keeps the completion transaction under 100 items).
 pub const MAX_QUESTIONS: usize = 40;
 /// Most options one question may have.
@@ -439,8 +442,8 @@ impl SurveyDef {
             if q.max_len.is_some() && q.text_cap().is_none() {
                 return bad(format!("question '{name}': max_len is for text questions"));
             }
-            if q.max_len.is_some_and(|m| m == 0 || m > 5000) {
-                return bad(format!("question '{name}': max_len must be 1 to 5000"));
+            if q.max_len.is_some_and(|m| m == 0 || m > MAX_TEXT_CAP) {
+                return bad(format!("question '{name}': max_len must be 1 to {MAX_TEXT_CAP}"));
             }
             let forward = |goto: &str| goto == END || self.index_of(goto).is_some_and(|j| j > i);
             for b in &q.branch {
