@@ -271,6 +271,11 @@ async fn bad_input_is_refused_and_nothing_stored(b: Backend) -> anyhow::Result<(
     // A page gets the question again with the Korean message and status 400.
     let (s, page) = post(&app, code, "q=tried&v=yes", false).await?;
     ensure!(s == 303, "{}: {s} {page}", b.name);
+    // A post from a stale page (its revision is behind): refused, the current screen shown.
+    let stale_from = rev(&app).await?;
+    let (s, t) = post(&app, code, "q=taste&v=3&rev=0", true).await?;
+    ensure!(s == 409 && t.contains("지난 화면"), "{}: stale -> {s} {t}", b.name);
+    ensure!(rev(&app).await? == stale_from, "{}: nothing stored", b.name);
     let (s, page) = post(&app, code, "q=taste&v=6", false).await?;
     ensure!(
         s == 400 && page.contains("1부터 5까지 중에서 골라 주세요") && page.contains("벚꽃 라떼의 맛은"),

@@ -283,6 +283,13 @@ async fn submit(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, H
             Ok(see_other(format!("/s/{}", ctx.code)))
         };
     }
+    // A page posts the revision it was drawn from: a post from a stale page (another tab
+    // moved on) is refused and the current screen shown, never applied on top.
+    if let (Some(posted), Some(current)) = (field(&fields, "rev").and_then(|r| r.parse::<u64>().ok()), resp.as_ref())
+        && posted != current.rev
+    {
+        return refused(app, req, ctx, resp.as_ref(), SurveyError::Conflict, json).await;
+    }
     let now = app.now();
     let qid = field(&fields, "q").unwrap_or("");
     let saved = if qid == "_demo" {
@@ -355,7 +362,11 @@ async fn refused(
         SurveyError::Answer { reason, .. } => (400, reason.to_string()),
         SurveyError::UnknownQuestion(_) => (400, "알 수 없는 질문이에요.".to_owned()),
         SurveyError::NotOnPath(_) => (409, "앞의 질문에 먼저 답해 주세요.".to_owned()),
-        SurveyError::Conflict => (409, "다른 창에서 답이 바뀌었어요. 다시 확인해 주세요.".to_owned()),
+        SurveyError::Conflict => (
+            409,
+            "이 화면은 지난 화면이에요. 지금 답할 질문을 보여 드릴게요.".to_owned(),
+        ),
+        SurveyError::AlreadyCompleted if json => (409, "설문에 이미 참여하셨어요.".to_owned()),
         SurveyError::AlreadyCompleted => return Ok(see_other(format!("/s/{}", ctx.code))),
         SurveyError::Db(d) => return Err(HttpError::Internal(d.to_string())),
     };

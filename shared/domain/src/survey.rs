@@ -18,7 +18,8 @@ pub const LONG_TEXT_MAX: usize = 1000;
 /// Largest `max_len` a text question may set: Korean text is 9 bytes a character once
 /// form-encoded, and the page takes posts up to 16 KB.
 pub const MAX_TEXT_CAP: usize = 1500;
-/// Most questions one survey may have (keeps the completion transaction under 100 items).
+/// Most questions one survey may have (keeps the completing save's ADD expression, one term
+/// per answered question and chosen value, well under DynamoDB's 4 KB).
 pub const MAX_QUESTIONS: usize = 40;
 /// Most options one question may have.
 pub const MAX_OPTIONS: usize = 20;

@@ -104,7 +104,20 @@ impl Counters {
         self.get(name).max(0) as u64
     }
     pub fn add(&mut self, name: &str, n: i64) {
-        *self.0.entry(name.to_owned()).or_insert(0) += n;
+        // Most names already exist when merging many scopes: look up before allocating a key.
+        match self.0.get_mut(name) {
+            Some(v) => *v += n,
+            None => {
+                self.0.insert(name.to_owned(), n);
+            }
+        }
+    }
+    /// `(rest, n)` of every counter whose name starts with `prefix`, without allocating.
+    fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, i64)> + 'a {
+        self.0
+            .range::<str, _>((std::ops::Bound::Included(prefix), std::ops::Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(move |(k, v)| (&k[prefix.len()..], *v))
     }
     pub fn merge(&mut self, other: &Counters) {
         for (k, v) in &other.0 {
@@ -435,15 +448,20 @@ pub struct McsReport {
     pub min_responses: u64,
 }
 
+/// NPS of the loyalty question over all cells: one pass over its `v|{q}|` counters (a report
+/// computes this for every store and week, so no name is formatted per lookup).
 fn nps_of(def: &SurveyDef, c: &Counters) -> Option<Nps> {
     let q = def.loyalty_question()?;
-    let counts: Vec<u64> = (0..=10u8)
-        .map(|v| {
-            all_cells()
-                .map(|cell| c.getu(&value(&q.id, &v.to_string(), cell)))
-                .sum()
-        })
-        .collect();
+    let prefix = format!("v|{}|", q.id);
+    let mut counts = [0u64; 11];
+    for (rest, n) in c.with_prefix(&prefix) {
+        // rest = `{value}|{gender}|{age}`
+        if let Some(v) = rest.split('|').next().and_then(|v| v.parse::<usize>().ok())
+            && let Some(slot) = counts.get_mut(v)
+        {
+            *slot += n.max(0) as u64;
+        }
+    }
     Nps::from_counts(&counts)
 }
 
@@ -469,7 +487,7 @@ pub fn mcs_report(
         slot.0.merge(c);
         slot.1.push((week.to_owned(), c.clone()));
     }
-    let completed_of = |c: &Counters| all_cells().map(|cell| c.getu(&done(cell))).sum::<u64>();
+    let completed_of = |c: &Counters| c.with_prefix("dn|").map(|(_, n)| n.max(0) as u64).sum::<u64>();
     let mut list: Vec<StoreStats> = stores
         .into_iter()
         .map(|(store_id, (total, weeks))| StoreStats {

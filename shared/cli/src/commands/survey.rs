@@ -53,7 +53,7 @@ pub enum McsCommand {
     /// Each store's permanent link and an A4 QR poster (SVG; --png adds the bare QR code).
     Posters {
         campaign: String,
-        /// Store ids (registered with `mcamp stores add`).
+        /// Store ids (registered with `mcamp stores add`); none: every store that has a link.
         stores: Vec<String>,
         /// A file of store ids, one per line (a CSV's first column; a header line is skipped).
         #[arg(long, value_name = "FILE")]
@@ -264,13 +264,19 @@ pub async fn mcs(g: &Global, cmd: McsCommand) -> Result<(), Failure> {
                     ids.push(first.to_owned());
                 }
             }
-            if ids.is_empty() {
-                return Err(Failure::user("name at least one store (or --stores-file)"));
+            let mut parsed: Vec<StoreId> = ids.iter().map(|s| StoreId::parse(s)).collect::<Result<_, _>>()?;
+            let db = backend::open(g).await?;
+            if parsed.is_empty() {
+                // No stores named: redraw the posters of every store that has a link already.
+                parsed = db.store_links(&id).await?.into_iter().map(|(s, _)| s).collect();
             }
-            let parsed: Vec<StoreId> = ids.iter().map(|s| StoreId::parse(s)).collect::<Result<_, _>>()?;
+            if parsed.is_empty() {
+                return Err(Failure::user(
+                    "name at least one store (or --stores-file); this campaign has no store links yet",
+                ));
+            }
             std::fs::create_dir_all(&out)
                 .map_err(|e| Failure::user(format!("cannot create {}: {e}", out.display())))?;
-            let db = backend::open(g).await?;
             let mut rows = Vec::new();
             for store in &parsed {
                 let (code, name, c) = store_link(&db, &id, store, Utc::now()).await?;

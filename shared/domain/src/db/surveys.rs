@@ -83,6 +83,9 @@ pub fn kst_week(at: DateTime<Utc>) -> String {
     format!("{}-W{:02}", w.year(), w.week())
 }
 
+/// Retries of a save cancelled by a conflict on an aggregate item (20, 40, 80 ms apart).
+const CONFLICT_RETRIES: u32 = 3;
+
 /// What changes when a save lands.
 struct Change {
     started: bool,
@@ -318,8 +321,12 @@ impl Db {
             }));
         }
         if change.completed {
+            let answered = path
+                .iter()
+                .filter(|&&i| matches!(resp.answers.get(&def.questions[i].id), Some(Some(_))))
+                .count();
             events.push(event(EventData::SurveyCompleted {
-                answered: path.len() as u32,
+                answered: answered as u32,
                 store_id: resp.store_id.clone(),
             }));
         }
@@ -330,15 +337,25 @@ impl Db {
                 cond: None,
             });
         }
-        match self.table.transact(writes).await {
-            Ok(()) => Ok(resp),
-            Err(StoreError::TransactionCancelled { reasons }) if reasons.first().is_some_and(Option::is_some) => {
-                match self.survey_response(&r.id).await? {
-                    Some(now) if now.completed_at.is_some() => Err(SurveyError::AlreadyCompleted),
-                    _ => Err(SurveyError::Conflict),
+        // Respondents finishing at the same moment update the same aggregate item; DynamoDB
+        // cancels all but one of such transactions (a conflict, `Throttled` here). Retried at
+        // once, briefly: the respondent is waiting for the next screen.
+        let mut attempt = 0;
+        loop {
+            match self.table.transact(writes.clone()).await {
+                Ok(()) => return Ok(resp),
+                Err(StoreError::TransactionCancelled { reasons }) if reasons.first().is_some_and(Option::is_some) => {
+                    return match self.survey_response(&r.id).await? {
+                        Some(now) if now.completed_at.is_some() => Err(SurveyError::AlreadyCompleted),
+                        _ => Err(SurveyError::Conflict),
+                    };
                 }
+                Err(StoreError::Throttled(_)) if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                }
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
         }
     }
 
@@ -485,7 +502,7 @@ impl Db {
                 referrer_id: None,
                 chain_head: None,
                 created_at: now,
-                clicks: 1,
+                clicks: 0,
             };
             let scope = keys::store_week_scope(&store, &kst_week(now));
             let writes = vec![
