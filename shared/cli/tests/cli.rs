@@ -404,3 +404,91 @@ fn a_store_key_is_printed_once_and_qr_codes_are_drawn() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
 }
+
+#[test]
+fn mcs_posters_and_survey_reports_are_written() {
+    let run = Run::new();
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mcs = examples.join("mcs/campaign.yaml");
+    let survey = examples.join("survey/campaign.yaml");
+    run.json(&["campaign", "push", mcs.to_str().unwrap()]);
+    run.json(&["campaign", "push", survey.to_str().unwrap()]);
+    run.json(&["stores", "add", "gangnam-01", "강남점"]);
+    // An unregistered store is a clear error, and nothing is written for it.
+    let out_dir = run.path("posters");
+    let dir = out_dir.to_str().unwrap();
+    let unknown = run.mcamp(&[
+        "mcs",
+        "posters",
+        "store-rating",
+        "nowhere-9",
+        "--base-url",
+        "https://go.brand.kr",
+        "--out",
+        dir,
+    ]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("unknown store 'nowhere-9'"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    // A store's permanent link, the same on every run, and its A4 poster as SVG and PNG.
+    let args = [
+        "mcs",
+        "posters",
+        "store-rating",
+        "gangnam-01",
+        "--base-url",
+        "https://go.brand.kr",
+        "--out",
+        dir,
+        "--png",
+    ];
+    let first = run.json(&args);
+    let again = run.json(&args);
+    let link = first[0]["link"].as_str().unwrap();
+    assert!(link.starts_with("https://go.brand.kr/") && link.len() == "https://go.brand.kr/".len() + 10);
+    assert_eq!(again[0]["link"], first[0]["link"], "a store's link is permanent");
+    let svg = std::fs::read_to_string(out_dir.join("gangnam-01.svg")).unwrap();
+    assert!(svg.contains("강남점") && svg.contains(link));
+    let png = std::fs::read(out_dir.join("gangnam-01.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    // The IHDR chunk: A4 at 150 dpi.
+    let (w, h) = (
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        u32::from_be_bytes(png[20..24].try_into().unwrap()),
+    );
+    assert_eq!((w, h), (1240, 1754));
+    // No stores named: every store with a link is drawn again.
+    let all = run.json(&[
+        "mcs",
+        "posters",
+        "store-rating",
+        "--base-url",
+        "https://go.brand.kr",
+        "--out",
+        dir,
+    ]);
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    // Reports of campaigns with no answers yet; the wrong kind is named.
+    let csv = run.path("report.csv");
+    let html = run.path("report.html");
+    let report = run.json(&[
+        "survey",
+        "report",
+        "spring-survey",
+        "--csv",
+        csv.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert_eq!(report["completed"], 0);
+    assert!(std::fs::read(&csv).unwrap().starts_with(BOM));
+    assert!(std::fs::read_to_string(&html).unwrap().contains("<svg"));
+    let wrong = run.mcamp(&["survey", "report", "store-rating"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(text(&wrong.stderr).contains("mcs campaign"), "{}", text(&wrong.stderr));
+    let ranking = run.json(&["mcs", "report", "store-rating"]);
+    assert_eq!(ranking["report"]["stores"].as_array().unwrap().len(), 0);
+}

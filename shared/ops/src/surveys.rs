@@ -137,7 +137,7 @@ pub fn poster_svg(brand: &str, store_name: &str, headline: &str, url: &str) -> R
         concat!(
             r##"<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297" role="img" aria-label="{store} 평가 QR">"##,
             r##"<rect width="210" height="297" fill="#fff"/>"##,
-            r##"<g font-family="'Noto Sans KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif" text-anchor="middle" fill="#1b1b1f">"##,
+            r##"<g font-family="'Noto Sans KR','Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif" text-anchor="middle" fill="#1b1b1f">"##,
             r##"<text x="105" y="40" font-size="11" font-weight="700">{brand}</text>"##,
             r##"<text x="105" y="62" font-size="16" font-weight="700">{store}</text>"##,
             r##"<text x="105" y="88" font-size="10">{headline}</text>"##,

@@ -98,8 +98,32 @@ fn validate(g: &Global, file: &Path) -> Result<(), Failure> {
     }
     say!("ok  {}: campaign {} ({})", file.display(), c.id, c.name);
     say!("    coupons   {}", c.coupons.len());
+    if let Some(line) = describe_survey(&c) {
+        say!("    survey    {line}");
+    }
     say!("    message   {}", describe_message(&message));
     Ok(())
+}
+
+/// `7 questions (2 branch), reward survey-americano` for a survey or MCS campaign.
+fn describe_survey(c: &mcamp_domain::campaign::Campaign) -> Option<String> {
+    let s = c.survey.as_ref()?;
+    let branching = s
+        .questions
+        .iter()
+        .filter(|q| !q.branch.is_empty() || q.next.is_some())
+        .count();
+    let mut line = format!("{} questions", s.questions.len());
+    if branching > 0 {
+        line.push_str(&format!(" ({branching} branch)"));
+    }
+    if let Some(r) = &s.reward {
+        line.push_str(&format!(", reward {r}"));
+    }
+    if s.ask_demographics {
+        line.push_str(", asks gender and age band when unknown");
+    }
+    Some(line)
 }
 
 /// Whether the file sets `status:` itself. When it does not, a push keeps the stored status,
@@ -164,6 +188,9 @@ async fn push(g: &Global, file: &Path) -> Result<(), Failure> {
         }
     );
     say!("  coupons   {} (issued counts kept)", c.coupons.len());
+    if let Some(line) = describe_survey(&c) {
+        say!("  survey    {line}");
+    }
     say!("  message   {}", describe_message(&message));
     Ok(())
 }

@@ -83,10 +83,3 @@ fn png_of(code: &QrCode, path: &std::path::Path) -> Result<(), Failure> {
         .map_err(|e| Failure::user(format!("encoding the PNG: {e}")))?;
     output::write_file(path, bytes.get_ref())
 }
-
-/// A PNG QR code of `link` (error correction M, at least `MIN_PIXELS` wide).
-pub fn write_png(link: &str, path: &std::path::Path) -> Result<(), Failure> {
-    let code = QrCode::with_error_correction_level(link, EcLevel::M)
-        .map_err(|e| Failure::user(format!("cannot draw a QR code of '{link}': {e}")))?;
-    png_of(&code, path)
-}

@@ -50,7 +50,7 @@ pub enum McsCommand {
         #[arg(long, value_name = "FILE")]
         csv: Option<PathBuf>,
     },
-    /// Each store's permanent link and an A4 QR poster (SVG; --png adds the bare QR code).
+    /// Each store's permanent link and an A4 QR poster (SVG; --png adds it as a 150 dpi PNG).
     Posters {
         campaign: String,
         /// Store ids (registered with `mcamp stores add`); none: every store that has a link.
@@ -289,7 +289,7 @@ pub async fn mcs(g: &Global, cmd: McsCommand) -> Result<(), Failure> {
                 let svg_path = out.join(format!("{store}.svg"));
                 output::write_file(&svg_path, svg.as_bytes())?;
                 if png {
-                    super::qr::write_png(&url, &out.join(format!("{store}.png")))?;
+                    output::write_file(&out.join(format!("{store}.png")), &poster_png(&svg)?)?;
                 }
                 rows.push(json!({"store": store, "name": name, "link": url, "poster": svg_path.display().to_string()}));
             }
@@ -343,4 +343,45 @@ fn ranking(r: &McsReport, names: &std::collections::BTreeMap<String, String>) ->
     }
     let _ = writeln!(o);
     o
+}
+
+/// Print resolution of a PNG poster: A4 at 150 dpi is 1240 x 1754 pixels.
+const POSTER_DPI: f32 = 150.0;
+
+/// The poster rasterised (resvg, system fonts). Its Korean text needs a Korean font on this
+/// machine (Noto Sans CJK, Apple SD Gothic Neo, Malgun Gothic…); without one, it says so.
+fn poster_png(svg: &str) -> Result<Vec<u8>, Failure> {
+    use resvg::{tiny_skia, usvg};
+    let mut opt = usvg::Options::default();
+    opt.fontdb_mut().load_system_fonts();
+    let korean = opt.fontdb.faces().any(|f| {
+        f.families.iter().any(|(name, _)| {
+            ["CJK", "Gothic", "Nanum", "Malgun", "Noto Sans KR"]
+                .iter()
+                .any(|k| name.contains(k))
+        })
+    });
+    if !korean {
+        crate::output::report(
+            true,
+            "warning: no Korean font found; the PNG posters' text may be missing (install fonts-noto-cjk, or print the SVG)",
+        );
+    }
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| Failure::user(format!("drawing the poster: {e}")))?;
+    let scale = POSTER_DPI / 96.0;
+    let size = tree.size();
+    let (w, h) = (
+        (size.width() * scale).round() as u32,
+        (size.height() * scale).round() as u32,
+    );
+    let mut pixmap = tiny_skia::Pixmap::new(w, h).ok_or_else(|| Failure::user("cannot allocate the poster image"))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| Failure::user(format!("encoding the poster PNG: {e}")))
 }
