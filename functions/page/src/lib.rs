@@ -5,9 +5,8 @@
 
 pub mod form;
 
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use lambda_http::{Body, Request, Response};
-use mcamp_domain::campaign::Campaign;
 use mcamp_domain::coupons::{self, ClaimError};
 use mcamp_domain::db::coupons::{ClaimRecord, ClaimStatus};
 use mcamp_domain::db::links::LinkKind;
@@ -17,67 +16,14 @@ use mcamp_domain::ua::{self, InApp, Os};
 use mcamp_domain::values::{CouponId, ShortCode};
 use mcamp_http::error::{html_response, json_response};
 use mcamp_http::pages::mdm::{self, CouponState, CouponView, FormValues, FormView, MdmView};
-use mcamp_http::request::{body_bytes, form as form_fields, header, origin, path_param, query_param};
+use mcamp_http::personal::{self, Opened, Personal, see_other, wants_json};
+use mcamp_http::request::{body_bytes, form as form_fields, header, origin, query_param};
 use mcamp_http::tokens::{form_token, token_ok};
 use mcamp_http::{App, Flavor, HttpError};
 use serde_json::json;
 
-/// The recipient behind a personal link, with their campaign.
-struct Ctx {
-    code: ShortCode,
-    recipient: Recipient,
-    campaign: std::sync::Arc<mcamp_domain::db::campaigns::StoredCampaign>,
-}
-
-impl Ctx {
-    fn campaign(&self) -> &Campaign {
-        &self.campaign.campaign
-    }
-    fn event(&self, now: chrono::DateTime<Utc>, data: EventData) -> Event {
-        let r = &self.recipient;
-        Event::new(r.campaign_id.clone(), now, data).by(Some(r.id.clone()), r.referrer_id.clone(), Some(r.chain_head()))
-    }
-}
-
-enum Loaded {
-    Page(Box<Ctx>),
-    /// A share code opened under /p/: send it through the redirect so the visitor is minted.
-    Share(ShortCode),
-}
-
-async fn load(app: &App, req: &Request) -> Result<Loaded, HttpError> {
-    let code = path_param(req, "code")
-        .and_then(|c| ShortCode::parse(&c).ok())
-        .ok_or(HttpError::NotFound)?;
-    let link = app.db.link(&code).await?.ok_or(HttpError::NotFound)?;
-    if link.kind != LinkKind::Personal {
-        return Ok(Loaded::Share(code));
-    }
-    let owner = link.recipient_id.as_ref().ok_or(HttpError::NotFound)?;
-    let recipient = app.db.recipient(owner).await?.ok_or(HttpError::NotFound)?;
-    let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
-    if !campaign.campaign.is_live(app.now()) {
-        return Err(HttpError::Gone);
-    }
-    Ok(Loaded::Page(Box::new(Ctx {
-        code,
-        recipient,
-        campaign,
-    })))
-}
-
-fn wants_json(req: &Request) -> bool {
-    header(req, "accept").is_some_and(|a| a.contains("application/json"))
-}
-
-fn see_other(location: String) -> Response<Body> {
-    Response::builder()
-        .status(303)
-        .header("location", location)
-        .header("cache-control", "no-store")
-        .body(Body::Empty)
-        .unwrap_or_default()
-}
+/// The recipient behind the page's link, with their campaign.
+type Ctx = Personal;
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let path = req.uri().path().to_owned();
@@ -88,10 +34,10 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
     } else if path == "/hooks/kakao/share" {
         kakao_share_delivered(app, &req).await
     } else {
-        match load(app, &req).await {
+        match personal::open(app, &req).await {
             Err(e) => Err(e),
-            Ok(Loaded::Share(code)) => Ok(see_other(format!("/{code}"))),
-            Ok(Loaded::Page(ctx)) => {
+            Ok(Opened::Redirect(code)) => Ok(see_other(format!("/{code}"))),
+            Ok(Opened::Personal(ctx)) => {
                 let action = path.rsplit('/').next().unwrap_or("");
                 let post = req.method() == lambda_http::http::Method::POST;
                 match (post, action) {

@@ -7,89 +7,37 @@
 //! question, or a 400 with the reason.
 
 use lambda_http::{Body, Request, Response};
-use mcamp_domain::campaign::{Campaign, Eligibility};
+use mcamp_domain::campaign::Eligibility;
 use mcamp_domain::coupons::{self, ClaimError};
+use mcamp_domain::db::Db;
 use mcamp_domain::db::coupons::ClaimStatus;
-use mcamp_domain::db::links::LinkKind;
 use mcamp_domain::db::recipients::Recipient;
 use mcamp_domain::db::surveys::{Response as SurveyResponse, SurveyError};
-use mcamp_domain::db::{Db, campaigns::StoredCampaign};
-use mcamp_domain::events::{Event, EventData};
+use mcamp_domain::events::EventData;
 use mcamp_domain::survey::{Next, SurveyDef};
-use mcamp_domain::values::{AgeBand, Gender, ShortCode};
+use mcamp_domain::values::{AgeBand, Gender};
 use mcamp_http::error::{html_response, json_response};
 use mcamp_http::pages::survey::{self, Reward, Screen, SurveyView};
-use mcamp_http::request::{form as form_fields, header, path_param, query_param};
+use mcamp_http::personal::{self, Opened, Personal, see_other, wants_json};
+use mcamp_http::request::{form as form_fields, query_param};
 use mcamp_http::tokens::{form_token, token_ok};
 use mcamp_http::{App, Flavor, HttpError};
 use serde_json::json;
-use std::sync::Arc;
 
-struct Ctx {
-    code: ShortCode,
-    recipient: Recipient,
-    campaign: Arc<StoredCampaign>,
-}
+type Ctx = Personal;
 
-impl Ctx {
-    fn campaign(&self) -> &Campaign {
-        &self.campaign.campaign
-    }
-    /// The survey; `load` refuses campaigns without one.
-    fn survey(&self) -> Option<&SurveyDef> {
-        self.campaign().survey.as_ref()
-    }
-}
-
-enum Loaded {
-    Survey(Box<Ctx>),
-    /// A share link opened under /s/: through the redirect, so the visitor is minted.
-    Share(ShortCode),
-}
-
-async fn load(app: &App, req: &Request) -> Result<Loaded, HttpError> {
-    let code = path_param(req, "code")
-        .and_then(|c| ShortCode::parse(&c).ok())
-        .ok_or(HttpError::NotFound)?;
-    let link = app.db.link(&code).await?.ok_or(HttpError::NotFound)?;
-    if link.kind != LinkKind::Personal {
-        return Ok(Loaded::Share(code));
-    }
-    let owner = link.recipient_id.as_ref().ok_or(HttpError::NotFound)?;
-    let recipient = app.db.recipient(owner).await?.ok_or(HttpError::NotFound)?;
-    let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
-    if campaign.campaign.survey.is_none() {
-        return Err(HttpError::NotFound);
-    }
-    if !campaign.campaign.is_live(app.now()) {
-        return Err(HttpError::Gone);
-    }
-    Ok(Loaded::Survey(Box::new(Ctx {
-        code,
-        recipient,
-        campaign,
-    })))
-}
-
-fn wants_json(req: &Request) -> bool {
-    header(req, "accept").is_some_and(|a| a.contains("application/json"))
-}
-
-fn see_other(location: String) -> Response<Body> {
-    Response::builder()
-        .status(303)
-        .header("location", location)
-        .header("cache-control", "no-store")
-        .body(Body::Empty)
-        .unwrap_or_default()
+/// The survey of a campaign; `handle` refuses campaigns without one.
+fn survey_of(ctx: &Ctx) -> Option<&SurveyDef> {
+    ctx.campaign().survey.as_ref()
 }
 
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let flavor = if wants_json(&req) { Flavor::Json } else { Flavor::Html };
-    let result = match load(app, &req).await {
+    let result = match personal::open(app, &req).await {
         Err(e) => Err(e),
-        Ok(Loaded::Share(code)) => Ok(see_other(format!("/{code}"))),
-        Ok(Loaded::Survey(ctx)) => {
+        Ok(Opened::Redirect(code)) => Ok(see_other(format!("/{code}"))),
+        Ok(Opened::Personal(ctx)) if survey_of(&ctx).is_none() => Err(HttpError::NotFound),
+        Ok(Opened::Personal(ctx)) => {
             if req.method() == lambda_http::http::Method::POST {
                 submit(app, &req, &ctx).await
             } else {
@@ -113,7 +61,7 @@ async fn render(
     screen: Screen<'_>,
     status: u16,
 ) -> Result<Response<Body>, HttpError> {
-    let def = ctx.survey().ok_or(HttpError::NotFound)?;
+    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
     let token = form_token(&app.config.secret, ctx.code.as_str());
     let store = store_name(&app.db, &ctx.recipient).await;
     let view = SurveyView {
@@ -166,7 +114,7 @@ async fn reward(app: &App, req: &Request, ctx: &Ctx, def: &SurveyDef) -> Result<
 }
 
 async fn show(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, HttpError> {
-    let def = ctx.survey().ok_or(HttpError::NotFound)?;
+    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
     let resp = app.db.survey_response(&ctx.recipient.id).await?;
     if wants_json(req) {
         return Ok(json_response(200, &state_json(def, resp.as_ref())));
@@ -180,16 +128,7 @@ async fn show(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, Htt
     let answers = resp.as_ref().map(|r| r.answers.clone()).unwrap_or_default();
     let (path, at) = def.walk(&answers);
     if resp.is_none() && query_param(req, "start").is_none() {
-        let event = Event::new(
-            ctx.recipient.campaign_id.clone(),
-            app.now(),
-            EventData::PageView { page: "survey".into() },
-        )
-        .by(
-            Some(ctx.recipient.id.clone()),
-            ctx.recipient.referrer_id.clone(),
-            Some(ctx.recipient.chain_head()),
-        );
+        let event = ctx.event(app.now(), EventData::PageView { page: "survey".into() });
         if let Err(e) = app.db.append_event(&event).await {
             tracing::error!(error = %e, "page view not recorded");
         }
@@ -222,7 +161,7 @@ async fn question_screen(
     error: Option<String>,
     status: u16,
 ) -> Result<Response<Body>, HttpError> {
-    let def = ctx.survey().ok_or(HttpError::NotFound)?;
+    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
     let q = def.questions.get(index).ok_or(HttpError::NotFound)?;
     let values = posted
         .unwrap_or_else(|| survey::answer_values(resp.and_then(|r| r.answers.get(&q.id)).and_then(Option::as_ref)));
@@ -261,7 +200,7 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 async fn submit(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, HttpError> {
-    let def = ctx.survey().ok_or(HttpError::NotFound)?;
+    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
     let fields = form_fields(req)?;
     if !token_ok(
         &app.config.secret,
@@ -357,7 +296,7 @@ async fn refused(
     e: SurveyError,
     json: bool,
 ) -> Result<Response<Body>, HttpError> {
-    let def = ctx.survey().ok_or(HttpError::NotFound)?;
+    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
     let (status, message) = match &e {
         SurveyError::Answer { reason, .. } => (400, reason.to_string()),
         SurveyError::UnknownQuestion(_) => (400, "알 수 없는 질문이에요.".to_owned()),

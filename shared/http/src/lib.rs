@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod lambda;
 pub mod pages;
+pub mod personal;
 pub mod request;
 pub mod routes;
 pub mod tokens;

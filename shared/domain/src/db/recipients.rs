@@ -84,6 +84,37 @@ pub struct Recipient {
 }
 
 impl Recipient {
+    /// A new recipient who has told us nothing yet, with their personal link `code`.
+    pub fn new(
+        id: RecipientId,
+        campaign_id: CampaignId,
+        code: ShortCode,
+        source: RecipientSource,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Recipient {
+            id,
+            campaign_id,
+            name: None,
+            phone: None,
+            gender: None,
+            birth_year: None,
+            age_band: None,
+            region: None,
+            preferred_store: None,
+            code,
+            share_code: None,
+            referrer_id: None,
+            chain: Vec::new(),
+            consent: Consents::default(),
+            opted_out_at: None,
+            form_completed_at: None,
+            survey_completed_at: None,
+            created_at: now,
+            source,
+        }
+    }
+
     /// The first recipient of the chain that brought this one; themself when they came directly.
     pub fn chain_head(&self) -> RecipientId {
         self.chain.first().cloned().unwrap_or_else(|| self.id.clone())
@@ -152,25 +183,14 @@ impl Db {
         for _ in 0..MINT_ATTEMPTS {
             let code = ShortCode::generate();
             let r = Recipient {
-                id: id.clone(),
-                campaign_id: campaign.clone(),
                 name: new.name.clone(),
                 phone: new.phone.clone(),
                 gender: new.gender,
                 birth_year: new.birth_year,
                 age_band: new.age_band,
                 region: new.region.clone(),
-                preferred_store: None,
-                code: code.clone(),
-                share_code: None,
-                referrer_id: None,
-                chain: Vec::new(),
                 consent: new.consent.clone(),
-                opted_out_at: None,
-                form_completed_at: None,
-                survey_completed_at: None,
-                created_at: now,
-                source: RecipientSource::Import,
+                ..Recipient::new(id.clone(), campaign.clone(), code.clone(), RecipientSource::Import, now)
             };
             let link = Link {
                 code: code.clone(),
@@ -372,25 +392,15 @@ impl Db {
         for _ in 0..MINT_ATTEMPTS {
             let code = ShortCode::generate();
             let r = Recipient {
-                id: id.clone(),
-                campaign_id: sharer.campaign_id.clone(),
-                name: None,
-                phone: None,
-                gender: None,
-                birth_year: None,
-                age_band: None,
-                region: None,
-                preferred_store: None,
-                code: code.clone(),
-                share_code: None,
                 referrer_id: Some(sharer.id.clone()),
                 chain: chain.clone(),
-                consent: Consents::default(),
-                opted_out_at: None,
-                form_completed_at: None,
-                survey_completed_at: None,
-                created_at: now,
-                source: RecipientSource::Share,
+                ..Recipient::new(
+                    id.clone(),
+                    sharer.campaign_id.clone(),
+                    code.clone(),
+                    RecipientSource::Share,
+                    now,
+                )
             };
             let link = Link {
                 code,

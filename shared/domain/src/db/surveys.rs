@@ -473,25 +473,14 @@ impl Db {
         for _ in 0..MINT_ATTEMPTS {
             let code = ShortCode::generate();
             let r = Recipient {
-                id: id.clone(),
-                campaign_id: link.campaign_id.clone(),
-                name: None,
-                phone: None,
-                gender: None,
-                birth_year: None,
-                age_band: None,
-                region: None,
                 preferred_store: Some(store.clone()),
-                code: code.clone(),
-                share_code: None,
-                referrer_id: None,
-                chain: Vec::new(),
-                consent: Default::default(),
-                opted_out_at: None,
-                form_completed_at: None,
-                survey_completed_at: None,
-                created_at: now,
-                source: RecipientSource::Store,
+                ..Recipient::new(
+                    id.clone(),
+                    link.campaign_id.clone(),
+                    code.clone(),
+                    RecipientSource::Store,
+                    now,
+                )
             };
             let own = Link {
                 code,
