@@ -44,6 +44,23 @@ pub struct Link {
     pub clicks: u64,
 }
 
+impl Link {
+    /// The personal link of `r`, unclicked; `store_id` for a store visitor.
+    pub fn personal(r: &super::recipients::Recipient, store_id: Option<StoreId>) -> Link {
+        Link {
+            code: r.code.clone(),
+            campaign_id: r.campaign_id.clone(),
+            recipient_id: Some(r.id.clone()),
+            store_id,
+            kind: LinkKind::Personal,
+            referrer_id: None,
+            chain_head: None,
+            created_at: r.created_at,
+            clicks: 0,
+        }
+    }
+}
+
 impl Db {
     pub(crate) fn link_item(&self, l: &Link) -> DbResult<Item> {
         to_item(l, &keys::link(&l.code), keys::SK_LINK)

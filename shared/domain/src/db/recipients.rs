@@ -389,39 +389,55 @@ impl Db {
             let excess = chain.len() - MAX_CHAIN;
             chain.drain(1..=excess);
         }
-        for _ in 0..MINT_ATTEMPTS {
-            let code = ShortCode::generate();
-            let r = Recipient {
+        let Value::Object(edge) =
+            json!({"pk": keys::referrals(&sharer.id), "sk": id, "at": now, "campaign_id": sharer.campaign_id})
+        else {
+            return Err(DbError::Corrupt {
+                key: keys::referrals(&sharer.id),
+                reason: "edge is not an object".into(),
+            });
+        };
+        let edge = TxWrite::Put {
+            table: TableId::Main,
+            item: edge,
+            cond: None,
+        };
+        self.mint_visitor(
+            |code| Recipient {
                 referrer_id: Some(sharer.id.clone()),
                 chain: chain.clone(),
                 ..Recipient::new(
                     id.clone(),
                     sharer.campaign_id.clone(),
-                    code.clone(),
+                    code,
                     RecipientSource::Share,
                     now,
                 )
-            };
-            let link = Link {
-                code,
-                campaign_id: sharer.campaign_id.clone(),
-                recipient_id: Some(id.clone()),
-                store_id: None,
-                kind: LinkKind::Personal,
+            },
+            |r| Link {
                 referrer_id: Some(sharer.id.clone()),
-                chain_head: chain.first().cloned(),
-                created_at: now,
-                clicks: 0,
-            };
-            let Value::Object(edge) =
-                json!({"pk": keys::referrals(&sharer.id), "sk": id, "at": now, "campaign_id": sharer.campaign_id})
-            else {
-                continue;
-            };
+                chain_head: r.chain.first().cloned(),
+                ..Link::personal(r, None)
+            },
+            edge,
+        )
+        .await
+    }
+
+    /// Mints a visitor (a recipient who arrived by a link rather than by import) with their
+    /// own personal link, plus `extra`, in one transaction; a new code on a collision.
+    pub(crate) async fn mint_visitor(
+        &self,
+        recipient: impl Fn(ShortCode) -> Recipient,
+        link: impl Fn(&Recipient) -> Link,
+        extra: TxWrite,
+    ) -> DbResult<Recipient> {
+        for _ in 0..MINT_ATTEMPTS {
+            let r = recipient(ShortCode::generate());
             let writes = vec![
                 TxWrite::Put {
                     table: TableId::Main,
-                    item: self.link_item(&link)?,
+                    item: self.link_item(&link(&r))?,
                     cond: Some(Cond::NotExists),
                 },
                 TxWrite::Put {
@@ -429,11 +445,7 @@ impl Db {
                     item: self.recipient_item(&r)?,
                     cond: Some(Cond::NotExists),
                 },
-                TxWrite::Put {
-                    table: TableId::Main,
-                    item: edge,
-                    cond: None,
-                },
+                extra.clone(),
             ];
             match self.table.transact(writes).await {
                 Ok(()) => return Ok(r),

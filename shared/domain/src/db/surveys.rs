@@ -470,57 +470,22 @@ impl Db {
     pub async fn add_store_visitor(&self, link: &Link, now: DateTime<Utc>) -> Result<Recipient, DbError> {
         let store = link.store_id.clone().ok_or(DbError::NotFound("store of the link"))?;
         let id = RecipientId::generate();
-        for _ in 0..MINT_ATTEMPTS {
-            let code = ShortCode::generate();
-            let r = Recipient {
+        let scope = keys::store_week_scope(&store, &kst_week(now));
+        let scan = TxWrite::Update {
+            table: TableId::Main,
+            key: Key::new(keys::aggregates(&link.campaign_id), keys::aggregate_sk(&scope, 0)),
+            update: Update::new().add(names::SCANS, 1),
+            cond: None,
+        };
+        self.mint_visitor(
+            |code| Recipient {
                 preferred_store: Some(store.clone()),
-                ..Recipient::new(
-                    id.clone(),
-                    link.campaign_id.clone(),
-                    code.clone(),
-                    RecipientSource::Store,
-                    now,
-                )
-            };
-            let own = Link {
-                code,
-                campaign_id: link.campaign_id.clone(),
-                recipient_id: Some(id.clone()),
-                store_id: Some(store.clone()),
-                kind: LinkKind::Personal,
-                referrer_id: None,
-                chain_head: None,
-                created_at: now,
-                clicks: 0,
-            };
-            let scope = keys::store_week_scope(&store, &kst_week(now));
-            let writes = vec![
-                TxWrite::Put {
-                    table: TableId::Main,
-                    item: self.link_item(&own)?,
-                    cond: Some(Cond::NotExists),
-                },
-                TxWrite::Put {
-                    table: TableId::Main,
-                    item: self.recipient_item(&r)?,
-                    cond: Some(Cond::NotExists),
-                },
-                TxWrite::Update {
-                    table: TableId::Main,
-                    key: Key::new(keys::aggregates(&link.campaign_id), keys::aggregate_sk(&scope, 0)),
-                    update: Update::new().add(names::SCANS, 1),
-                    cond: None,
-                },
-            ];
-            match self.table.transact(writes).await {
-                Ok(()) => return Ok(r),
-                Err(StoreError::TransactionCancelled { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(DbError::Store(StoreError::Backend(
-            "could not mint a unique code".into(),
-        )))
+                ..Recipient::new(id.clone(), link.campaign_id.clone(), code, RecipientSource::Store, now)
+            },
+            |r| Link::personal(r, Some(store.clone())),
+            scan,
+        )
+        .await
     }
 
     /// Every store link of a campaign: `(store, code)`.
