@@ -402,27 +402,12 @@ fn summary(r: &Report) -> Markup {
 
 /// Completed responses in a gender × age grid, with totals.
 fn segments(r: &Report) -> Markup {
-    let count = |g: &str, a: &str| {
-        r.segments
-            .iter()
-            .filter(|s| s.gender == g && s.age == a)
-            .map(|s| s.completed)
-            .sum::<u64>()
+    let total = |keep: &dyn Fn(&mcamp_domain::survey_report::Segment) -> bool| {
+        r.segments.iter().filter(|s| keep(s)).map(|s| s.completed).sum::<u64>()
     };
-    let gender_total = |g: &str| {
-        r.segments
-            .iter()
-            .filter(|s| s.gender == g)
-            .map(|s| s.completed)
-            .sum::<u64>()
-    };
-    let age_total = |a: &str| {
-        r.segments
-            .iter()
-            .filter(|s| s.age == a)
-            .map(|s| s.completed)
-            .sum::<u64>()
-    };
+    let count = |g: &str, a: &str| total(&|s| s.gender == g && s.age == a);
+    let gender_total = |g: &str| total(&|s| s.gender == g);
+    let age_total = |a: &str| total(&|s| s.age == a);
     html! {
         section {
             h2 { "응답자 구성 (완료, 성별 × 연령)" }
