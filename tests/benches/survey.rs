@@ -183,13 +183,15 @@ async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
     );
     // 10^6: the same aggregate items with every counter ten times larger.
     let mut items = Vec::new();
-    let mut q = Query::partition(TableId::Main, keys::aggregates(&c.id));
-    loop {
-        let page = db.table.query(&q).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(n) => q.after = Some(n),
-            None => break,
+    for shard in 0..keys::SHARDS {
+        let mut q = Query::partition(TableId::Main, keys::aggregates(&c.id, shard));
+        loop {
+            let page = db.table.query(&q).await?;
+            items.extend(page.items);
+            match page.next {
+                Some(n) => q.after = Some(n),
+                None => break,
+            }
         }
     }
     let n_items = items.len();

@@ -69,18 +69,27 @@ pub fn store(s: &StoreId) -> String {
 
 /// A respondent's survey response: `RCPT#{id}` / `SURVEY`.
 pub const SK_SURVEY: &str = "SURVEY";
-/// The maintained survey aggregates of a campaign: items `{scope}#{shard}` (reports read
-/// these, never the responses).
-pub fn aggregates(c: &CampaignId) -> String {
-    format!("AGG#{c}")
+/// One partition of a campaign's maintained survey aggregates, `AGG#{c}#{shard:02}`: 16 of
+/// them, so a survey's writes spread over 16 partition keys. Reports read these, never the
+/// responses.
+pub fn aggregates(c: &CampaignId, shard: u8) -> String {
+    format!("AGG#{c}#{shard:02}")
 }
-/// Sort key of one aggregate item.
-pub fn aggregate_sk(scope: &str, shard: u8) -> String {
-    format!("{scope}#{shard:02}")
+/// The answer counts of a scope (`dn|`, `rs|`, `v|`): large, written once per response, by
+/// the save that completes it.
+pub fn answers_sk(scope: &str) -> String {
+    format!("{scope}#A")
 }
-/// Aggregate scope of a plain survey: the whole campaign, write-sharded over `SHARDS`.
+/// The progress counters of a scope (`st`, `an|`, `at|`, `sc`, `inv`): small, moved by every
+/// save, so most saves write a small item.
+pub fn progress_sk(scope: &str) -> String {
+    format!("{scope}#P")
+}
+/// Aggregate scope of a plain survey: the whole campaign (in each of the `SHARDS` partitions,
+/// by the respondent's shard).
 pub const SCOPE_ALL: &str = "ALL";
-/// Aggregate scope of one MCS store in one ISO week (KST), e.g. `ST#gangnam#2026-W47`.
+/// Aggregate scope of one MCS store in one ISO week (KST), e.g. `ST#gangnam#2026-W47`, in
+/// the store's shard.
 pub fn store_week_scope(store: &StoreId, week: &str) -> String {
     format!("ST#{store}#{week}")
 }

@@ -103,7 +103,9 @@ impl Db {
     /// campaign's sharded `ALL` scope.
     fn new_response(r: &Recipient, now: DateTime<Utc>) -> Response {
         let (scope, shard) = match &r.preferred_store {
-            Some(s) if r.source == RecipientSource::Store => (keys::store_week_scope(s, &kst_week(now)), 0),
+            Some(s) if r.source == RecipientSource::Store => {
+                (keys::store_week_scope(s, &kst_week(now)), keys::shard_of(s.as_str()))
+            }
             _ => (keys::SCOPE_ALL.to_owned(), keys::shard_of(r.id.as_str())),
         };
         Response {
@@ -237,21 +239,24 @@ impl Db {
         let old_rev = resp.rev;
         resp.rev += 1;
 
-        let mut agg = Update::new();
+        // Progress (small, every save) and answer counts (large, once at completion) live in
+        // two items, so most saves write a small one.
+        let mut progress = Update::new();
         if change.started {
-            agg = agg.add(names::STARTED, 1);
+            progress = progress.add(names::STARTED, 1);
         }
         if let Some(q) = &change.first_answer_of {
-            agg = agg.add(&names::answered(q), 1);
+            progress = progress.add(&names::answered(q), 1);
         }
         if old_at != resp.at {
             if let Some(q) = &old_at {
-                agg = agg.add(&names::waiting(q), -1);
+                progress = progress.add(&names::waiting(q), -1);
             }
             if let Some(q) = &resp.at {
-                agg = agg.add(&names::waiting(q), 1);
+                progress = progress.add(&names::waiting(q), 1);
             }
         }
+        let mut agg = Update::new();
         let cell = names::cell(resp.gender, resp.age_band);
         if change.completed {
             agg = agg.add(&names::done(cell), 1);
@@ -279,16 +284,19 @@ impl Db {
             item: to_item(&resp, &rkey, keys::SK_SURVEY)?,
             cond: Some(cond),
         }];
-        if !agg.add.is_empty() {
-            writes.push(TxWrite::Update {
-                table: TableId::Main,
-                key: Key::new(
-                    keys::aggregates(&r.campaign_id),
-                    keys::aggregate_sk(&resp.scope, resp.shard),
-                ),
-                update: agg,
-                cond: None,
-            });
+        let partition = keys::aggregates(&r.campaign_id, resp.shard);
+        for (sk, update) in [
+            (keys::progress_sk(&resp.scope), progress),
+            (keys::answers_sk(&resp.scope), agg),
+        ] {
+            if !update.add.is_empty() {
+                writes.push(TxWrite::Update {
+                    table: TableId::Main,
+                    key: Key::new(partition.clone(), sk),
+                    update,
+                    cond: None,
+                });
+            }
         }
         if change.completed {
             profile = profile.set("survey_completed_at", serde_json::to_value(now).unwrap_or(Value::Null));
@@ -359,23 +367,25 @@ impl Db {
         }
     }
 
-    /// The maintained counters of a campaign, summed over shards, by scope.
+    /// The maintained counters of a campaign, summed over shards and parts, by scope: the
+    /// 16 partitions `AGG#{c}#{shard}`, a fixed number of items whatever the responses.
     pub async fn survey_counters(&self, c: &CampaignId) -> Result<BTreeMap<String, Counters>, DbError> {
-        let items: Vec<crate::ports::Item> = self
-            .query_all::<Value>(Query::partition(TableId::Main, keys::aggregates(c)))
-            .await?
-            .into_iter()
-            .filter_map(|v| match v {
+        let mut items: Vec<crate::ports::Item> = Vec::new();
+        for shard in 0..keys::SHARDS {
+            let part: Vec<Value> = self
+                .query_all(Query::partition(TableId::Main, keys::aggregates(c, shard)))
+                .await?;
+            items.extend(part.into_iter().filter_map(|v| match v {
                 Value::Object(m) => Some(m),
                 _ => None,
-            })
-            .collect();
+            }));
+        }
         let mut out: BTreeMap<String, Counters> = BTreeMap::new();
         for item in items {
             let Some(sk) = item.get("sk").and_then(Value::as_str) else {
                 continue;
             };
-            // `{scope}#{shard}`: the scope is everything before the last `#`.
+            // `{scope}#A` or `{scope}#P`: the scope is everything before the last `#`.
             let scope = sk.rsplit_once('#').map_or(sk, |(s, _)| s).to_owned();
             let counters = out.entry(scope).or_default();
             for (k, v) in &item {
@@ -395,7 +405,7 @@ impl Db {
         if n == 0 {
             return Ok(());
         }
-        let key = Key::new(keys::aggregates(c), keys::aggregate_sk(keys::SCOPE_INVITED, 0));
+        let key = Key::new(keys::aggregates(c, 0), keys::progress_sk(keys::SCOPE_INVITED));
         self.table
             .update(TableId::Main, &key, Update::new().add(names::INVITED, n), None)
             .await?;
@@ -473,7 +483,10 @@ impl Db {
         let scope = keys::store_week_scope(&store, &kst_week(now));
         let scan = TxWrite::Update {
             table: TableId::Main,
-            key: Key::new(keys::aggregates(&link.campaign_id), keys::aggregate_sk(&scope, 0)),
+            key: Key::new(
+                keys::aggregates(&link.campaign_id, keys::shard_of(store.as_str())),
+                keys::progress_sk(&scope),
+            ),
             update: Update::new().add(names::SCANS, 1),
             cond: None,
         };
