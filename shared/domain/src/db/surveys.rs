@@ -1,10 +1,10 @@
 //! Survey responses (`RCPT#{id}` / `SURVEY`) and the aggregates reports read
-//! (`AGG#{campaign}` / `{scope}#{shard}`).
+//! (`AGG#{campaign}#{shard}` / `{scope}#P` and `{scope}#A`).
 //!
-//! Every save is one transaction: the response (conditional on its revision, so two tabs never
-//! overwrite each other), the aggregate counters it moves, and its events. The answer counts of
-//! the report are added once, at completion, from the answers on the respondent's final path;
-//! the drop-off counters (`an|q` answered, `at|q` waiting at) move with every save.
+//! Every save is one transaction: the response (conditional on the revision it read, so two
+//! saves never both apply), the aggregate counters it moves, and its events. The answer counts
+//! (`#A`) are added once, at completion, from the answers on the respondent's final path; the
+//! progress counters (`#P`: `an|q` answered, `at|q` waiting at) move with every save.
 
 use std::collections::BTreeMap;
 
