@@ -18,6 +18,10 @@ DEMO         ?= examples/demo examples/survey examples/mcs
 # Extra arguments for `sam deploy`, e.g. DEPLOY_ARGS='--parameter-overrides AppSecret=...'
 DEPLOY_ARGS  ?=
 LAMBDA_TARGET := aarch64-unknown-linux-gnu
+# Where cargo builds. The browser test runs the gateway and CLI binaries that
+# `cargo test --workspace --all-targets` just built there: a `cargo run -p` of one
+# package resolves features for that package alone and would rebuild much of the tree.
+TARGET_DIR   := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 BROWSER_DIR  := tests/browser
 CHROMIUM     ?= /usr/bin/chromium
 # apt-get needs root; use sudo when not root (CI runs as root).
@@ -83,7 +87,11 @@ test-browser: ## Browser tests in headless Debian Chromium (skipped until tests/
 	    npm ci --prefix $(BROWSER_DIR) --no-audit --no-fund; \
 	  touch $(BROWSER_DIR)/node_modules/.stamp; \
 	fi; \
-	CHROMIUM_PATH=$(CHROMIUM) node $(BROWSER_DIR)/run.mjs
+	if [ ! -x $(TARGET_DIR)/debug/mcamp ] || [ ! -x $(TARGET_DIR)/debug/mcamp-gateway ]; then \
+	  cargo build -q -p mcamp-cli -p mcamp-gateway; \
+	fi; \
+	CHROMIUM_PATH=$(CHROMIUM) MCAMP_GATEWAY_BIN=$(TARGET_DIR)/debug/mcamp-gateway MCAMP_CLI_BIN=$(TARGET_DIR)/debug/mcamp \
+	  node $(BROWSER_DIR)/run.mjs
 
 # ----------------------------------------------------------------------- bench
 # Figures, not pass/fail: a missed target is flagged MISSED in bench-out/summary.txt (make
