@@ -90,13 +90,7 @@ fn report(name: &str, n: usize, r: &Run) {
 
 fn main() {
     // `cargo bench` passes `--bench` (and any filter); this run takes no arguments.
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench: issuer: cannot build a tokio runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = mcamp_tests::bench::runtime("issuer");
     let mut failed = false;
     // `cargo test --all-targets` runs this without `--bench`: a small smoke run, no figures.
     let full = std::env::args().any(|a| a == "--bench");

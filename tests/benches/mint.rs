@@ -4,41 +4,19 @@
 //! Besides criterion's report, prints `bench:` lines (codes/s, recipients/s, items/s) that
 //! `make bench` collects into bench-out/summary.txt.
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::hint::black_box;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mcamp_domain::db::recipients::{Added, NewRecipient};
 use mcamp_domain::values::{PhoneNumber, ShortCode};
+use mcamp_tests::bench::{Samples, runtime};
 use mcamp_tests::{Backend, campaign_with_coupon};
 
 /// Items one `add_recipient` writes: the phone key, the link and the profile.
 const ITEMS_PER_RECIPIENT: u64 = 3;
-
-/// Criterion's default `sample_size`, which these benches keep.
-const SAMPLE_SIZE: usize = 100;
-
-/// Every run criterion timed (iterations, seconds), warm-up included, for a plain figure at the end.
-#[derive(Clone, Default)]
-struct Samples(Rc<RefCell<Vec<(f64, f64)>>>);
-
-impl Samples {
-    fn record(&self, iters: u64, took: Duration) {
-        self.0.borrow_mut().push((iters as f64, took.as_secs_f64()));
-    }
-    /// Seconds per iteration as criterion estimates it (the slope of time over iterations,
-    /// through the origin), from the measurement samples: the last `sample_size` (100) runs,
-    /// after the warm-up ones.
-    fn per_iter_secs(&self) -> f64 {
-        let v = self.0.borrow();
-        let measured = &v[v.len().saturating_sub(SAMPLE_SIZE)..];
-        let xt: f64 = measured.iter().map(|(x, t)| x * t).sum();
-        let xx: f64 = measured.iter().map(|(x, _)| x * x).sum();
-        if xx > 0.0 { xt / xx } else { f64::NAN }
-    }
-}
 
 fn bench_generate(c: &mut Criterion) {
     let mut group = c.benchmark_group("mint");
@@ -66,13 +44,7 @@ fn bench_generate(c: &mut Criterion) {
 }
 
 fn bench_add_recipient(c: &mut Criterion) {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench: cannot build a tokio runtime: {e}");
-            std::process::exit(1);
-        }
-    };
+    let rt = runtime("mint");
     let app = Backend::embedded().app();
     let campaign = match campaign_with_coupon("bench-mint", 100) {
         Ok(c) => c,

@@ -7,54 +7,20 @@
 //! Besides criterion's own report, each bench prints one `bench:` line with its estimate, which
 //! `make bench` collects into bench-out/summary.txt.
 
-use std::cell::RefCell;
 use std::hint::black_box;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mcamp_domain::ua;
 use mcamp_domain::values::{ShortCode, random_base62};
 use mcamp_http::App;
+use mcamp_tests::bench::{Samples, runtime};
 use mcamp_tests::{Backend, KAKAO_SCRAPER, KAKAOTALK_ANDROID, call, campaign_with_coupon, recipients};
 
 /// The redirect's target (from the issue).
 const TARGET_US: f64 = 20.0;
 /// Recipients the clicks rotate over, so no single link is the only hot key.
 const PEOPLE: usize = 1000;
-
-/// Criterion's default `sample_size`, which these benches keep.
-const SAMPLE_SIZE: usize = 100;
-
-/// Every run criterion timed (iterations, seconds), warm-up included, for a plain figure at the end.
-#[derive(Clone, Default)]
-struct Samples(Rc<RefCell<Vec<(f64, f64)>>>);
-
-impl Samples {
-    fn record(&self, iters: u64, took: Duration) {
-        self.0.borrow_mut().push((iters as f64, took.as_secs_f64()));
-    }
-    /// Seconds per iteration as criterion estimates it (the slope of time over iterations,
-    /// through the origin), from the measurement samples: the last `sample_size` (100) runs,
-    /// after the warm-up ones.
-    fn per_iter_secs(&self) -> f64 {
-        let v = self.0.borrow();
-        let measured = &v[v.len().saturating_sub(SAMPLE_SIZE)..];
-        let xt: f64 = measured.iter().map(|(x, t)| x * t).sum();
-        let xx: f64 = measured.iter().map(|(x, _)| x * x).sum();
-        if xx > 0.0 { xt / xx } else { f64::NAN }
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("bench: cannot build a tokio runtime: {e}");
-            std::process::exit(1);
-        }
-    }
-}
 
 /// An app over a fresh in-memory embedded store with one live campaign and its recipients'
 /// codes. `cache` is the campaign cache: the harness turns it off (every click reads the
@@ -97,7 +63,7 @@ fn verdict(us: f64) -> &'static str {
 }
 
 fn bench_redirect(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = runtime("redirect");
     let mut figures = Vec::new();
     for (label, cache) in [
         ("harness app, campaign cache off", Duration::ZERO),

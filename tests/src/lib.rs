@@ -205,3 +205,45 @@ pub fn text(resp: &lambda_http::Response<lambda_http::Body>) -> String {
 pub const KAKAOTALK_ANDROID: &str = "Mozilla/5.0 (Linux; Android 13; SM-S918N Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/119.0.6045.163 Mobile Safari/537.36;KAKAOTALK 2410700";
 pub const IPHONE_SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
 pub const KAKAO_SCRAPER: &str = "facebookexternalhit/1.1;kakaotalk-scrap/1.0; +https://devtalk.kakao.com/t/scrap/33984";
+
+/// What the benches (`tests/benches`, `make bench`) share.
+pub mod bench {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    /// Criterion's default `sample_size`, which the benches keep.
+    pub const SAMPLE_SIZE: usize = 100;
+
+    /// Every run criterion timed (iterations, seconds), warm-up included, for a plain figure
+    /// at the end.
+    #[derive(Clone, Default)]
+    pub struct Samples(Rc<RefCell<Vec<(f64, f64)>>>);
+
+    impl Samples {
+        pub fn record(&self, iters: u64, took: Duration) {
+            self.0.borrow_mut().push((iters as f64, took.as_secs_f64()));
+        }
+        /// Seconds per iteration as criterion estimates it (the slope of time over iterations,
+        /// through the origin), from the measurement samples: the last `SAMPLE_SIZE` runs,
+        /// after the warm-up ones.
+        pub fn per_iter_secs(&self) -> f64 {
+            let v = self.0.borrow();
+            let measured = &v[v.len().saturating_sub(SAMPLE_SIZE)..];
+            let xt: f64 = measured.iter().map(|(x, t)| x * t).sum();
+            let xx: f64 = measured.iter().map(|(x, _)| x * x).sum();
+            if xx > 0.0 { xt / xx } else { f64::NAN }
+        }
+    }
+
+    /// A current-thread tokio runtime; a bench that cannot have one exits with a message.
+    pub fn runtime(bench: &str) -> tokio::runtime::Runtime {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("bench: {bench}: cannot build a tokio runtime: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}

@@ -60,20 +60,12 @@ async fn redirect(app: &App, req: &Request) -> Result<Response<Body>, HttpError>
 
 fn client_info(c: &UaClass) -> ClientInfo {
     ClientInfo {
-        agent: snake(&c.agent),
-        os: snake(&c.os),
-        device: snake(&c.device),
-        in_app: c.in_app.as_ref().map(snake),
-        browser: snake(&c.browser),
+        agent: c.agent.as_str().to_owned(),
+        os: c.os.as_str().to_owned(),
+        device: c.device.as_str().to_owned(),
+        in_app: c.in_app.map(|a| a.as_str().to_owned()),
+        browser: c.browser.as_str().to_owned(),
         bot_name: c.bot_name.as_ref().map(|b| b.to_string()),
-    }
-}
-
-/// The snake_case name serde gives a unit variant.
-fn snake<T: serde::Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "other".into(),
     }
 }
 

@@ -273,7 +273,7 @@ async fn submit(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, H
     match saved {
         Ok(r) => {
             if r.completed_at.is_some() {
-                claim_reward(app, ctx, def).await;
+                claim_reward(app, ctx, def, &r).await;
             }
             if json {
                 Ok(json_response(200, &state_json(def, Some(&r))))
@@ -335,17 +335,14 @@ async fn refused(
 
 /// Claims the reward coupon through the coupon pipeline. A refusal (sold out, needs the
 /// contact form first) is shown on the thank-you screen, not an error of the save.
-async fn claim_reward(app: &App, ctx: &Ctx, def: &SurveyDef) {
+async fn claim_reward(app: &App, ctx: &Ctx, def: &SurveyDef, done: &SurveyResponse) {
     let Some(coupon) = &def.reward else {
         return;
     };
-    let recipient = match app.db.recipient(&ctx.recipient.id).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::error!(error = %e, "reward: recipient not read");
-            return;
-        }
+    // The recipient as the completing save left it: no second read of the profile.
+    let recipient = Recipient {
+        survey_completed_at: done.completed_at,
+        ..ctx.recipient.clone()
     };
     match coupons::claim(
         &app.db,

@@ -134,6 +134,45 @@ pub enum Browser {
     Other,
 }
 
+/// `as_str` (the serde name, without a serde round trip on the redirect's path) and `ALL`.
+macro_rules! names {
+    ($t:ident { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            pub const ALL: &'static [$t] = &[$($t::$v),*];
+            /// The name serde writes (snake_case); a test holds the two together.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $s),*
+                }
+            }
+        }
+    };
+}
+
+names!(AgentKind { Human => "human", PreviewBot => "preview_bot", Crawler => "crawler", HttpClient => "http_client" });
+names!(Os { Ios => "ios", Android => "android", Windows => "windows", Macos => "macos", Linux => "linux", Other => "other" });
+names!(Device { Phone => "phone", Tablet => "tablet", Desktop => "desktop", Bot => "bot", Other => "other" });
+names!(InApp {
+    Kakaotalk => "kakaotalk",
+    Naver => "naver",
+    Band => "band",
+    Line => "line",
+    Instagram => "instagram",
+    Facebook => "facebook",
+    Daum => "daum",
+    Everytime => "everytime",
+});
+names!(Browser {
+    SamsungInternet => "samsung_internet",
+    Chrome => "chrome",
+    Safari => "safari",
+    Firefox => "firefox",
+    Edge => "edge",
+    Whale => "whale",
+    Webview => "webview",
+    Other => "other",
+});
+
 /// What a request's user agent says about its sender.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UaClass {
@@ -365,6 +404,20 @@ fn human(s: &str) -> UaClass {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn as_str_is_the_serde_name() {
+        fn check<T: serde::Serialize + Copy>(all: &[T], name: impl Fn(T) -> &'static str) {
+            for v in all {
+                assert_eq!(serde_json::to_value(v).ok(), Some(serde_json::Value::from(name(*v))));
+            }
+        }
+        check(AgentKind::ALL, AgentKind::as_str);
+        check(Os::ALL, Os::as_str);
+        check(Device::ALL, Device::as_str);
+        check(InApp::ALL, InApp::as_str);
+        check(Browser::ALL, Browser::as_str);
+    }
+
     use super::*;
     use proptest::prelude::*;
 

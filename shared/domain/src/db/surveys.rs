@@ -370,16 +370,16 @@ impl Db {
     /// The maintained counters of a campaign, summed over shards and parts, by scope: the
     /// 16 partitions `AGG#{c}#{shard}`, a fixed number of items whatever the responses.
     pub async fn survey_counters(&self, c: &CampaignId) -> Result<BTreeMap<String, Counters>, DbError> {
-        let mut items: Vec<crate::ports::Item> = Vec::new();
-        for shard in 0..keys::SHARDS {
-            let part: Vec<Value> = self
-                .query_all(Query::partition(TableId::Main, keys::aggregates(c, shard)))
-                .await?;
-            items.extend(part.into_iter().filter_map(|v| match v {
-                Value::Object(m) => Some(m),
-                _ => None,
-            }));
-        }
+        // The 16 partitions are independent: read them at once, not one after another.
+        let parts = futures::future::try_join_all(
+            (0..keys::SHARDS)
+                .map(|shard| self.query_all::<Value>(Query::partition(TableId::Main, keys::aggregates(c, shard)))),
+        )
+        .await?;
+        let items = parts.into_iter().flatten().filter_map(|v| match v {
+            Value::Object(m) => Some(m),
+            _ => None,
+        });
         let mut out: BTreeMap<String, Counters> = BTreeMap::new();
         for item in items {
             let Some(sk) = item.get("sk").and_then(Value::as_str) else {
