@@ -59,9 +59,17 @@ test: venv lint check ## lint + fmt/clippy + cargo tests (against moto) + browse
 	MOTO_PYTHON=$(VENV_BIN)/python cargo test --workspace --all-targets
 	$(MAKE) --no-print-directory test-browser
 
-check: ## cargo fmt --check and clippy with warnings as errors
+# cargo-machete finds dependencies a crate declares but never uses (installed once, pinned).
+MACHETE_VERSION := 0.9.2
+MACHETE := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/cargo-machete
+
+$(MACHETE):
+	cargo install --quiet --locked cargo-machete --version $(MACHETE_VERSION)
+
+check: $(MACHETE) ## cargo fmt --check, clippy with warnings as errors, no unused dependencies
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo machete
 
 lint: $(VENV)/.lint.stamp ## sam validate --lint and cfn-lint on template.yaml
 

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use futures::stream::{self, StreamExt, TryStreamExt};
+use mcamp_core::values::CouponId;
 use mcamp_coupon_issuer::consume;
-use mcamp_domain::coupons;
-use mcamp_domain::ports::QueueId;
-use mcamp_domain::values::CouponId;
+use mcamp_store::claims;
+use mcamp_store::ports::QueueId;
 use mcamp_tests::{Backend, campaign_with_coupon, recipients};
 
 const STOCK: u32 = 100_000;
@@ -39,7 +39,7 @@ async fn run(backend: Backend, n: usize) -> anyhow::Result<Run> {
     stream::iter(people.iter())
         .map(|r| {
             let (app, campaign, coupon) = (&app, &campaign, &coupon);
-            async move { coupons::claim(&app.db, app.queue.as_ref(), campaign, r, coupon, app.now()).await }
+            async move { claims::claim(&app.db, app.queue.as_ref(), campaign, r, coupon, app.now()).await }
         })
         .buffer_unordered(16)
         .try_collect::<Vec<_>>()

@@ -10,8 +10,9 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use mcamp_domain::db::recipients::{Added, NewRecipient};
-use mcamp_domain::values::{PhoneNumber, ShortCode};
+use mcamp_core::recipient::NewRecipient;
+use mcamp_core::values::{PhoneNumber, ShortCode};
+use mcamp_store::recipients::Added;
 use mcamp_tests::bench::{Samples, runtime};
 use mcamp_tests::{Backend, campaign_with_coupon};
 

@@ -11,9 +11,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mcamp_domain::ua;
-use mcamp_domain::values::{ShortCode, random_base62};
-use mcamp_http::App;
+use mcamp_core::values::{ShortCode, random_base62};
+use mcamp_http::{Web, ua};
 use mcamp_tests::bench::{Samples, runtime};
 use mcamp_tests::{Backend, KAKAO_SCRAPER, KAKAOTALK_ANDROID, call, campaign_with_coupon, recipients};
 
@@ -25,20 +24,17 @@ const PEOPLE: usize = 1000;
 /// An app over a fresh in-memory embedded store with one live campaign and its recipients'
 /// codes. `cache` is the campaign cache: the harness turns it off (every click reads the
 /// campaign), a warm Lambda keeps it (MCAMP_CAMPAIGN_CACHE_SECS, 30 s by default).
-async fn setup(cache: Duration) -> anyhow::Result<(App, Vec<String>)> {
-    let mut app = Backend::embedded().app();
-    if !cache.is_zero() {
-        let mut config = (*app.config).clone();
-        config.campaign_cache = cache;
-        app.config = std::sync::Arc::new(config);
-    }
+async fn setup(cache: Duration) -> anyhow::Result<(Web, Vec<String>)> {
+    let mut web = Backend::embedded().web();
+    web.app = web.app.with_campaign_cache(cache);
+    let app = &web.app;
     let campaign = campaign_with_coupon("bench-redirect", 100_000)?;
     app.db.push_campaign(&campaign, app.now()).await?;
     let people = recipients(&app.db, &campaign.id, PEOPLE).await?;
     let paths = people.iter().map(|r| format!("/{}", r.code)).collect();
     // Check once that the paths do what is timed.
     let click = call(
-        &app,
+        &web,
         "GET",
         &format!("/{}", people[0].code),
         &[("user-agent", KAKAOTALK_ANDROID)],
@@ -47,7 +43,7 @@ async fn setup(cache: Duration) -> anyhow::Result<(App, Vec<String>)> {
     .await?;
     anyhow::ensure!(click.status() == 302, "a click is a 302, got {}", click.status());
     let preview = call(
-        &app,
+        &web,
         "GET",
         &format!("/{}", people[0].code),
         &[("user-agent", KAKAO_SCRAPER)],
@@ -55,7 +51,7 @@ async fn setup(cache: Duration) -> anyhow::Result<(App, Vec<String>)> {
     )
     .await?;
     anyhow::ensure!(preview.status() == 200, "a preview is a 200, got {}", preview.status());
-    Ok((app, paths))
+    Ok((web, paths))
 }
 
 fn verdict(us: f64) -> &'static str {

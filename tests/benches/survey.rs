@@ -17,18 +17,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
-use mcamp_domain::db::keys;
-use mcamp_domain::ports::{Query, TableId};
-use mcamp_domain::survey::Answer;
-use mcamp_domain::values::{AgeBand, CampaignId, Gender, StoreId};
+use mcamp_core::survey::Answer;
+use mcamp_core::values::{AgeBand, CampaignId, Gender, StoreId};
 use mcamp_http::tokens::form_token;
+use mcamp_store::keys;
+use mcamp_store::ports::{Key, Query, TableId, Update};
 use mcamp_tests::{Backend, call, recipients};
 
 /// Respondents of the submission run (`--bench`).
 const RESPONDENTS: usize = 2000;
 const STORES: usize = 500;
 
-fn example(dir: &str, id: &str) -> anyhow::Result<mcamp_domain::campaign::Campaign> {
+fn example(dir: &str, id: &str) -> anyhow::Result<mcamp_core::campaign::Campaign> {
     let path = format!("{}/../examples/{dir}/campaign.yaml", env!("CARGO_MANIFEST_DIR"));
     let mut c = mcamp_ops::campaign_file::load(std::path::Path::new(&path))?;
     c.id = CampaignId::parse(id)?;
@@ -36,7 +36,8 @@ fn example(dir: &str, id: &str) -> anyhow::Result<mcamp_domain::campaign::Campai
 }
 
 async fn submissions(respondents: usize) -> anyhow::Result<()> {
-    let app = Backend::embedded().app();
+    let web = Backend::embedded().web();
+    let app = &web.app;
     let c = example("survey", "bench-survey")?;
     app.db.push_campaign(&c, app.now()).await?;
     let people = recipients(&app.db, &c.id, respondents).await?;
@@ -53,13 +54,13 @@ async fn submissions(respondents: usize) -> anyhow::Result<()> {
     let start = Instant::now();
     stream::iter(people.iter())
         .map(|r| {
-            let app = &app;
+            let web = &web;
             async move {
                 let code = r.code.as_str();
-                let token = form_token(&app.config.secret, code);
+                let token = form_token(&web.site.secret, code);
                 for s in screens {
                     let resp = call(
-                        app,
+                        web,
                         "POST",
                         &format!("/s/{code}"),
                         &[("content-type", "application/x-www-form-urlencoded")],
@@ -92,7 +93,7 @@ async fn submissions(respondents: usize) -> anyhow::Result<()> {
 }
 
 /// Median of 5 report generations, and of its part that reads the aggregate items.
-async fn time_report(db: &mcamp_domain::db::Db, c: &CampaignId) -> anyhow::Result<(Duration, Duration, u64)> {
+async fn time_report(db: &mcamp_store::Db, c: &CampaignId) -> anyhow::Result<(Duration, Duration, u64)> {
     let (mut times, mut reads) = (Vec::new(), Vec::new());
     let mut completed = 0;
     for _ in 0..5 {
@@ -110,7 +111,10 @@ async fn time_report(db: &mcamp_domain::db::Db, c: &CampaignId) -> anyhow::Resul
 }
 
 async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
-    let app = Backend::embedded().app();
+    let backend = Backend::embedded();
+    // The raw table: the 10^6 step multiplies the aggregate counters in place.
+    let table = backend.table.clone();
+    let app = backend.app();
     let db = app.db.clone();
     let c = example("mcs", "bench-mcs")?;
     db.push_campaign(&c, app.now()).await?;
@@ -186,7 +190,7 @@ async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
     for shard in 0..keys::SHARDS {
         let mut q = Query::partition(TableId::Main, keys::aggregates(&c.id, shard));
         loop {
-            let page = db.table.query(&q).await?;
+            let page = table.query(&q).await?;
             items.extend(page.items);
             match page.next {
                 Some(n) => q.after = Some(n),
@@ -198,14 +202,14 @@ async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
     // Through atomic adds, as the saves themselves write them (a `put` of the read items would
     // measure the embedded store's rewritten-item layout, not the report).
     for item in items {
-        let key = mcamp_domain::ports::Key::of(&item).context("aggregate key")?;
-        let mut update = mcamp_domain::ports::Update::new();
+        let key = Key::of(&item).context("aggregate key")?;
+        let mut update = Update::new();
         for (k, v) in &item {
             if let (false, Some(n)) = (k == "pk" || k == "sk", v.as_i64()) {
                 update = update.add(k, 9 * n);
             }
         }
-        db.table.update(TableId::Main, &key, update, None).await?;
+        table.update(TableId::Main, &key, update, None).await?;
     }
     let (t, read, completed) = time_report(&db, &c.id).await?;
     ensure!(completed == 10 * done as u64, "report counts {completed}");

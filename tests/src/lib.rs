@@ -7,9 +7,13 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use mcamp_app::App;
 use mcamp_aws::{Aws, Names};
-use mcamp_domain::ports::{JobQueue, Table};
 use mcamp_embedded::Embedded;
+use mcamp_http::{Site, Web};
+use mcamp_store::ports::{
+    ChangeFeed, Cond, Item, JobQueue, Key, Page, Query, StoreResult, Table, TableId, TxWrite, Update,
+};
 
 /// One backend under test: the ports, and what it is.
 #[derive(Clone)]
@@ -17,6 +21,8 @@ pub struct Backend {
     pub name: &'static str,
     pub table: Arc<dyn Table>,
     pub queue: Arc<dyn JobQueue>,
+    /// The events table's change stream, read in process.
+    pub feed: Arc<dyn ChangeFeed>,
 }
 
 impl Backend {
@@ -25,17 +31,19 @@ impl Backend {
         Backend {
             name: "embedded",
             table: e.clone(),
-            queue: e,
+            queue: e.clone(),
+            feed: e,
         }
     }
 
     /// Fresh tables and queues (unique names) on the shared moto server.
     pub async fn moto() -> anyhow::Result<Self> {
-        let aws = moto_aws().await?;
+        let aws = Arc::new(moto_aws().await?);
         Ok(Backend {
             name: "dynamodb",
-            table: Arc::new(aws.clone()),
-            queue: Arc::new(aws),
+            table: aws.clone(),
+            queue: aws.clone(),
+            feed: aws,
         })
     }
 }
@@ -43,7 +51,7 @@ impl Backend {
 /// An `Aws` with fresh, uniquely named tables and queues on the shared moto server.
 pub async fn moto_aws() -> anyhow::Result<Aws> {
     let endpoint = moto_endpoint()?;
-    let prefix = format!("t{}", mcamp_domain::values::random_base62(10).to_lowercase());
+    let prefix = format!("t{}", mcamp_core::values::random_base62(10).to_lowercase());
     let config = mcamp_aws::sdk_config(Some(&endpoint)).await;
     let mut aws = Aws::new(&config, Names::prefixed(&prefix));
     mcamp_aws::create_tables(&aws).await?;
@@ -110,12 +118,14 @@ fn start_moto() -> Result<String, String> {
 }
 
 /// Runs a contract test on both backends: `contract!(name, |backend| async { … })` makes
-/// `name::embedded` and `name::dynamodb`.
+/// `name::embedded` and `name::dynamodb`. The embedded twin runs under paused tokio time: its
+/// queue keeps time with tokio's clock, so a visibility timeout or an idle receive passes at
+/// once instead of in real seconds (moto keeps real time).
 #[macro_export]
 macro_rules! contract {
     ($name:ident, $body:path) => {
         mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[tokio::test(flavor = "current_thread", start_paused = true)]
             async fn embedded() -> anyhow::Result<()> {
                 $body($crate::Backend::embedded()).await
             }
@@ -127,17 +137,82 @@ macro_rules! contract {
     };
 }
 
+/// The secret the test sites sign form tokens with.
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdef";
+
 impl Backend {
-    /// The application over this backend, as the functions and the gateway build it.
-    pub fn app(&self) -> mcamp_http::App {
-        let mut config = mcamp_http::Config::local("http://127.0.0.1:3000", "test-secret-0123456789abcdef");
-        config.campaign_cache = Duration::ZERO;
-        mcamp_http::App::new(self.table.clone(), self.queue.clone(), config)
+    /// The application over this backend, as the functions and the gateway build it, reading
+    /// campaigns afresh every time.
+    pub fn app(&self) -> App {
+        App::new(self.table.clone(), self.queue.clone()).with_campaign_cache(Duration::ZERO)
+    }
+
+    /// The application with the web edge's settings, as the HTTP functions run.
+    pub fn web(&self) -> Web {
+        Web::new(self.app(), Site::local("http://127.0.0.1:3000", TEST_SECRET))
+    }
+}
+
+/// A `Table` that counts every call made through it (reads included), for tests that assert
+/// storage was never touched.
+pub struct CountingTable {
+    inner: Arc<dyn Table>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl CountingTable {
+    pub fn new(inner: Arc<dyn Table>) -> Self {
+        CountingTable {
+            inner,
+            calls: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+    pub fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn count(&self) {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl Table for CountingTable {
+    async fn get(&self, table: TableId, key: &Key) -> StoreResult<Option<Item>> {
+        self.count();
+        self.inner.get(table, key).await
+    }
+    async fn get_many(&self, table: TableId, keys: &[Key]) -> StoreResult<Vec<Item>> {
+        self.count();
+        self.inner.get_many(table, keys).await
+    }
+    async fn put(&self, table: TableId, item: Item, cond: Option<Cond>) -> StoreResult<()> {
+        self.count();
+        self.inner.put(table, item, cond).await
+    }
+    async fn update(&self, table: TableId, key: &Key, update: Update, cond: Option<Cond>) -> StoreResult<Item> {
+        self.count();
+        self.inner.update(table, key, update, cond).await
+    }
+    async fn delete(&self, table: TableId, key: &Key, cond: Option<Cond>) -> StoreResult<()> {
+        self.count();
+        self.inner.delete(table, key, cond).await
+    }
+    async fn transact(&self, writes: Vec<TxWrite>) -> StoreResult<()> {
+        self.count();
+        self.inner.transact(writes).await
+    }
+    async fn query(&self, query: &Query) -> StoreResult<Page> {
+        self.count();
+        self.inner.query(query).await
+    }
+    async fn put_many(&self, table: TableId, items: Vec<Item>) -> StoreResult<()> {
+        self.count();
+        self.inner.put_many(table, items).await
     }
 }
 
 /// A minimal live M-DM campaign with one coupon of `stock`, open to everyone.
-pub fn campaign_with_coupon(id: &str, stock: u32) -> anyhow::Result<mcamp_domain::campaign::Campaign> {
+pub fn campaign_with_coupon(id: &str, stock: u32) -> anyhow::Result<mcamp_core::campaign::Campaign> {
     let yaml = format!(
         "id: {id}\nname: 테스트 캠페인\nsender: {{brand: 테스트브랜드, opt_out_080: 080-000-0000}}\n\
          share: {{title: 테스트, description: 설명}}\n\
@@ -148,16 +223,17 @@ pub fn campaign_with_coupon(id: &str, stock: u32) -> anyhow::Result<mcamp_domain
 
 /// `n` recipients of `campaign` with distinct phone numbers.
 pub async fn recipients(
-    db: &mcamp_domain::db::Db,
-    campaign: &mcamp_domain::values::CampaignId,
+    db: &mcamp_store::Db,
+    campaign: &mcamp_core::values::CampaignId,
     n: usize,
-) -> anyhow::Result<Vec<mcamp_domain::db::recipients::Recipient>> {
+) -> anyhow::Result<Vec<mcamp_core::recipient::Recipient>> {
     use futures::stream::{self, StreamExt, TryStreamExt};
-    use mcamp_domain::db::recipients::{Added, NewRecipient};
+    use mcamp_core::recipient::NewRecipient;
+    use mcamp_store::recipients::Added;
     let now = chrono::Utc::now();
     stream::iter(0..n)
         .map(|i| async move {
-            let phone = mcamp_domain::values::PhoneNumber::parse(&format!("010{:08}", 10_000_000 + i))?;
+            let phone = mcamp_core::values::PhoneNumber::parse(&format!("010{:08}", 10_000_000 + i))?;
             let new = NewRecipient {
                 name: Some(format!("고객{i}")),
                 phone: Some(phone),
@@ -175,7 +251,7 @@ pub async fn recipients(
 
 /// A request as API Gateway would hand it to a function, routed by the gateway's route table.
 pub async fn call(
-    app: &mcamp_http::App,
+    web: &Web,
     method: &str,
     uri: &str,
     headers: &[(&str, &str)],
@@ -189,7 +265,7 @@ pub async fn call(
     }
     let (parts, ()) = b.body(())?.into_parts();
     let req = mcamp_gateway::to_lambda(parts, bytes::Bytes::from(body.to_owned()));
-    Ok(mcamp_gateway::dispatch(app, req).await)
+    Ok(mcamp_gateway::dispatch(web, req).await)
 }
 
 /// The text of a response body.

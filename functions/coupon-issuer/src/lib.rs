@@ -1,5 +1,5 @@
 //! The coupon issuer: takes coupon-issue jobs off the queue and decides them
-//! (`mcamp_domain::coupons::issue`). In Lambda it reports partial batch failures; locally the
+//! (`mcamp_store::issue::issue`). In Lambda it reports partial batch failures; locally the
 //! gateway runs `consume` over the same processing.
 //!
 //! A message that can never succeed (unparseable, unknown version, unknown campaign) is sent
@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use futures::future::join_all;
-use mcamp_domain::coupons::{self, IssueError, IssueOutcome};
-use mcamp_domain::jobs::CouponIssueJob;
-use mcamp_domain::ports::QueueId;
-use mcamp_http::App;
+use mcamp_app::{App, error_chain as chain};
+use mcamp_core::jobs::CouponIssueJob;
+use mcamp_store::issue::{self, IssueError, IssueOutcome};
+use mcamp_store::ports::QueueId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Processed {
@@ -34,18 +34,19 @@ pub async fn process(app: &App, body: &str) -> Processed {
         Ok(None) => {
             return dead_letter(app, body, format!("unknown campaign {}", job.campaign_id)).await;
         }
-        Err(e) => return Processed::Retry(e.to_string()),
+        Err(e) => return Processed::Retry(chain(&e)),
     };
-    match coupons::issue(&app.db, &campaign.campaign, &job, app.now()).await {
+    match issue::issue(&app.db, &campaign.campaign, &job, app.now()).await {
         Ok(outcome) => {
             tracing::info!(claim_id = %job.claim_id, coupon = %job.coupon_id, outcome = ?outcome_name(&outcome), "coupon job done");
             Processed::Done(outcome)
         }
-        Err(IssueError::Retry(reason)) => {
+        Err(e @ IssueError::Retry(_)) => {
+            let reason = chain(&e);
             tracing::warn!(claim_id = %job.claim_id, %reason, "coupon job will be retried");
             Processed::Retry(reason)
         }
-        Err(IssueError::Poison(reason)) => dead_letter(app, body, reason).await,
+        Err(e @ IssueError::Poison(..)) => dead_letter(app, body, chain(&e)).await,
     }
 }
 
@@ -118,4 +119,10 @@ pub async fn consume(app: &App, wait: Duration, retry_delay: Duration) -> usize 
     }))
     .await;
     n
+}
+
+/// Every environment variable this function reads at start-up (template.yaml is checked
+/// against it).
+pub fn env() -> Vec<mcamp_env::Var> {
+    mcamp_app::lambda::env()
 }

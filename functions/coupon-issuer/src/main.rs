@@ -4,7 +4,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = mcamp_http::lambda::init().await?;
+    let app = mcamp_app::lambda::init().await?;
     run(service_fn(|event: LambdaEvent<aws_lambda_events::sqs::SqsEvent>| {
         let app = app.clone();
         async move { Ok::<_, Error>(mcamp_coupon_issuer::handle(&app, event.payload).await) }

@@ -1,9 +1,45 @@
-//! The info form, parsed: every field the campaign asks for, checked, with Korean messages
-//! for each field that fails. Nothing is stored unless the whole form parses.
+//! `POST /p/{code}/form`: the info form, parsed (every field the campaign asks for, checked,
+//! with Korean messages for each field that fails) and saved with the consent changes it
+//! makes. Nothing is stored unless the whole form parses.
 
-use mcamp_domain::campaign::{FormField, InfoForm};
-use mcamp_domain::values::{AgeBand, BirthYear, Gender, PhoneNumber, StoreId};
+use chrono::Datelike;
+use lambda_http::{Body, Request, Response};
+use mcamp_core::campaign::{FormField, InfoForm};
+use mcamp_core::consent;
+use mcamp_core::events::EventData;
+use mcamp_core::values::{AgeBand, BirthYear, Gender, PhoneNumber, StoreId};
 use mcamp_http::pages::mdm::FormValues;
+use mcamp_http::personal::Personal;
+use mcamp_http::request::form;
+use mcamp_http::response::see_other;
+use mcamp_http::{HttpError, Web, tokens};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The posted form, as typed; every field optional so a missing one gets its Korean message.
+#[derive(Debug, Default, Deserialize)]
+pub struct InfoPost {
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub phone: String,
+    #[serde(default)]
+    pub gender: String,
+    #[serde(default)]
+    pub birth_year: String,
+    #[serde(default)]
+    pub age_band: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub store: String,
+    #[serde(default)]
+    pub privacy: String,
+    #[serde(default)]
+    pub marketing: String,
+}
 
 const MAX_NAME: usize = 50;
 const MAX_REGION: usize = 40;
@@ -21,28 +57,24 @@ pub struct InfoSubmission {
     pub marketing: bool,
 }
 
-fn value<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.trim())
-}
-
 fn clean_text(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
 
 /// Parses the posted fields against the campaign's form. On failure returns the values as typed
 /// (to fill the form again) with an error per field.
-pub fn parse(def: &InfoForm, fields: &[(String, String)], this_year: u32) -> Result<InfoSubmission, Box<FormValues>> {
-    let v = |n: &str| value(fields, n).to_owned();
+pub fn parse(def: &InfoForm, post: &InfoPost, this_year: u32) -> Result<InfoSubmission, Box<FormValues>> {
+    let v = |s: &str| s.trim().to_owned();
     let mut shown = FormValues {
-        name: v("name"),
-        phone: v("phone"),
-        gender: v("gender"),
-        birth_year: v("birth_year"),
-        age_band: v("age_band"),
-        region: v("region"),
-        store: v("store"),
-        privacy: value(fields, "privacy") == "yes",
-        marketing: value(fields, "marketing") == "yes",
+        name: v(&post.name),
+        phone: v(&post.phone),
+        gender: v(&post.gender),
+        birth_year: v(&post.birth_year),
+        age_band: v(&post.age_band),
+        region: v(&post.region),
+        store: v(&post.store),
+        privacy: post.privacy.trim() == "yes",
+        marketing: post.marketing.trim() == "yes",
         errors: Vec::new(),
     };
     let asks = |f: FormField| def.fields.contains(&f);
@@ -125,6 +157,47 @@ pub fn parse(def: &InfoForm, fields: &[(String, String)], this_year: u32) -> Res
     }
 }
 
+/// Saves the form: the profile (set only), the consent changes with their ledger entries and
+/// events, and `form_submitted`. A double submit changes no consent twice.
+pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Response<Body>, HttpError> {
+    let post: InfoPost = form(req)?;
+    tokens::check(&web.site.secret, p.code.as_str(), &post.token)?;
+    let Some(def) = p.campaign().form.as_ref() else {
+        return Err(HttpError::NotFound);
+    };
+    let db = &web.app.db;
+    let now = web.app.now();
+    let submitted = match parse(def, &post, now.year().max(1900) as u32) {
+        Ok(s) => s,
+        // Nothing stored: the form comes back with the typed values and a message per field.
+        Err(values) => {
+            return crate::view::page(web, req, p, Some(*values), Some("입력한 내용을 확인해 주세요."), 400).await;
+        }
+    };
+    let mut r = p.recipient.clone();
+    let changes = consent::form_changes(&r.consent, submitted.marketing, &def.consent_version);
+    r.name = submitted.name.or(r.name);
+    r.phone = submitted.phone.or(r.phone);
+    r.gender = submitted.gender.or(r.gender);
+    r.birth_year = submitted.birth_year.or(r.birth_year);
+    r.age_band = submitted.age_band.or(r.age_band);
+    r.region = submitted.region.or(r.region);
+    r.preferred_store = submitted.store.or(r.preferred_store);
+    r.form_completed_at = r.form_completed_at.or(Some(now));
+    db.save_profile(&r).await?;
+    for change in &changes {
+        db.change_consent(&r, change, now).await?;
+    }
+    let names: Vec<String> = def
+        .fields
+        .iter()
+        .map(|f| json!(f).as_str().unwrap_or("").to_owned())
+        .collect();
+    db.append_event(&p.event(now, EventData::FormSubmitted { fields: names }))
+        .await?;
+    Ok(see_other(format!("/p/{}?m=saved#coupon", p.code)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,8 +217,20 @@ mod tests {
         }
     }
 
-    fn f(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    fn f(pairs: &[(&str, &str)]) -> InfoPost {
+        let mut post = InfoPost::default();
+        for (k, v) in pairs {
+            let v = (*v).to_owned();
+            match *k {
+                "name" => post.name = v,
+                "phone" => post.phone = v,
+                "gender" => post.gender = v,
+                "birth_year" => post.birth_year = v,
+                "privacy" => post.privacy = v,
+                _ => {}
+            }
+        }
+        post
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! `{"code": "…"}`: marks a coupon used. Idempotent for the same store; a second use elsewhere
 //! is 409 with when and where; a wrong key is 401 and says nothing about the coupon.
 
-use lambda_http::{Body, Request, Response};
-use mcamp_domain::coupons::{self, RedeemError};
-use mcamp_domain::values::{CouponCode, StoreId};
-use mcamp_http::error::json_response;
+use lambda_http::{Body, Request, RequestPayloadExt, Response};
+use mcamp_core::values::{CouponCode, StoreId};
 use mcamp_http::request::{body_bytes, header, path_param};
-use mcamp_http::{App, Flavor, HttpError};
+use mcamp_http::response::json_response;
+use mcamp_http::{Flavor, HttpError, Web};
+use mcamp_store::redeem::{self, RedeemError};
 use serde_json::json;
 
 #[derive(serde::Deserialize)]
@@ -16,13 +16,14 @@ struct RedeemBody {
     code: String,
 }
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    redeem(app, &req)
+pub async fn handle(web: &Web, req: Request) -> Response<Body> {
+    redeem(web, &req)
         .await
         .unwrap_or_else(|e| e.into_response(Flavor::Json))
 }
 
-async fn redeem(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
+async fn redeem(web: &Web, req: &Request) -> Result<Response<Body>, HttpError> {
+    let app = &web.app;
     // Authentication comes first: nothing about the coupon is read without a valid key.
     let store = path_param(req, "store")
         .and_then(|s| StoreId::parse(&s).ok())
@@ -32,10 +33,20 @@ async fn redeem(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .ok_or(HttpError::Unauthorized)?;
-    let body: RedeemBody =
-        serde_json::from_slice(body_bytes(req)?).map_err(|e| HttpError::BadRequest(format!("body: {e}")))?;
+    body_bytes(req)?;
+    // JSON whatever the content type says: the till's client may send none.
+    let body: RedeemBody = req
+        .json()
+        .map_err(|e| {
+            HttpError::BadRequest(
+                format!("body: {}", lambda_http::ext::PayloadError::from(e))
+                    .trim_end()
+                    .to_owned(),
+            )
+        })?
+        .ok_or_else(|| HttpError::BadRequest("body: expected {\"code\": \"…\"}".into()))?;
     let code = CouponCode::parse(&body.code).map_err(|e| HttpError::BadRequest(e.to_string()))?;
-    match coupons::redeem(&app.db, &store, key, &code, app.now()).await {
+    match redeem::redeem(&app.db, &store, key, &code, app.now()).await {
         Ok(r) => Ok(json_response(
             200,
             &json!({
@@ -51,6 +62,12 @@ async fn redeem(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
         Err(RedeemError::Expired(until)) => Err(HttpError::Conflict(
             json!({ "reason": "expired", "valid_until": until }),
         )),
-        Err(RedeemError::Storage(e)) => Err(HttpError::Internal(e)),
+        Err(RedeemError::Storage(e)) => Err(e.into()),
     }
+}
+
+/// Every environment variable this function reads at start-up (template.yaml is checked
+/// against it).
+pub fn env() -> Vec<mcamp_env::Var> {
+    mcamp_http::lambda::env()
 }

@@ -5,16 +5,19 @@
 //! link in the same round trip), the campaign from the warm function's cache, then the click
 //! event's `PutItem`. A share link also mints the visitor (one transaction) on their first click.
 
+use cookie::Cookie;
+use cookie::time::Duration as CookieAge;
 use lambda_http::{Body, Request, Response};
-use mcamp_domain::campaign::CampaignKind;
-use mcamp_domain::db::links::{Link, LinkKind};
-use mcamp_domain::db::recipients::Recipient;
-use mcamp_domain::events::{ClientInfo, Event, EventData};
-use mcamp_domain::ua::{self, UaClass};
-use mcamp_domain::values::ShortCode;
+use mcamp_core::campaign::CampaignKind;
+use mcamp_core::events::{Attribution, ClientInfo, Event, EventData};
+use mcamp_core::link::{Link, LinkKind};
+use mcamp_core::recipient::Recipient;
+use mcamp_core::values::ShortCode;
 use mcamp_http::pages::preview::{self, Card};
 use mcamp_http::request::{cookie, header, origin, path_param};
-use mcamp_http::{App, Flavor, HttpError};
+use mcamp_http::response::html_response;
+use mcamp_http::ua;
+use mcamp_http::{Flavor, HttpError, Web};
 
 /// Remembers, per campaign, which visitor this browser became through a share link, so a
 /// second tap on the same share link is the same person.
@@ -29,43 +32,32 @@ fn visitor_cookie(link: &Link) -> String {
 }
 
 /// How long the visitor cookie keeps a browser the same person.
-fn visitor_cookie_age(link: &Link) -> u32 {
+fn visitor_cookie_age(link: &Link) -> CookieAge {
     if link.kind == LinkKind::Store {
-        86_400
+        CookieAge::days(1)
     } else {
-        31_536_000
+        CookieAge::days(365)
     }
 }
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
-    match redirect(app, &req).await {
+pub async fn handle(web: &Web, req: Request) -> Response<Body> {
+    match redirect(web, &req).await {
         Ok(r) => r,
         Err(e) => e.into_response(Flavor::Html),
     }
 }
 
-async fn redirect(app: &App, req: &Request) -> Result<Response<Body>, HttpError> {
+async fn redirect(web: &Web, req: &Request) -> Result<Response<Body>, HttpError> {
     // Malformed codes never touch storage.
     let code = path_param(req, "code")
         .and_then(|c| ShortCode::parse(&c).ok())
         .ok_or(HttpError::NotFound)?;
     let is_head = req.method() == lambda_http::http::Method::HEAD;
-    let class = ua::classify(is_head, header(req, "user-agent"));
-    if class.counts_as_click() {
-        click(app, req, code, &class).await
+    let client = ua::classify(is_head, header(req, "user-agent"));
+    if client.counts_as_click() {
+        click(web, req, code, client).await
     } else {
-        preview_card(app, req, code, &class, is_head).await
-    }
-}
-
-fn client_info(c: &UaClass) -> ClientInfo {
-    ClientInfo {
-        agent: c.agent.as_str().to_owned(),
-        os: c.os.as_str().to_owned(),
-        device: c.device.as_str().to_owned(),
-        in_app: c.in_app.map(|a| a.as_str().to_owned()),
-        browser: c.browser.as_str().to_owned(),
-        bot_name: c.bot_name.as_ref().map(|b| b.to_string()),
+        preview_card(web, req, code, client, is_head).await
     }
 }
 
@@ -76,74 +68,61 @@ fn page_path(kind: CampaignKind, code: &ShortCode) -> String {
     }
 }
 
-async fn click(app: &App, req: &Request, code: ShortCode, class: &UaClass) -> Result<Response<Body>, HttpError> {
+async fn click(web: &Web, req: &Request, code: ShortCode, client: ClientInfo) -> Result<Response<Body>, HttpError> {
+    let app = &web.app;
     let now = app.now();
     let link = app.db.record_click(&code, now).await?.ok_or(HttpError::NotFound)?;
-    let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
-    if !campaign.campaign.is_live(now) {
+    let stored = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
+    if !stored.campaign.is_live(now) {
         return Err(HttpError::Gone);
     }
-    let (person, referrer, chain_head, target_code, first, set_cookie) = match link.kind {
+    let (credit, target_code, first, set_cookie) = match link.kind {
         LinkKind::Personal => {
-            let owner = link.recipient_id.clone().ok_or(HttpError::NotFound)?;
-            let head = link.chain_head.clone().unwrap_or_else(|| owner.clone());
-            (
-                owner,
-                link.referrer_id.clone(),
-                Some(head),
-                link.code.clone(),
-                link.clicks == 1,
-                None,
-            )
+            if link.recipient_id.is_none() {
+                return Err(HttpError::NotFound);
+            }
+            (Attribution::from(&link), link.code.clone(), link.clicks == 1, None)
         }
         LinkKind::Share | LinkKind::Store => {
-            let (visitor, first) = visitor_for(app, req, &link).await?;
-            let cookie = format!(
-                "{}={}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
-                visitor_cookie(&link),
-                visitor.code,
-                visitor_cookie_age(&link)
-            );
-            (
-                visitor.id.clone(),
+            let (visitor, first) = visitor_for(web, req, &link).await?;
+            let cookie = Cookie::build((visitor_cookie(&link), visitor.code.to_string()))
+                .path("/")
+                .max_age(visitor_cookie_age(&link))
+                .http_only(true)
+                .secure(true)
+                .same_site(cookie::SameSite::Lax)
+                .build();
+            let credit = Attribution {
                 // Credit the share link's owner (a store link has none).
-                link.recipient_id.clone(),
-                Some(visitor.chain_head()),
-                visitor.code.clone(),
-                first,
-                Some(cookie),
-            )
+                referrer: link.recipient_id.clone(),
+                ..Attribution::from(&visitor)
+            };
+            (credit, visitor.code.clone(), first, Some(cookie.to_string()))
         }
     };
-    let event = Event::new(
-        link.campaign_id.clone(),
-        now,
-        EventData::Click {
-            code: code.clone(),
-            client: client_info(class),
-            first,
-        },
-    )
-    .by(Some(person), referrer, chain_head);
+    let event = Event::new(link.campaign_id.clone(), now, EventData::Click { code, client, first }).by(credit);
     if let Err(e) = app.db.append_event(&event).await {
         // The person still gets their page; the counter on the link already holds the click.
-        tracing::error!(error = %e, "click event not recorded");
+        tracing::error!(error = %mcamp_http::error::chain(&e), "click event not recorded");
     }
     let mut resp = Response::builder()
         .status(302)
-        .header("location", page_path(campaign.campaign.kind, &target_code))
+        .header("location", page_path(stored.campaign.kind, &target_code))
         .header("cache-control", "no-store")
         .header("referrer-policy", "no-referrer");
     if let Some(c) = set_cookie {
         resp = resp.header("set-cookie", c);
     }
-    resp.body(Body::Empty).map_err(|e| HttpError::Internal(e.to_string()))
+    resp.body(Body::Empty).map_err(|e| HttpError::Internal(Box::new(e)))
 }
 
 /// The visitor this browser is for this share link: the one remembered in its cookie, or a new
 /// one minted now. Returns whether this is their first click.
-async fn visitor_for(app: &App, req: &Request, link: &Link) -> Result<(Recipient, bool), HttpError> {
+async fn visitor_for(web: &Web, req: &Request, link: &Link) -> Result<(Recipient, bool), HttpError> {
+    let app = &web.app;
     let now = app.now();
+    // A returning visitor's tap counts on their own link as well (its `clicks` are the
+    // visitor's visits, as a recipient's are theirs), and the update reads the link back.
     if let Some(code) = cookie(req, &visitor_cookie(link)).and_then(|c| ShortCode::parse(&c).ok())
         && let Some(own) = app.db.record_click(&code, now).await?
         && own.campaign_id == link.campaign_id
@@ -165,32 +144,26 @@ async fn visitor_for(app: &App, req: &Request, link: &Link) -> Result<(Recipient
 }
 
 async fn preview_card(
-    app: &App,
+    web: &Web,
     req: &Request,
     code: ShortCode,
-    class: &UaClass,
+    client: ClientInfo,
     is_head: bool,
 ) -> Result<Response<Body>, HttpError> {
+    let app = &web.app;
     let now = app.now();
     let link = app.db.link(&code).await?.ok_or(HttpError::NotFound)?;
-    let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
-    if !campaign.campaign.is_live(now) {
+    let stored = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
+    if !stored.campaign.is_live(now) {
         return Err(HttpError::Gone);
     }
-    let event = Event::new(
-        link.campaign_id.clone(),
-        now,
-        EventData::Preview {
-            code: code.clone(),
-            client: client_info(class),
-        },
-    )
-    .by(link.recipient_id.clone(), None, None);
+    let url = format!("{}/{}", origin(req, web.site.base_url.as_deref()), code);
+    let event = Event::new(link.campaign_id.clone(), now, EventData::Preview { code, client })
+        .by(Attribution::owner(link.recipient_id.clone()));
     if let Err(e) = app.db.append_event(&event).await {
-        tracing::error!(error = %e, "preview event not recorded");
+        tracing::error!(error = %mcamp_http::error::chain(&e), "preview event not recorded");
     }
-    let c = &campaign.campaign;
-    let url = format!("{}/{}", origin(req, app.config.base_url.as_deref()), code);
+    let c = &stored.campaign;
     let html = preview::render(&Card {
         title: &c.share.title,
         description: &c.share.description,
@@ -199,6 +172,11 @@ async fn preview_card(
         site_name: &c.sender.brand,
     })
     .into_string();
-    let resp = mcamp_http::error::html_response(200, if is_head { String::new() } else { html });
-    Ok(resp)
+    Ok(html_response(200, if is_head { String::new() } else { html }))
+}
+
+/// Every environment variable this function reads at start-up (template.yaml is checked
+/// against it).
+pub fn env() -> Vec<mcamp_env::Var> {
+    mcamp_http::lambda::env()
 }

@@ -4,10 +4,10 @@ use lambda_http::{Error, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let app = mcamp_http::lambda::init().await?;
+    let web = mcamp_http::lambda::init().await?;
     run(service_fn(|req| {
-        let app = app.clone();
-        async move { Ok::<_, Error>(mcamp_redirect::handle(&app, req).await) }
+        let web = web.clone();
+        async move { Ok::<_, Error>(mcamp_redirect::handle(&web, req).await) }
     }))
     .await
 }

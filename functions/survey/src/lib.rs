@@ -7,45 +7,65 @@
 //! question, or a 400 with the reason.
 
 use lambda_http::{Body, Request, Response};
-use mcamp_domain::campaign::Eligibility;
-use mcamp_domain::coupons::{self, ClaimError};
-use mcamp_domain::db::Db;
-use mcamp_domain::db::coupons::ClaimStatus;
-use mcamp_domain::db::recipients::Recipient;
-use mcamp_domain::db::surveys::{Response as SurveyResponse, SurveyError};
-use mcamp_domain::events::EventData;
-use mcamp_domain::survey::{Next, SurveyDef};
-use mcamp_domain::values::{AgeBand, Gender};
-use mcamp_http::error::{html_response, json_response};
+use mcamp_core::campaign::Eligibility;
+use mcamp_core::coupon::eligible;
+use mcamp_core::events::EventData;
+use mcamp_core::recipient::Recipient;
+use mcamp_core::response::{Response as SurveyResponse, needs_demographics};
+use mcamp_core::survey::{Next, SurveyDef};
+use mcamp_core::values::{AgeBand, Gender};
 use mcamp_http::pages::survey::{self, Reward, Screen, SurveyView};
-use mcamp_http::personal::{self, Opened, Personal, see_other, wants_json};
-use mcamp_http::request::{form as form_fields, query_param};
-use mcamp_http::tokens::{form_token, token_ok};
-use mcamp_http::{App, Flavor, HttpError};
+use mcamp_http::pages::{ClaimShown, refresh_url};
+use mcamp_http::personal::{self, Opened, Personal};
+use mcamp_http::request::{form, query_param, repeated};
+use mcamp_http::response::{html_response, json_response, see_other, wants_json};
+use mcamp_http::routes::{Action, action_of};
+use mcamp_http::tokens::{self, form_token};
+use mcamp_http::{Flavor, HttpError, Web};
+use mcamp_store::Db;
+use mcamp_store::claims::{self, ClaimError};
+use mcamp_store::surveys::SurveyError;
+use serde::Deserialize;
 use serde_json::json;
 
-type Ctx = Personal;
-
 /// The survey of a campaign; `handle` refuses campaigns without one.
-fn survey_of(ctx: &Ctx) -> Option<&SurveyDef> {
-    ctx.campaign().survey.as_ref()
+fn survey_of(p: &Personal) -> Option<&SurveyDef> {
+    p.campaign().survey.as_ref()
 }
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(web: &Web, req: Request) -> Response<Body> {
     let flavor = if wants_json(&req) { Flavor::Json } else { Flavor::Html };
-    let result = match personal::open(app, &req).await {
+    let result = match personal::open(&web.app, &req).await {
         Err(e) => Err(e),
         Ok(Opened::Redirect(code)) => Ok(see_other(format!("/{code}"))),
-        Ok(Opened::Personal(ctx)) if survey_of(&ctx).is_none() => Err(HttpError::NotFound),
-        Ok(Opened::Personal(ctx)) => {
-            if req.method() == lambda_http::http::Method::POST {
-                submit(app, &req, &ctx).await
-            } else {
-                show(app, &req, &ctx).await
-            }
-        }
+        Ok(Opened::Personal(p)) if survey_of(&p).is_none() => Err(HttpError::NotFound),
+        Ok(Opened::Personal(p)) => match action_of(&req) {
+            Some(Action::SurveyAnswer) => submit(web, &req, &p).await,
+            Some(Action::SurveyScreen) => show(web, &req, &p).await,
+            _ => Err(HttpError::MethodNotAllowed),
+        },
     };
     result.unwrap_or_else(|e| e.into_response(flavor))
+}
+
+/// One screen's post: the answer's values come as repeated `v` fields (read apart).
+#[derive(Deserialize)]
+struct ScreenPost {
+    #[serde(default)]
+    token: String,
+    /// The revision the page was drawn from.
+    #[serde(default)]
+    rev: Option<String>,
+    /// The question id, or `_demo` for the demographics screen.
+    #[serde(default)]
+    q: String,
+    /// Present when an optional question is skipped.
+    #[serde(default)]
+    skip: Option<String>,
+    #[serde(default)]
+    gender: String,
+    #[serde(default)]
+    age_band: String,
 }
 
 /// The store an MCS visitor is rating, by name.
@@ -55,19 +75,19 @@ async fn store_name(db: &Db, r: &Recipient) -> Option<String> {
 }
 
 async fn render(
-    app: &App,
-    ctx: &Ctx,
+    web: &Web,
+    p: &Personal,
     resp: Option<&SurveyResponse>,
     screen: Screen<'_>,
     status: u16,
 ) -> Result<Response<Body>, HttpError> {
-    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
-    let token = form_token(&app.config.secret, ctx.code.as_str());
-    let store = store_name(&app.db, &ctx.recipient).await;
+    let def = survey_of(p).ok_or(HttpError::NotFound)?;
+    let token = form_token(&web.site.secret, p.code.as_str());
+    let store = store_name(&web.app.db, &p.recipient).await;
     let view = SurveyView {
-        campaign: ctx.campaign(),
+        campaign: p.campaign(),
         survey: def,
-        code: ctx.code.as_str(),
+        code: p.code.as_str(),
         token: &token,
         rev: resp.map_or(0, |r| r.rev),
         store_name: store.as_deref(),
@@ -80,62 +100,53 @@ async fn render(
 }
 
 /// The reward coupon's state for the thank-you screen.
-async fn reward(app: &App, req: &Request, ctx: &Ctx, def: &SurveyDef) -> Result<Option<Reward>, HttpError> {
-    let Some(coupon) = def.reward.as_ref().and_then(|id| ctx.campaign().coupon(id)) else {
+async fn reward(web: &Web, req: &Request, p: &Personal, def: &SurveyDef) -> Result<Option<Reward>, HttpError> {
+    let Some(coupon) = def.reward.as_ref().and_then(|id| p.campaign().coupon(id)) else {
         return Ok(None);
     };
-    let claim = app
+    let claim = web
+        .app
         .db
-        .claims(&ctx.recipient.id, &coupon.id, coupon.per_person)
+        .claims(&p.recipient.id, &coupon.id, coupon.per_person)
         .await?
         .pop();
-    Ok(Some(match claim {
-        Some(c) => match c.status {
-            ClaimStatus::Pending => {
-                // Each reload asks for the next `w`, so the refresh is a real navigation.
-                let w: u32 = query_param(req, "w").and_then(|w| w.parse().ok()).unwrap_or(0);
-                Reward::Pending {
-                    refresh: format!("/s/{}?w={}", ctx.code, w.saturating_add(1)),
-                }
-            }
-            ClaimStatus::SoldOut => Reward::SoldOut,
-            ClaimStatus::Issued => {
-                let code = c.code.map(|c| c.to_string()).unwrap_or_default();
-                let qr_svg = mcamp_http::pages::qr::svg(&code).unwrap_or_default();
-                Reward::Issued { code, qr_svg }
-            }
+    Ok(Some(match claim.as_ref().map(ClaimShown::of) {
+        Some(ClaimShown::Pending) => Reward::Pending {
+            refresh: refresh_url(req, &format!("/s/{}", p.code), ""),
         },
+        Some(ClaimShown::SoldOut) => Reward::SoldOut,
+        Some(ClaimShown::Issued { code, qr_svg }) => Reward::Issued { code, qr_svg },
         None if coupon.eligibility == Eligibility::SurveyAndFormCompleted => Reward::NeedsContact,
-        None => match coupons::eligible(coupon, &ctx.recipient, app.now()) {
+        None => match eligible(coupon, &p.recipient, web.app.now()) {
             Ok(()) => Reward::NeedsContact,
             Err(e) => Reward::Blocked(e.to_string()),
         },
     }))
 }
 
-async fn show(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, HttpError> {
-    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
-    let resp = app.db.survey_response(&ctx.recipient.id).await?;
+async fn show(web: &Web, req: &Request, p: &Personal) -> Result<Response<Body>, HttpError> {
+    let def = survey_of(p).ok_or(HttpError::NotFound)?;
+    let resp = web.app.db.survey_response(&p.recipient.id).await?;
     if wants_json(req) {
         return Ok(json_response(200, &state_json(def, resp.as_ref())));
     }
     if resp.as_ref().is_some_and(|r| r.completed_at.is_some()) {
         // Re-opening a finished survey says so; `done` marks the redirect right after finishing.
         let already = query_param(req, "done").is_none() && query_param(req, "w").is_none();
-        let reward = reward(app, req, ctx, def).await?;
-        return render(app, ctx, resp.as_ref(), Screen::Thanks { already, reward }, 200).await;
+        let reward = reward(web, req, p, def).await?;
+        return render(web, p, resp.as_ref(), Screen::Thanks { already, reward }, 200).await;
     }
     let answers = resp.as_ref().map(|r| r.answers.clone()).unwrap_or_default();
     let (path, at) = def.walk(&answers);
     if resp.is_none() && query_param(req, "start").is_none() {
-        let event = ctx.event(app.now(), EventData::PageView { page: "survey".into() });
-        if let Err(e) = app.db.append_event(&event).await {
+        let event = p.event(web.app.now(), EventData::PageView { page: "survey".into() });
+        if let Err(e) = web.app.db.append_event(&event).await {
             tracing::error!(error = %e, "page view not recorded");
         }
-        return render(app, ctx, None, Screen::Intro, 200).await;
+        return render(web, p, None, Screen::Intro, 200).await;
     }
-    if Db::needs_demographics(def, &ctx.recipient, resp.as_ref()) {
-        return render(app, ctx, resp.as_ref(), Screen::Demographics { error: None }, 200).await;
+    if needs_demographics(def, &p.recipient, resp.as_ref()) {
+        return render(web, p, resp.as_ref(), Screen::Demographics { error: None }, 200).await;
     }
     // `?q=` revisits an answered question on the path (the back link); anything else shows
     // where the respondent stands.
@@ -147,13 +158,13 @@ async fn show(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, Htt
         // A complete path is always saved as completed; show the last question if not.
         (None, Next::End) => path.last().copied().unwrap_or(0),
     };
-    question_screen(app, ctx, resp.as_ref(), &path, index, None, None, 200).await
+    question_screen(web, p, resp.as_ref(), &path, index, None, None, 200).await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn question_screen(
-    app: &App,
-    ctx: &Ctx,
+    web: &Web,
+    p: &Personal,
     resp: Option<&SurveyResponse>,
     path: &[usize],
     index: usize,
@@ -161,7 +172,7 @@ async fn question_screen(
     error: Option<String>,
     status: u16,
 ) -> Result<Response<Body>, HttpError> {
-    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
+    let def = survey_of(p).ok_or(HttpError::NotFound)?;
     let q = def.questions.get(index).ok_or(HttpError::NotFound)?;
     let values = posted
         .unwrap_or_else(|| survey::answer_values(resp.and_then(|r| r.answers.get(&q.id)).and_then(Option::as_ref)));
@@ -176,7 +187,7 @@ async fn question_screen(
         error,
         back,
     };
-    render(app, ctx, resp, screen, status).await
+    render(web, p, resp, screen, status).await
 }
 
 /// Where the respondent stands, for programs.
@@ -195,73 +206,59 @@ fn state_json(def: &SurveyDef, resp: Option<&SurveyResponse>) -> serde_json::Val
     })
 }
 
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-}
-
-async fn submit(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, HttpError> {
-    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
-    let fields = form_fields(req)?;
-    if !token_ok(
-        &app.config.secret,
-        ctx.code.as_str(),
-        field(&fields, "token").unwrap_or(""),
-    ) {
-        return Err(HttpError::Forbidden(
-            "the form token does not match this link; reload the page".into(),
-        ));
-    }
+async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Response<Body>, HttpError> {
+    let def = survey_of(p).ok_or(HttpError::NotFound)?;
+    let post: ScreenPost = form(req)?;
+    tokens::check(&web.site.secret, p.code.as_str(), &post.token)?;
     let json = wants_json(req);
-    let resp = app.db.survey_response(&ctx.recipient.id).await?;
+    let resp = web.app.db.survey_response(&p.recipient.id).await?;
     if resp.as_ref().is_some_and(|r| r.completed_at.is_some()) {
         return if json {
             Err(HttpError::Conflict(
                 json!({"error": "already_completed", "reason": "설문에 이미 참여하셨어요."}),
             ))
         } else {
-            Ok(see_other(format!("/s/{}", ctx.code)))
+            Ok(see_other(format!("/s/{}", p.code)))
         };
     }
     // A page posts the revision it was drawn from: a post from a stale page (another tab
     // moved on) is refused and the current screen shown, never applied on top.
-    if let (Some(posted), Some(current)) = (field(&fields, "rev").and_then(|r| r.parse::<u64>().ok()), resp.as_ref())
+    if let (Some(posted), Some(current)) = (post.rev.as_deref().and_then(|r| r.parse::<u64>().ok()), resp.as_ref())
         && posted != current.rev
     {
-        return refused(app, req, ctx, resp.as_ref(), SurveyError::Conflict, json).await;
+        return refused(web, req, p, resp.as_ref(), SurveyError::Conflict, json).await;
     }
-    let now = app.now();
-    let qid = field(&fields, "q").unwrap_or("");
+    let now = web.app.now();
+    let qid = post.q.as_str();
     let saved = if qid == "_demo" {
-        let gender = match field(&fields, "gender").unwrap_or("") {
+        let gender = match post.gender.as_str() {
             "" => None,
             g => Some(Gender::parse(g).map_err(|e| HttpError::BadRequest(e.to_string()))?),
         };
-        let age = match field(&fields, "age_band").unwrap_or("") {
+        let age = match post.age_band.as_str() {
             "" => None,
             a => Some(AgeBand::parse(a).map_err(|e| HttpError::BadRequest(e.to_string()))?),
         };
-        app.db
-            .save_demographics(def, &ctx.recipient, resp.clone(), gender, age, now)
+        web.app
+            .db
+            .save_demographics(def, &p.recipient, resp.clone(), gender, age, now)
             .await
     } else {
         let Some(index) = def.index_of(qid) else {
             return Err(HttpError::BadRequest(format!("q: no question '{qid}' in this survey")));
         };
         let q = &def.questions[index];
-        let skip = field(&fields, "skip").is_some();
-        let values: Vec<&str> = if skip {
+        let values = if post.skip.is_some() {
             Vec::new()
         } else {
-            fields
-                .iter()
-                .filter(|(k, _)| k == "v")
-                .map(|(_, v)| v.as_str())
-                .collect()
+            repeated(req, "v")?
         };
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
         match q.parse_answer(&values) {
             Ok(answer) => {
-                app.db
-                    .save_answer(def, &ctx.recipient, resp.clone(), qid, answer, now)
+                web.app
+                    .db
+                    .save_answer(def, &p.recipient, resp.clone(), qid, answer, now)
                     .await
             }
             Err(e) => Err(SurveyError::Answer {
@@ -273,30 +270,30 @@ async fn submit(app: &App, req: &Request, ctx: &Ctx) -> Result<Response<Body>, H
     match saved {
         Ok(r) => {
             if r.completed_at.is_some() {
-                claim_reward(app, ctx, def, &r).await;
+                claim_reward(web, p, def, &r).await;
             }
             if json {
                 Ok(json_response(200, &state_json(def, Some(&r))))
             } else if r.completed_at.is_some() {
-                Ok(see_other(format!("/s/{}?done=1", ctx.code)))
+                Ok(see_other(format!("/s/{}?done=1", p.code)))
             } else {
-                Ok(see_other(format!("/s/{}", ctx.code)))
+                Ok(see_other(format!("/s/{}", p.code)))
             }
         }
-        Err(e) => refused(app, req, ctx, resp.as_ref(), e, json).await,
+        Err(e) => refused(web, req, p, resp.as_ref(), e, json).await,
     }
 }
 
 /// A refused save: JSON with the reason, or the screen again with a Korean message.
 async fn refused(
-    app: &App,
+    web: &Web,
     req: &Request,
-    ctx: &Ctx,
+    p: &Personal,
     resp: Option<&SurveyResponse>,
     e: SurveyError,
     json: bool,
 ) -> Result<Response<Body>, HttpError> {
-    let def = survey_of(ctx).ok_or(HttpError::NotFound)?;
+    let def = survey_of(p).ok_or(HttpError::NotFound)?;
     let (status, message) = match &e {
         SurveyError::Answer { reason, .. } => (400, reason.to_string()),
         SurveyError::UnknownQuestion(_) => (400, "알 수 없는 질문이에요.".to_owned()),
@@ -306,8 +303,8 @@ async fn refused(
             "이 화면은 지난 화면이에요. 지금 답할 질문을 보여 드릴게요.".to_owned(),
         ),
         SurveyError::AlreadyCompleted if json => (409, "설문에 이미 참여하셨어요.".to_owned()),
-        SurveyError::AlreadyCompleted => return Ok(see_other(format!("/s/{}", ctx.code))),
-        SurveyError::Db(d) => return Err(HttpError::Internal(d.to_string())),
+        SurveyError::AlreadyCompleted => return Ok(see_other(format!("/s/{}", p.code))),
+        SurveyError::Db(_) => return Err(HttpError::Internal(Box::new(e))),
     };
     if json {
         let body = json!({ "error": e.to_string(), "reason": message });
@@ -321,40 +318,45 @@ async fn refused(
     };
     let index = match (posted_q, at) {
         (Some(i), _) | (None, Next::Question(i)) => i,
-        (None, Next::End) => return Ok(see_other(format!("/s/{}", ctx.code))),
+        (None, Next::End) => return Ok(see_other(format!("/s/{}", p.code))),
     };
     // Show what they typed (an over-long text stays editable), never store it.
     let posted = if matches!(e, SurveyError::Answer { .. }) {
-        let fields = form_fields(req)?;
-        Some(fields.into_iter().filter(|(k, _)| k == "v").map(|(_, v)| v).collect())
+        Some(repeated(req, "v")?)
     } else {
         None
     };
-    question_screen(app, ctx, resp, &path, index, posted, Some(message), status).await
+    question_screen(web, p, resp, &path, index, posted, Some(message), status).await
 }
 
 /// Claims the reward coupon through the coupon pipeline. A refusal (sold out, needs the
 /// contact form first) is shown on the thank-you screen, not an error of the save.
-async fn claim_reward(app: &App, ctx: &Ctx, def: &SurveyDef, done: &SurveyResponse) {
+async fn claim_reward(web: &Web, p: &Personal, def: &SurveyDef, done: &SurveyResponse) {
     let Some(coupon) = &def.reward else {
         return;
     };
     // The recipient as the completing save left it: no second read of the profile.
     let recipient = Recipient {
         survey_completed_at: done.completed_at,
-        ..ctx.recipient.clone()
+        ..p.recipient.clone()
     };
-    match coupons::claim(
-        &app.db,
-        app.queue.as_ref(),
-        ctx.campaign(),
+    match claims::claim(
+        &web.app.db,
+        web.app.queue.as_ref(),
+        p.campaign(),
         &recipient,
         coupon,
-        app.now(),
+        web.app.now(),
     )
     .await
     {
-        Ok(_) | Err(ClaimError::NotEligible(_)) | Err(ClaimError::OutsideWindow) => {}
-        Err(e) => tracing::error!(error = %e, coupon = %coupon, "reward not claimed"),
+        Ok(_) | Err(ClaimError::Ineligible(_)) => {}
+        Err(e) => tracing::error!(error = %mcamp_http::error::chain(&e), coupon = %coupon, "reward not claimed"),
     }
+}
+
+/// Every environment variable this function reads at start-up (template.yaml is checked
+/// against it).
+pub fn env() -> Vec<mcamp_env::Var> {
+    mcamp_http::lambda::env()
 }

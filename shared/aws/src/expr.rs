@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use mcamp_domain::ports::{Cond, StoreError, Update};
+use mcamp_store::ports::{Cond, StoreError, Update};
 use serde_json::Value;
 
 #[derive(Default)]

@@ -1,4 +1,5 @@
-//! mcamp's ports over AWS: DynamoDB (items mapped by `serde_dynamo`), DynamoDB Streams, SQS.
+//! mcamp's ports over AWS: DynamoDB (items mapped by `serde_dynamo`), SQS, and with the
+//! `streams` feature DynamoDB Streams (for the tests).
 //!
 //! The same code talks to AWS or to an emulator (moto server) given an endpoint URL.
 
@@ -6,12 +7,14 @@ mod dynamo;
 mod expr;
 mod provision;
 mod sqs;
+#[cfg(feature = "streams")]
+mod streams;
 
 use std::collections::HashMap;
 
 use aws_config::BehaviorVersion;
-use mcamp_domain::env::{EnvError, optional, required};
-use mcamp_domain::ports::{QueueId, TableId};
+use mcamp_env::{EnvError, Var, optional, required};
+use mcamp_store::ports::{QueueId, TableId};
 
 pub use provision::{create_queues, create_tables};
 
@@ -23,6 +26,14 @@ pub struct Names {
 }
 
 impl Names {
+    /// What `from_env` reads.
+    pub const ENV: &[Var] = &[
+        Var::required("MCAMP_MAIN_TABLE"),
+        Var::required("MCAMP_EVENTS_TABLE"),
+        Var::optional("MCAMP_COUPON_QUEUE_URL"),
+        Var::optional("MCAMP_COUPON_DLQ_URL"),
+    ];
+
     /// `MCAMP_MAIN_TABLE`, `MCAMP_EVENTS_TABLE`, `MCAMP_COUPON_QUEUE_URL`, `MCAMP_COUPON_DLQ_URL`.
     /// A function that does not use the queue may leave the queue variables unset.
     pub fn from_env() -> Result<Self, EnvError> {
@@ -57,10 +68,11 @@ impl Names {
     }
 }
 
-/// DynamoDB, DynamoDB Streams and SQS clients with the names they act on.
+/// DynamoDB and SQS clients (and DynamoDB Streams with `streams`) with the names they act on.
 #[derive(Clone)]
 pub struct Aws {
     ddb: aws_sdk_dynamodb::Client,
+    #[cfg(feature = "streams")]
     streams: aws_sdk_dynamodbstreams::Client,
     sqs: aws_sdk_sqs::Client,
     names: Names,
@@ -70,14 +82,11 @@ impl Aws {
     pub fn new(config: &aws_config::SdkConfig, names: Names) -> Self {
         Aws {
             ddb: aws_sdk_dynamodb::Client::new(config),
+            #[cfg(feature = "streams")]
             streams: aws_sdk_dynamodbstreams::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
             names,
         }
-    }
-
-    pub fn names(&self) -> &Names {
-        &self.names
     }
 
     pub fn set_queue_url(&mut self, q: QueueId, url: String) {

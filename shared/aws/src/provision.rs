@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use mcamp_domain::ports::{MAX_RECEIVE_COUNT, QueueId, StoreError, StoreResult, TableId};
+use mcamp_store::ports::{MAX_RECEIVE_COUNT, QueueId, StoreError, StoreResult, TableId};
 
 use crate::Aws;
 

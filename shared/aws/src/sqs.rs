@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use mcamp_domain::ports::{JobQueue, QueueId, Received, StoreError, StoreResult};
+use mcamp_store::ports::{JobQueue, QueueId, Received, StoreError, StoreResult};
 
 use crate::Aws;
 

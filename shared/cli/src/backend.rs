@@ -1,40 +1,30 @@
 //! Opens the store the global flags name: the embedded data file (default), an emulator
-//! (`--aws-endpoint`, tables `mcamp-local-*` created when missing, as the gateway does), or
-//! AWS (`--aws`, names from the environment).
+//! (`--aws-endpoint`, tables `mcamp-local-*` created when missing), or AWS (`--aws`, names
+//! from the environment). The choice is `mcamp_app::backend`'s, the one the gateway makes.
 
-use std::sync::Arc;
-
-use mcamp_domain::db::Db;
+use mcamp_app::backend::{Backend, OpenError};
+use mcamp_store::Db;
 
 use crate::Global;
 use crate::failure::Failure;
 
 pub async fn open(g: &Global) -> Result<Db, Failure> {
-    if g.aws || g.aws_endpoint.is_some() {
-        let config = mcamp_aws::sdk_config(g.aws_endpoint.as_deref()).await;
-        let aws = if g.aws {
-            let names = mcamp_aws::Names::from_env().map_err(|e| Failure::user(e.to_string()))?;
-            mcamp_aws::Aws::new(&config, names)
-        } else {
-            let mut aws = mcamp_aws::Aws::new(&config, mcamp_aws::Names::prefixed("mcamp-local"));
-            let unreachable = |e: mcamp_domain::ports::StoreError| {
-                Failure::Storage(format!(
-                    "DynamoDB/SQS at {}: {}",
-                    g.aws_endpoint.as_deref().unwrap_or_default(),
-                    without_debug_dump(&e.to_string())
-                ))
-            };
-            mcamp_aws::create_tables(&aws).await.map_err(unreachable)?;
-            mcamp_aws::create_queues(&mut aws, "mcamp-local")
-                .await
-                .map_err(unreachable)?;
-            aws
-        };
-        return Ok(Db::new(Arc::new(aws)));
+    let backend = Backend::from_flags(g.aws, g.aws_endpoint.clone(), g.data.clone());
+    let opened = mcamp_app::backend::open(&backend).await.map_err(failure)?;
+    Ok(Db::new(opened.table))
+}
+
+/// What the user sees: a missing environment variable is theirs to fix (exit 1); a data file
+/// that cannot be opened or an emulator that cannot be reached is storage (exit 2).
+fn failure(e: OpenError) -> Failure {
+    match e {
+        OpenError::Env(e) => Failure::user(e.to_string()),
+        OpenError::File { path, source } => Failure::Storage(format!("opening {}: {source}", path.display())),
+        OpenError::Unreachable { endpoint, source } => Failure::Storage(format!(
+            "DynamoDB/SQS at {endpoint}: {}",
+            without_debug_dump(&source.to_string())
+        )),
     }
-    let embedded = mcamp_embedded::Embedded::open(&g.data)
-        .map_err(|e| Failure::Storage(format!("opening {}: {e}", g.data.display())))?;
-    Ok(Db::new(Arc::new(embedded)))
 }
 
 /// The SDK's message without the `Debug` dump of its error chain that follows it, e.g.

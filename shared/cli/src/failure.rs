@@ -2,13 +2,13 @@
 
 use std::process::ExitCode;
 
-use mcamp_domain::db::DbError;
-use mcamp_domain::values::ParseError;
+use mcamp_core::values::ParseError;
 use mcamp_ops::campaign_file::CampaignFileError;
 use mcamp_ops::export::ExportError;
 use mcamp_ops::import::ImportError;
 use mcamp_ops::stats::StatsError;
 use mcamp_ops::stores::StoreAddError;
+use mcamp_store::DbError;
 
 #[derive(Debug)]
 pub enum Failure {

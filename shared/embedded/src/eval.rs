@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use mcamp_domain::ports::{Cond, Item, Key, StoreError, Update};
+use mcamp_store::ports::{Cond, Item, Key, StoreError, Update};
 use serde_json::Value;
 
 pub fn key_of(item: &Item) -> Result<Key, StoreError> {

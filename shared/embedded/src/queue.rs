@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use mcamp_domain::ports::{MAX_RECEIVE_COUNT, QueueId, Received};
-use mcamp_domain::values::random_base62;
+use mcamp_core::values::random_base62;
+use mcamp_store::ports::{MAX_RECEIVE_COUNT, QueueId, Received};
 use tokio::time::Instant;
 
 struct Message {
@@ -129,6 +129,12 @@ impl Queues {
                 }
             }
         }
+    }
+
+    /// The earliest time a message of `queue` becomes visible (in the past for one visible
+    /// now); `None` for an empty queue. A receive that found nothing waits at most until then.
+    pub fn next_visible(&self, queue: QueueId) -> Option<Instant> {
+        self.queues.get(&queue)?.values().map(|(_, m)| m.visible_at).min()
     }
 
     pub fn depth(&self, queue: QueueId) -> usize {

@@ -8,15 +8,16 @@ use axum::body::{Body as AxumBody, to_bytes};
 use axum::extract::{Request as AxumRequest, State};
 use axum::response::Response as AxumResponse;
 use lambda_http::{Body, Request, RequestExt, Response};
+use mcamp_app::App;
 use mcamp_http::routes::{Function, match_route};
-use mcamp_http::{App, Flavor, HttpError};
+use mcamp_http::{Flavor, HttpError, Web};
 
 /// Bodies above this are refused before any handler runs (API Gateway's limit is 10 MB;
 /// handlers apply their own smaller caps).
 const MAX_GATEWAY_BODY: usize = 1024 * 1024;
 
 /// Runs one request through the function its route names.
-pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
+pub async fn dispatch(web: &Web, req: Request) -> Response<Body> {
     let path = req.uri().path().to_owned();
     let flavor = if path.starts_with("/api/") {
         Flavor::Json
@@ -31,10 +32,10 @@ pub async fn dispatch(app: &App, req: Request) -> Response<Body> {
     let params: HashMap<String, String> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     let req = req.with_path_parameters(params);
     match route.function {
-        Function::Redirect => mcamp_redirect::handle(app, req).await,
-        Function::Page => mcamp_page::handle(app, req).await,
-        Function::Redeem => mcamp_redeem::handle(app, req).await,
-        Function::Survey => mcamp_survey::handle(app, req).await,
+        Function::Redirect => mcamp_redirect::handle(web, req).await,
+        Function::Page => mcamp_page::handle(web, req).await,
+        Function::Redeem => mcamp_redeem::handle(web, req).await,
+        Function::Survey => mcamp_survey::handle(web, req).await,
     }
 }
 
@@ -54,18 +55,18 @@ pub fn to_lambda(parts: http::request::Parts, body: bytes::Bytes) -> Request {
 
 fn parse_query(q: &str) -> HashMap<String, Vec<String>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (k, v) in mcamp_http::request::form_urlencoded(q.as_bytes()) {
-        out.entry(k).or_default().push(v);
+    for (k, v) in mcamp_http::request::pairs(q.as_bytes()) {
+        out.entry(k.into_owned()).or_default().push(v.into_owned());
     }
     out
 }
 
-async fn gateway(State(app): State<App>, req: AxumRequest) -> AxumResponse {
+async fn gateway(State(web): State<Web>, req: AxumRequest) -> AxumResponse {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_GATEWAY_BODY).await else {
         return from_lambda(HttpError::TooLarge.into_response(Flavor::Html));
     };
-    let resp = dispatch(&app, to_lambda(parts, bytes)).await;
+    let resp = dispatch(&web, to_lambda(parts, bytes)).await;
     from_lambda(resp)
 }
 
@@ -94,8 +95,8 @@ pub fn spawn_consumers(app: App) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// Serves `app` on `listener` until the process ends.
-pub async fn serve(app: App, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let router = axum::Router::new().fallback(gateway).with_state(app);
+/// Serves `web` on `listener` until the process ends.
+pub async fn serve(web: Web, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let router = axum::Router::new().fallback(gateway).with_state(web);
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
 }

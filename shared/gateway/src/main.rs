@@ -3,12 +3,13 @@
 //! demo campaign and prints each demo recipient's link.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use mcamp_domain::ports::{JobQueue, Table};
-use mcamp_http::{App, Config};
+use mcamp_app::App;
+use mcamp_app::backend::{self, Backend};
+use mcamp_http::{Site, Web};
 
 #[derive(Parser)]
 #[command(about = "mcamp local gateway: every HTTP function on one port")]
@@ -30,14 +31,14 @@ struct Args {
 }
 
 fn local_secret(data: &std::path::Path) -> anyhow::Result<String> {
-    if let Some(s) = mcamp_domain::env::optional("MCAMP_SECRET") {
+    if let Some(s) = mcamp_env::optional("MCAMP_SECRET") {
         return Ok(s);
     }
     let path = data.with_file_name("secret");
     if let Ok(s) = std::fs::read_to_string(&path) {
         return Ok(s.trim().to_owned());
     }
-    let s = mcamp_domain::values::random_base62(32);
+    let s = mcamp_core::values::random_base62(32);
     std::fs::write(&path, &s).with_context(|| format!("writing {}", path.display()))?;
     Ok(s)
 }
@@ -54,31 +55,16 @@ async fn main() -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let base = format!("http://127.0.0.1:{}", args.port);
-    let (table, queue, store_name): (Arc<dyn Table>, Arc<dyn JobQueue>, String) = if args.aws
-        || args.aws_endpoint.is_some()
-    {
-        let config = mcamp_aws::sdk_config(args.aws_endpoint.as_deref()).await;
-        let aws = if args.aws {
-            mcamp_aws::Aws::new(&config, mcamp_aws::Names::from_env()?)
-        } else {
-            let mut aws = mcamp_aws::Aws::new(&config, mcamp_aws::Names::prefixed("mcamp-local"));
-            mcamp_aws::create_tables(&aws).await?;
-            mcamp_aws::create_queues(&mut aws, "mcamp-local").await?;
-            aws
-        };
-        let aws = Arc::new(aws);
-        let name = args
-            .aws_endpoint
-            .clone()
-            .map_or("AWS".to_owned(), |e| format!("DynamoDB/SQS at {e}"));
-        (aws.clone(), aws, name)
-    } else {
-        let e = Arc::new(
-            mcamp_embedded::Embedded::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?,
-        );
-        (e.clone(), e, format!("embedded store in {}", args.data.display()))
-    };
-    let app = App::new(table, queue, Config::local(&base, &local_secret(&args.data)?));
+    let opened = backend::open(&Backend::from_flags(
+        args.aws,
+        args.aws_endpoint.clone(),
+        args.data.clone(),
+    ))
+    .await
+    .map_err(|e| anyhow::anyhow!(mcamp_app::error_chain(&e)))?;
+    let store_name = opened.description;
+    let app = App::new(opened.table, opened.queue).with_campaign_cache(Duration::from_secs(1));
+    let web = Web::new(app.clone(), Site::local(&base, &local_secret(&args.data)?));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
@@ -105,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
         }
         println!();
     }
-    mcamp_gateway::spawn_consumers(app.clone());
-    mcamp_gateway::serve(app, listener).await?;
+    mcamp_gateway::spawn_consumers(app);
+    mcamp_gateway::serve(web, listener).await?;
     Ok(())
 }

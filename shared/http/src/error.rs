@@ -1,11 +1,11 @@
 //! The one error type of the HTTP boundary and its mapping to a status, in one place.
 //! Recipients get a Korean page; APIs get JSON with a reason.
 
-use lambda_http::{Body, Response};
-use mcamp_domain::db::DbError;
+use mcamp_store::DbError;
 use serde_json::json;
 
 use crate::pages;
+use crate::response::{html_response, json_response};
 
 /// Who is asking: a person with a browser, or a program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,16 +33,18 @@ pub enum HttpError {
     TooLarge,
     #[error("method not allowed")]
     MethodNotAllowed,
-    /// Logged with its cause; the client sees only that something failed.
-    #[error("internal: {0}")]
-    Internal(String),
+    /// Logged with its chain of causes; the client sees only that something failed.
+    #[error("internal")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<DbError> for HttpError {
     fn from(e: DbError) -> Self {
-        HttpError::Internal(e.to_string())
+        HttpError::Internal(Box::new(e))
     }
 }
+
+pub use mcamp_app::error_chain as chain;
 
 impl HttpError {
     pub fn status(&self) -> u16 {
@@ -73,9 +75,9 @@ impl HttpError {
         }
     }
 
-    pub fn into_response(self, flavor: Flavor) -> Response<Body> {
-        if let HttpError::Internal(cause) = &self {
-            tracing::error!(%cause, "request failed");
+    pub fn into_response(self, flavor: Flavor) -> lambda_http::Response<lambda_http::Body> {
+        if let HttpError::Internal(_) = &self {
+            tracing::error!(error = %chain(&self), "request failed");
         }
         let status = self.status();
         match flavor {
@@ -108,24 +110,4 @@ impl HttpError {
             }
         }
     }
-}
-
-pub fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .header("cache-control", "no-store")
-        .body(Body::from(body.to_string()))
-        .unwrap_or_default()
-}
-
-pub fn html_response(status: u16, html: String) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "text/html; charset=utf-8")
-        .header("cache-control", "no-store")
-        .header("x-content-type-options", "nosniff")
-        .header("referrer-policy", "strict-origin-when-cross-origin")
-        .body(Body::from(html))
-        .unwrap_or_default()
 }

@@ -4,31 +4,31 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use lambda_http::{Body, Request, Response};
-use mcamp_domain::db::campaigns::StoredCampaign;
-use mcamp_domain::db::links::LinkKind;
-use mcamp_domain::db::recipients::Recipient;
-use mcamp_domain::events::{Event, EventData};
-use mcamp_domain::values::ShortCode;
+use lambda_http::Request;
+use mcamp_core::campaign::Campaign;
+use mcamp_core::events::{Event, EventData};
+use mcamp_core::link::LinkKind;
+use mcamp_core::recipient::Recipient;
+use mcamp_core::values::ShortCode;
+use mcamp_store::campaigns::StoredCampaign;
 
-use crate::request::{header, path_param};
+use crate::request::path_param;
 use crate::{App, HttpError};
 
 /// The recipient behind a personal link, with their campaign.
 pub struct Personal {
     pub code: ShortCode,
     pub recipient: Recipient,
-    pub campaign: Arc<StoredCampaign>,
+    pub stored: Arc<StoredCampaign>,
 }
 
 impl Personal {
-    pub fn campaign(&self) -> &mcamp_domain::campaign::Campaign {
-        &self.campaign.campaign
+    pub fn campaign(&self) -> &Campaign {
+        &self.stored.campaign
     }
     /// An event of this person, credited to their share chain.
     pub fn event(&self, now: DateTime<Utc>, data: EventData) -> Event {
-        let r = &self.recipient;
-        Event::new(r.campaign_id.clone(), now, data).by(Some(r.id.clone()), r.referrer_id.clone(), Some(r.chain_head()))
+        Event::new(self.recipient.campaign_id.clone(), now, data).by((&self.recipient).into())
     }
 }
 
@@ -51,28 +51,13 @@ pub async fn open(app: &App, req: &Request) -> Result<Opened, HttpError> {
     }
     let owner = link.recipient_id.as_ref().ok_or(HttpError::NotFound)?;
     let recipient = app.db.recipient(owner).await?.ok_or(HttpError::NotFound)?;
-    let campaign = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
-    if !campaign.campaign.is_live(app.now()) {
+    let stored = app.campaign(&link.campaign_id).await?.ok_or(HttpError::NotFound)?;
+    if !stored.campaign.is_live(app.now()) {
         return Err(HttpError::Gone);
     }
     Ok(Opened::Personal(Box::new(Personal {
         code,
         recipient,
-        campaign,
+        stored,
     })))
-}
-
-/// A program asking for JSON (`Accept: application/json`) rather than a page.
-pub fn wants_json(req: &Request) -> bool {
-    header(req, "accept").is_some_and(|a| a.contains("application/json"))
-}
-
-/// 303 to `location`, not cached: the answer to a form post.
-pub fn see_other(location: String) -> Response<Body> {
-    Response::builder()
-        .status(303)
-        .header("location", location)
-        .header("cache-control", "no-store")
-        .body(Body::Empty)
-        .unwrap_or_default()
 }

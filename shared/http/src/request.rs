@@ -1,6 +1,11 @@
-//! Reading requests safely: parameters, headers and bodies with size caps, never panicking.
+//! Reading requests safely: parameters, headers, cookies and bodies with size caps, never
+//! panicking. Forms are typed structs through `lambda_http`'s payload extraction
+//! (serde_urlencoded); cookies through the `cookie` crate.
 
-use lambda_http::{Body, Request, RequestExt};
+use std::borrow::Cow;
+
+use lambda_http::{Body, Request, RequestExt, RequestPayloadExt};
+use serde::de::DeserializeOwned;
 
 use crate::HttpError;
 
@@ -34,68 +39,46 @@ pub fn body_bytes(req: &Request) -> Result<&[u8], HttpError> {
     Ok(bytes)
 }
 
-/// Fields of an `application/x-www-form-urlencoded` body (repeated names kept in order).
-pub fn form(req: &Request) -> Result<Vec<(String, String)>, HttpError> {
-    let bytes = body_bytes(req)?;
-    Ok(form_urlencoded(bytes))
-}
-
-/// Parses `a=1&b=%ED%95%9C`; invalid UTF-8 is replaced, never a panic.
-pub fn form_urlencoded(bytes: &[u8]) -> Vec<(String, String)> {
-    bytes
-        .split(|b| *b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let mut it = pair.splitn(2, |b| *b == b'=');
-            let k = decode(it.next().unwrap_or_default());
-            let v = decode(it.next().unwrap_or_default());
-            (k, v)
-        })
-        .collect()
-}
-
-fn decode(s: &[u8]) -> String {
-    let mut out = Vec::with_capacity(s.len());
-    let mut i = 0;
-    while i < s.len() {
-        match s[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < s.len() => match (hex(s[i + 1]), hex(s[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
+/// An `application/x-www-form-urlencoded` body as `T`; 413 past `MAX_BODY`, 400 naming the
+/// field when it does not fit `T`.
+pub fn form<T: DeserializeOwned>(req: &Request) -> Result<T, HttpError> {
+    body_bytes(req)?;
+    match req.form_url_encoded::<T>() {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(HttpError::BadRequest("body: empty form".into())),
+        // serde_urlencoded's message names the field (`missing field `coupon``).
+        Err(e) => Err(HttpError::BadRequest(
+            format!("body: {}", lambda_http::ext::PayloadError::from(e))
+                .trim_end()
+                .to_owned(),
+        )),
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+/// Every value of a repeated form field (`v=a&v=b`, as checkboxes post), which a struct
+/// through serde_urlencoded cannot collect.
+pub fn repeated(req: &Request, name: &str) -> Result<Vec<String>, HttpError> {
+    Ok(form_urlencoded::parse(body_bytes(req)?)
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+        .collect())
+}
+
+/// The pairs of a query string or form body, percent-decoded (invalid UTF-8 replaced).
+pub fn pairs(bytes: &[u8]) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    form_urlencoded::parse(bytes)
 }
 
 /// A cookie's value from the `Cookie` header(s).
 pub fn cookie(req: &Request, name: &str) -> Option<String> {
-    for v in req.headers().get_all("cookie") {
-        let Ok(s) = v.to_str() else { continue };
-        for part in s.split(';') {
-            if let Some((k, val)) = part.trim().split_once('=')
-                && k == name
-            {
-                return Some(val.to_owned());
-            }
-        }
-    }
-    None
+    req.headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
 }
 
 /// `https://host` of this request, for absolute links when no base URL is configured.
@@ -120,19 +103,65 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Sample {
+        name: String,
+        #[serde(default)]
+        note: String,
+    }
+
+    fn post(body: &str) -> Request {
+        let mut req = Request::new(Body::from(body.to_owned()));
+        req.headers_mut().insert(
+            "content-type",
+            lambda_http::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        req
+    }
+
     #[test]
-    fn decodes_korean_and_plus() {
-        let f = form_urlencoded(b"name=%ED%99%8D%EA%B8%B8%EB%8F%99&note=a+b&bad=%ZZ&trail=%E");
-        assert_eq!(f[0], ("name".into(), "홍길동".into()));
-        assert_eq!(f[1], ("note".into(), "a b".into()));
-        assert_eq!(f[2], ("bad".into(), "%ZZ".into()));
-        assert_eq!(f[3], ("trail".into(), "%E".into()));
+    fn decodes_korean_and_plus() -> Result<(), HttpError> {
+        let s: Sample = form(&post("name=%ED%99%8D%EA%B8%B8%EB%8F%99&note=a+b&bad=%ZZ"))?;
+        assert_eq!(
+            s,
+            Sample {
+                name: "홍길동".into(),
+                note: "a b".into()
+            }
+        );
+        let v = repeated(&post("v=a&x=1&v=%EA%B0%80"), "v")?;
+        assert_eq!(v, vec!["a".to_owned(), "가".to_owned()]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_missing_field_is_a_bad_request_and_a_huge_body_too_large() {
+        assert!(matches!(form::<Sample>(&post("note=x")), Err(HttpError::BadRequest(_))));
+        let huge = format!("name={}", "a".repeat(MAX_BODY));
+        assert!(matches!(form::<Sample>(&post(&huge)), Err(HttpError::TooLarge)));
+    }
+
+    #[test]
+    fn cookies_are_found_among_several() {
+        let mut req = Request::new(Body::Empty);
+        req.headers_mut().append(
+            "cookie",
+            lambda_http::http::HeaderValue::from_static("a=1; mcv_x=AbC; b=2"),
+        );
+        assert_eq!(cookie(&req, "mcv_x").as_deref(), Some("AbC"));
+        assert_eq!(cookie(&req, "c"), None);
     }
 
     proptest! {
         #[test]
         fn form_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-            let _ = form_urlencoded(&bytes);
+            let mut req = Request::new(Body::from(bytes.clone()));
+            req.headers_mut().insert(
+                "content-type",
+                lambda_http::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
+            let _ = form::<Sample>(&req);
+            let _ = repeated(&req, "v");
         }
     }
 }

@@ -23,34 +23,72 @@ impl Function {
     }
 }
 
+/// What a route does; the function that serves it dispatches on this, never on the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// A short link opened (click or preview).
+    Open,
+    /// The M-DM page.
+    Page,
+    /// The info form with its consents.
+    SubmitForm,
+    Claim,
+    /// Coupon states for the page's script.
+    CouponStates,
+    Share,
+    OptOutPage,
+    OptOut,
+    /// Client-side interaction beacons.
+    Beacon,
+    /// Kakao's share callback.
+    KakaoShare,
+    Redeem,
+    SurveyScreen,
+    SurveyAnswer,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     pub method: &'static str,
     /// API Gateway syntax: `/p/{code}`.
     pub path: &'static str,
     pub function: Function,
+    pub action: Action,
 }
 
-const fn r(method: &'static str, path: &'static str, function: Function) -> Route {
-    Route { method, path, function }
+const fn r(method: &'static str, path: &'static str, function: Function, action: Action) -> Route {
+    Route {
+        method,
+        path,
+        function,
+        action,
+    }
 }
 
 pub const ROUTES: &[Route] = &[
-    r("GET", "/{code}", Function::Redirect),
-    r("HEAD", "/{code}", Function::Redirect),
-    r("GET", "/p/{code}", Function::Page),
-    r("POST", "/p/{code}/form", Function::Page),
-    r("POST", "/p/{code}/claim", Function::Page),
-    r("GET", "/p/{code}/coupon", Function::Page),
-    r("POST", "/p/{code}/share", Function::Page),
-    r("GET", "/p/{code}/optout", Function::Page),
-    r("POST", "/p/{code}/optout", Function::Page),
-    r("POST", "/e", Function::Page),
-    r("POST", "/hooks/kakao/share", Function::Page),
-    r("POST", "/api/stores/{store}/redeem", Function::Redeem),
-    r("GET", "/s/{code}", Function::Survey),
-    r("POST", "/s/{code}", Function::Survey),
+    r("GET", "/{code}", Function::Redirect, Action::Open),
+    r("HEAD", "/{code}", Function::Redirect, Action::Open),
+    r("GET", "/p/{code}", Function::Page, Action::Page),
+    r("POST", "/p/{code}/form", Function::Page, Action::SubmitForm),
+    r("POST", "/p/{code}/claim", Function::Page, Action::Claim),
+    r("GET", "/p/{code}/coupon", Function::Page, Action::CouponStates),
+    r("POST", "/p/{code}/share", Function::Page, Action::Share),
+    r("GET", "/p/{code}/optout", Function::Page, Action::OptOutPage),
+    r("POST", "/p/{code}/optout", Function::Page, Action::OptOut),
+    r("POST", "/e", Function::Page, Action::Beacon),
+    r("POST", "/hooks/kakao/share", Function::Page, Action::KakaoShare),
+    r("POST", "/api/stores/{store}/redeem", Function::Redeem, Action::Redeem),
+    r("GET", "/s/{code}", Function::Survey, Action::SurveyScreen),
+    r("POST", "/s/{code}", Function::Survey, Action::SurveyAnswer),
 ];
+
+/// The action of a request, by the route table (in Lambda, API Gateway already picked the
+/// function; this picks the action within it).
+pub fn action_of(req: &lambda_http::Request) -> Option<Action> {
+    match_route(req.method().as_str(), req.uri().path())
+        .ok()
+        .map(|(route, _)| route.action)
+}
 
 /// The route for a request and its path parameters. A literal segment beats a parameter, as in
 /// API Gateway, so `/e` is never taken for a short code. `None` for an unknown path; a known

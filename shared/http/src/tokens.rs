@@ -4,7 +4,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::config::Secret;
+use crate::site::Secret;
 
 pub fn form_token(secret: &Secret, code: &str) -> String {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
@@ -15,10 +15,21 @@ pub fn form_token(secret: &Secret, code: &str) -> String {
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
+/// Refuses a post whose token is not the one for this link (403, nothing stored).
+pub fn check(secret: &Secret, code: &str, presented: &str) -> Result<(), crate::HttpError> {
+    if token_ok(secret, code, presented) {
+        Ok(())
+    } else {
+        Err(crate::HttpError::Forbidden(
+            "the form token does not match this link; reload the page".into(),
+        ))
+    }
+}
+
 /// Constant-time check of a presented token.
 pub fn token_ok(secret: &Secret, code: &str, presented: &str) -> bool {
     let expected = form_token(secret, code);
-    !expected.is_empty() && mcamp_domain::values::constant_time_eq(&expected, presented)
+    !expected.is_empty() && mcamp_core::values::constant_time_eq(&expected, presented)
 }
 
 #[cfg(test)]

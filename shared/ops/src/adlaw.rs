@@ -10,11 +10,12 @@
 //! Lengths are counted as Korean carriers bill them: bytes in EUC-KR (CP949), SMS up to 90
 //! bytes, LMS up to 2000. Pure functions only; `export` applies them to a campaign's recipients.
 
-use chrono::{DateTime, FixedOffset, Months, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Months, NaiveDateTime, TimeZone, Timelike, Utc};
 use encoding_rs::EncoderResult;
-use mcamp_domain::campaign::Campaign;
-use mcamp_domain::db::recipients::Recipient;
-use mcamp_domain::values::ParseError;
+use mcamp_core::campaign::Campaign;
+use mcamp_core::recipient::Recipient;
+pub use mcamp_core::time::kst;
+use mcamp_core::values::ParseError;
 use serde::Serialize;
 
 /// The label the law wants first in an ad, exactly so.
@@ -35,12 +36,6 @@ pub const NAME_FALLBACK: &str = "고객";
 /// Night for ads, in KST: from 21:00 up to (not including) 08:00.
 pub const NIGHT_STARTS_HOUR: u32 = 21;
 pub const NIGHT_ENDS_HOUR: u32 = 8;
-
-/// Korea Standard Time (no daylight saving).
-pub fn kst() -> FixedOffset {
-    // 9 hours is in range, so the fallback is never taken.
-    FixedOffset::east_opt(9 * 3600).unwrap_or(Utc.fix())
-}
 
 /// `2026-03-02 10:00` in KST, for screens and exports.
 pub fn format_kst(at: DateTime<Utc>) -> String {
@@ -339,9 +334,9 @@ pub fn decide(r: &Recipient, send_at: DateTime<Utc>, allow_night: bool) -> Decis
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcamp_domain::campaign::{Sender, ShareCard};
-    use mcamp_domain::db::recipients::{Consents, RecipientSource};
-    use mcamp_domain::values::{CampaignId, PhoneNumber, RecipientId, ShortCode};
+    use mcamp_core::campaign::{Sender, ShareCard};
+    use mcamp_core::recipient::{Consents, RecipientSource};
+    use mcamp_core::values::{CampaignId, PhoneNumber, RecipientId, ShortCode};
 
     fn campaign(message: &str) -> Campaign {
         Campaign {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use mcamp_domain::campaign::Campaign;
+use mcamp_core::campaign::Campaign;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignFileError {

@@ -5,11 +5,14 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::pin::pin;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use mcamp_domain::campaign::CampaignStatus;
-use mcamp_domain::db::{Db, DbError, keys};
-use mcamp_domain::values::{CampaignId, RecipientId};
+use futures::TryStreamExt;
+use mcamp_core::campaign::{Campaign, CampaignStatus};
+use mcamp_core::time::kst;
+use mcamp_core::values::{CampaignId, RecipientId};
+use mcamp_store::{Db, DbError};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -158,8 +161,6 @@ pub struct LinkExport {
 
 pub const LINK_COLUMNS: [&str; 6] = ["phone", "name", "message", "bytes_euckr", "kind", "reconfirm_consent"];
 
-const PAGE: usize = 500;
-
 /// Writes the send list of `campaign` to `out`: one row per recipient who may get the ad at
 /// the send time, with the composed message. Fails (naming the row) if any message is over
 /// the LMS limit; the caller should discard `out` then.
@@ -195,57 +196,48 @@ pub async fn export_links<W: Write>(
     };
     let mut unmappable = BTreeSet::new();
     let mut sheet = SheetWriter::new(out, &LINK_COLUMNS)?;
-    for shard in 0..keys::SHARDS {
-        let mut after = None;
-        loop {
-            let (page, next) = db.recipients_page(campaign, shard, after, PAGE).await?;
-            for r in page {
-                report.recipients += 1;
-                let night_override = match adlaw::decide(&r, opts.send_at, opts.allow_night) {
-                    Decision::Exclude(e) => {
-                        report.excluded.count(e);
-                        continue;
-                    }
-                    Decision::Send { night_override } => night_override,
-                };
-                let (Some(phone), Some(consented)) = (&r.phone, r.consent.marketing_at) else {
-                    continue;
-                };
-                let link = format!("{base}/{}", r.code);
-                let m = template
-                    .render(r.name.as_deref(), &link)
-                    .map_err(|source| ExportError::TooLong {
-                        row: report.exported + 2,
-                        recipient: r.id.clone(),
-                        phone: phone.masked(),
-                        source,
-                    })?;
-                let reconfirm = adlaw::needs_reconfirmation(consented, opts.send_at);
-                sheet.row([
-                    phone.dashed().as_str(),
-                    r.name.as_deref().unwrap_or_default(),
-                    m.text.as_str(),
-                    m.bytes.to_string().as_str(),
-                    m.kind.as_str(),
-                    if reconfirm { "Y" } else { "N" },
-                ])?;
-                report.exported += 1;
-                match m.kind {
-                    MessageKind::Sms => report.sms += 1,
-                    MessageKind::Lms => report.lms += 1,
-                }
-                report.max_bytes = report.max_bytes.max(m.bytes);
-                report.reconfirm_consent += usize::from(reconfirm);
-                report.night_override += usize::from(night_override);
-                if !m.unmappable.is_empty() {
-                    report.unmappable_messages += 1;
-                    unmappable.extend(m.unmappable);
-                }
+    let mut recipients = pin!(db.recipients(campaign));
+    while let Some(r) = recipients.try_next().await? {
+        report.recipients += 1;
+        let night_override = match adlaw::decide(&r, opts.send_at, opts.allow_night) {
+            Decision::Exclude(e) => {
+                report.excluded.count(e);
+                continue;
             }
-            match next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
+            Decision::Send { night_override } => night_override,
+        };
+        let (Some(phone), Some(consented)) = (&r.phone, r.consent.marketing_at) else {
+            continue;
+        };
+        let link = format!("{base}/{}", r.code);
+        let m = template
+            .render(r.name.as_deref(), &link)
+            .map_err(|source| ExportError::TooLong {
+                row: report.exported + 2,
+                recipient: r.id.clone(),
+                phone: phone.masked(),
+                source,
+            })?;
+        let reconfirm = adlaw::needs_reconfirmation(consented, opts.send_at);
+        sheet.row([
+            phone.dashed().as_str(),
+            r.name.as_deref().unwrap_or_default(),
+            m.text.as_str(),
+            m.bytes.to_string().as_str(),
+            m.kind.as_str(),
+            if reconfirm { "Y" } else { "N" },
+        ])?;
+        report.exported += 1;
+        match m.kind {
+            MessageKind::Sms => report.sms += 1,
+            MessageKind::Lms => report.lms += 1,
+        }
+        report.max_bytes = report.max_bytes.max(m.bytes);
+        report.reconfirm_consent += usize::from(reconfirm);
+        report.night_override += usize::from(night_override);
+        if !m.unmappable.is_empty() {
+            report.unmappable_messages += 1;
+            unmappable.extend(m.unmappable);
         }
     }
     sheet.finish()?.flush()?;
@@ -254,7 +246,7 @@ pub async fn export_links<W: Write>(
 }
 
 /// What about the campaign itself would make the send list go wrong.
-fn campaign_warnings(c: &mcamp_domain::campaign::Campaign, send_at: DateTime<Utc>) -> Vec<String> {
+fn campaign_warnings(c: &Campaign, send_at: DateTime<Utc>) -> Vec<String> {
     let mut w = Vec::new();
     match c.status {
         CampaignStatus::Active => {}
@@ -293,8 +285,7 @@ pub async fn export_events<W: Write>(db: &Db, campaign: &CampaignId, out: W) -> 
             detail.remove(shown);
         }
         sheet.row([
-            e.at.with_timezone(&adlaw::kst())
-                .to_rfc3339_opts(SecondsFormat::Millis, true),
+            e.at.with_timezone(&kst()).to_rfc3339_opts(SecondsFormat::Millis, true),
             e.kind().to_owned(),
             id(&e.recipient_id),
             id(&e.referrer_id),

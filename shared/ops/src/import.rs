@@ -7,9 +7,11 @@ use std::io::{BufRead, BufReader, Read};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::stream::{self, StreamExt};
-use mcamp_domain::db::recipients::{Added, Consents, NewRecipient};
-use mcamp_domain::db::{Db, DbError};
-use mcamp_domain::values::{AgeBand, BirthYear, CampaignId, Gender, ParseError, PhoneNumber};
+use mcamp_core::recipient::{Consents, NewRecipient};
+use mcamp_core::time::kst;
+use mcamp_core::values::{AgeBand, BirthYear, CampaignId, Gender, ParseError, PhoneNumber};
+use mcamp_store::recipients::Added;
+use mcamp_store::{Db, DbError};
 use serde::Serialize;
 
 /// Rows added at once (bounded concurrency against the store).
@@ -98,11 +100,11 @@ fn consent_date(s: &str) -> Result<DateTime<Utc>, ParseError> {
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
     let d = NaiveDate::parse_from_str(&digits, "%Y%m%d")
         .map_err(|_| ParseError::new("consent_date", "must be a date such as 2025-03-01"))?;
-    let kst = chrono::FixedOffset::east_opt(9 * 3600).ok_or_else(|| ParseError::new("consent_date", "offset"))?;
     let local = d
         .and_hms_opt(0, 0, 0)
         .ok_or_else(|| ParseError::new("consent_date", "invalid"))?;
-    kst.from_local_datetime(&local)
+    kst()
+        .from_local_datetime(&local)
         .single()
         .map(|t| t.with_timezone(&Utc))
         .ok_or_else(|| ParseError::new("consent_date", "invalid"))
@@ -258,6 +260,7 @@ pub async fn import_recipients<R: Read + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::TryStreamExt;
     use std::sync::Arc;
 
     fn db() -> Db {
@@ -293,7 +296,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((r.encoding.as_str(), r.imported), ("CP949 (EUC-KR)", 1));
-        let all = d.all_recipients(&c).await.unwrap();
+        let all: Vec<_> = d.recipients(&c).try_collect().await.unwrap();
         assert_eq!(all[0].name.as_deref(), Some("홍길동"));
     }
 

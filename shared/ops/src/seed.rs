@@ -4,9 +4,12 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use mcamp_domain::db::Db;
-use mcamp_domain::db::recipients::RecipientSource;
-use mcamp_domain::values::{CampaignId, ShortCode};
+use futures::TryStreamExt;
+use mcamp_core::campaign::CampaignKind;
+use mcamp_core::coupon::{Store, hash_key};
+use mcamp_core::recipient::{Recipient, RecipientSource};
+use mcamp_core::values::{CampaignId, ShortCode, StoreId};
+use mcamp_store::{Db, DbError};
 
 use crate::{campaign_file, import};
 
@@ -14,7 +17,7 @@ use crate::{campaign_file, import};
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DemoStore {
-    id: mcamp_domain::values::StoreId,
+    id: StoreId,
     name: String,
     demo_key: String,
 }
@@ -38,7 +41,7 @@ pub enum SeedError {
     #[error(transparent)]
     Import(#[from] import::ImportError),
     #[error("storage: {0}")]
-    Db(#[from] mcamp_domain::db::DbError),
+    Db(#[from] DbError),
     #[error("{0}: {1}")]
     Io(String, std::io::Error),
     #[error("{0}: {1}")]
@@ -66,9 +69,8 @@ pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded,
             tracing::warn!(row = r.row, reason = %r.reason, "demo recipient rejected");
         }
     }
-    let mut recipients: Vec<(String, String, ShortCode)> = db
-        .all_recipients(&campaign.id)
-        .await?
+    let all: Vec<Recipient> = db.recipients(&campaign.id).try_collect().await?;
+    let mut recipients: Vec<(String, String, ShortCode)> = all
         .into_iter()
         .filter(|r| r.source == RecipientSource::Import)
         .map(|r| {
@@ -89,15 +91,15 @@ pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded,
         let list: Vec<DemoStore> =
             serde_yaml_ng::from_str(&text).map_err(|e| SeedError::Stores(shown.clone(), e.to_string()))?;
         for s in list {
-            let hash = mcamp_domain::db::coupons::hash_key(&s.demo_key);
-            db.put_store(&mcamp_domain::db::coupons::Store {
+            let hash = hash_key(&s.demo_key);
+            db.put_store(&Store {
                 id: s.id.clone(),
                 name: s.name.clone(),
                 key_hash: hash,
                 created_at: now,
             })
             .await?;
-            if campaign.kind == mcamp_domain::campaign::CampaignKind::Mcs {
+            if campaign.kind == CampaignKind::Mcs {
                 let code = db.store_link(&campaign.id, &s.id, now).await?;
                 store_links.push((s.id.to_string(), s.name.clone(), code));
             }

@@ -4,12 +4,15 @@
 //! dashboard at 10^6 events).
 
 use std::collections::BTreeMap;
+use std::pin::pin;
 
-use mcamp_domain::campaign::CampaignStatus;
-use mcamp_domain::db::recipients::RecipientSource;
-use mcamp_domain::db::{Db, DbError, keys};
-use mcamp_domain::events::EventData;
-use mcamp_domain::values::CampaignId;
+use futures::TryStreamExt;
+use mcamp_core::campaign::CampaignStatus;
+use mcamp_core::client::InApp;
+use mcamp_core::events::EventData;
+use mcamp_core::recipient::RecipientSource;
+use mcamp_core::values::CampaignId;
+use mcamp_store::{Db, DbError};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +101,15 @@ fn coupon_line<'a>(coupons: &'a mut Vec<CouponCounts>, id: &str) -> &'a mut Coup
     &mut coupons[i]
 }
 
+/// An in-app browser's name as events spell it (`kakaotalk`, `naver`, …), `NO_IN_APP` for a
+/// regular browser.
+fn in_app_name(in_app: Option<InApp>) -> String {
+    in_app
+        .and_then(|a| serde_json::to_value(a).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| NO_IN_APP.to_owned())
+}
+
 pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, StatsError> {
     let stored = db
         .campaign(id)
@@ -106,27 +118,18 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
     let c = stored.campaign;
 
     let mut recipients = RecipientCounts::default();
-    for shard in 0..keys::SHARDS {
-        let mut after = None;
-        loop {
-            let (page, next) = db.recipients_page(id, shard, after, 500).await?;
-            for r in page {
-                recipients.total += 1;
-                match r.source {
-                    RecipientSource::Import => recipients.imported += 1,
-                    RecipientSource::Share => recipients.via_share += 1,
-                    RecipientSource::Store => recipients.via_store += 1,
-                }
-                recipients.marketing_consent += usize::from(r.consent.marketing_at.is_some());
-                recipients.night_consent += usize::from(r.consent.night_at.is_some());
-                recipients.opted_out += usize::from(r.opted_out_at.is_some());
-                recipients.form_completed += usize::from(r.form_completed_at.is_some());
-            }
-            match next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
+    let mut all = pin!(db.recipients(id));
+    while let Some(r) = all.try_next().await? {
+        recipients.total += 1;
+        match r.source {
+            RecipientSource::Import => recipients.imported += 1,
+            RecipientSource::Share => recipients.via_share += 1,
+            RecipientSource::Store => recipients.via_store += 1,
         }
+        recipients.marketing_consent += usize::from(r.consent.marketing_at.is_some());
+        recipients.night_consent += usize::from(r.consent.night_at.is_some());
+        recipients.opted_out += usize::from(r.opted_out_at.is_some());
+        recipients.form_completed += usize::from(r.form_completed_at.is_some());
     }
 
     let mut coupons: Vec<CouponCounts> = c
@@ -147,7 +150,7 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
             EventData::Click { client, first, .. } => {
                 clicks.total += 1;
                 clicks.unique += usize::from(*first);
-                let key = client.in_app.as_deref().unwrap_or(NO_IN_APP).to_owned();
+                let key = in_app_name(client.in_app);
                 let slot = in_app.entry(key).or_default();
                 slot.0 += 1;
                 slot.1 += usize::from(*first);
@@ -212,4 +215,16 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
         opt_outs,
         coupons,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_app_browsers_are_named_as_events_name_them() {
+        assert_eq!(in_app_name(Some(InApp::Kakaotalk)), "kakaotalk");
+        assert_eq!(in_app_name(Some(InApp::Everytime)), "everytime");
+        assert_eq!(in_app_name(None), NO_IN_APP);
+    }
 }

@@ -2,9 +2,9 @@
 //! SHA-256 hash is kept, so a leaked data file leaks no key.
 
 use chrono::{DateTime, Utc};
-use mcamp_domain::db::coupons::{Store, hash_key};
-use mcamp_domain::db::{Db, DbError};
-use mcamp_domain::values::{StoreId, random_base62};
+use mcamp_core::coupon::{Store, hash_key};
+use mcamp_core::values::{StoreId, random_base62};
+use mcamp_store::{Db, DbError};
 
 /// Length of a store API key: 32 base62 characters, about 190 bits.
 pub const KEY_LEN: usize = 32;
@@ -49,7 +49,7 @@ pub async fn add_store(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mcamp_domain::values::constant_time_eq as same_hash;
+    use mcamp_core::values::constant_time_eq as same_hash;
     use std::sync::Arc;
 
     #[tokio::test]

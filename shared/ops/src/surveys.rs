@@ -4,11 +4,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use mcamp_domain::campaign::{Campaign, CampaignKind};
-use mcamp_domain::db::{Db, DbError, keys};
-use mcamp_domain::survey::SurveyDef;
-use mcamp_domain::survey_report::{Counters, McsReport, Report, mcs_report, survey_report};
-use mcamp_domain::values::{CampaignId, ShortCode, StoreId};
+use maud::html;
+use mcamp_core::campaign::{Campaign, CampaignKind};
+use mcamp_core::survey::SurveyDef;
+use mcamp_core::survey_report::{McsReport, Report, mcs_report, survey_report};
+use mcamp_core::values::{CampaignId, ShortCode, StoreId};
+use mcamp_store::{Db, DbError};
+
+use crate::qr::qr_code;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SurveyOpsError {
@@ -58,13 +61,7 @@ async fn survey_campaign(
 /// The report of a survey campaign: reads its aggregate items only (a fixed number).
 pub async fn load_survey_report(db: &Db, id: &CampaignId) -> Result<Report, SurveyOpsError> {
     let (c, def) = survey_campaign(db, id, CampaignKind::Survey).await?;
-    let by_scope = db.survey_counters(id).await?;
-    let mut all = Counters::default();
-    for scope in [keys::SCOPE_ALL, keys::SCOPE_INVITED] {
-        if let Some(counters) = by_scope.get(scope) {
-            all.merge(counters);
-        }
-    }
+    let all = db.survey_totals(id).await?;
     Ok(survey_report(id.as_str(), &c.name, &def, &all, false))
 }
 
@@ -104,18 +101,11 @@ pub async fn store_link(
     Ok((code, found.name, c))
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// An A4 poster (SVG, 210 × 297 mm) for the store's counter: brand, store name, a call to
 /// rate the store, the QR code and the link written out for those who type it.
 pub fn poster_svg(brand: &str, store_name: &str, headline: &str, url: &str) -> Result<String, SurveyOpsError> {
-    use qrcode::{Color, EcLevel, QrCode};
-    let code = QrCode::with_error_correction_level(url, EcLevel::M).map_err(|_| SurveyOpsError::Qr(url.to_owned()))?;
+    use qrcode::Color;
+    let code = qr_code(url).map_err(|_| SurveyOpsError::Qr(url.to_owned()))?;
     let n = code.width();
     // The QR code is 120 mm wide with a 4-module quiet zone, centred.
     let side = 120.0;
@@ -133,27 +123,24 @@ pub fn poster_svg(brand: &str, store_name: &str, headline: &str, url: &str) -> R
             ));
         }
     }
-    Ok(format!(
-        concat!(
-            r##"<svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297" role="img" aria-label="{store} 평가 QR">"##,
-            r##"<rect width="210" height="297" fill="#fff"/>"##,
-            r##"<g font-family="'Noto Sans KR','Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif" text-anchor="middle" fill="#1b1b1f">"##,
-            r##"<text x="105" y="40" font-size="11" font-weight="700">{brand}</text>"##,
-            r##"<text x="105" y="62" font-size="16" font-weight="700">{store}</text>"##,
-            r##"<text x="105" y="88" font-size="10">{headline}</text>"##,
-            r##"<text x="105" y="252" font-size="7">휴대폰 카메라로 QR 코드를 비춰 주세요</text>"##,
-            r##"<text x="105" y="266" font-size="6" fill="#6b6b75">{url}</text>"##,
-            r##"</g><rect x="{x0}" y="{y0}" width="{side}" height="{side}" fill="#fff"/><path d="{path}" fill="#000"/></svg>"##
-        ),
-        brand = escape(brand),
-        store = escape(store_name),
-        headline = escape(headline),
-        url = escape(url),
-        x0 = x0,
-        y0 = y0,
-        side = side,
-        path = path
-    ))
+    // maud escapes every name and the link; the elements are closed, as XML wants.
+    let svg = html! {
+        svg xmlns="http://www.w3.org/2000/svg" width="210mm" height="297mm" viewBox="0 0 210 297" role="img"
+            aria-label=(format!("{store_name} 평가 QR")) {
+            rect width="210" height="297" fill="#fff" {}
+            g font-family="'Noto Sans KR','Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif"
+                text-anchor="middle" fill="#1b1b1f" {
+                text x="105" y="40" font-size="11" font-weight="700" { (brand) }
+                text x="105" y="62" font-size="16" font-weight="700" { (store_name) }
+                text x="105" y="88" font-size="10" { (headline) }
+                text x="105" y="252" font-size="7" { "휴대폰 카메라로 QR 코드를 비춰 주세요" }
+                text x="105" y="266" font-size="6" fill="#6b6b75" { (url) }
+            }
+            rect x=(x0) y=(y0) width=(side) height=(side) fill="#fff" {}
+            path d=(path) fill="#000" {}
+        }
+    };
+    Ok(svg.into_string())
 }
 
 #[cfg(test)]
@@ -166,7 +153,7 @@ mod tests {
         let svg = poster_svg("봄꽃<커피>", "강남 & 역삼", "평가해 주세요", url)?;
         assert!(svg.contains("봄꽃&lt;커피&gt;") && svg.contains("강남 &amp; 역삼") && !svg.contains("<커피>"));
         assert!(svg.contains(url));
-        let dark = qrcode::QrCode::with_error_correction_level(url, qrcode::EcLevel::M)?
+        let dark = qr_code(url)?
             .to_colors()
             .iter()
             .filter(|c| **c == qrcode::Color::Dark)

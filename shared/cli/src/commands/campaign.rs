@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use clap::Subcommand;
-use mcamp_domain::campaign::{Campaign, CampaignStatus};
-use mcamp_domain::db::DbError;
+use mcamp_core::campaign::{Campaign, CampaignStatus};
 use mcamp_ops::adlaw::{self, AdMessage, AdTemplate, TemplateError};
 use mcamp_ops::campaign_file;
+use mcamp_store::DbError;
 use serde::Serialize;
 use serde_json::json;
 
@@ -48,7 +48,7 @@ pub async fn run(g: &Global, cmd: CampaignCommand) -> Result<(), Failure> {
 /// The link used to show a message's length before real links exist: the base URL from
 /// `MCAMP_BASE_URL` (or a typical one) and a 10-character code.
 fn sample_link() -> String {
-    let base = mcamp_domain::env::optional("MCAMP_BASE_URL").unwrap_or_else(|| "https://go.brand.kr".into());
+    let base = mcamp_env::optional("MCAMP_BASE_URL").unwrap_or_else(|| "https://go.brand.kr".into());
     format!("{}/AbCdEfGhIj", base.trim_end_matches('/'))
 }
 const SAMPLE_NAME: &str = "홍길동";
@@ -106,7 +106,7 @@ fn validate(g: &Global, file: &Path) -> Result<(), Failure> {
 }
 
 /// `7 questions (2 branch), reward survey-americano` for a survey or MCS campaign.
-fn describe_survey(c: &mcamp_domain::campaign::Campaign) -> Option<String> {
+fn describe_survey(c: &Campaign) -> Option<String> {
     let s = c.survey.as_ref()?;
     let branching = s
         .questions

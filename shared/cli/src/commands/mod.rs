@@ -10,9 +10,9 @@ pub mod stats;
 pub mod stores;
 pub mod survey;
 
-use mcamp_domain::db::Db;
-use mcamp_domain::db::campaigns::StoredCampaign;
-use mcamp_domain::values::CampaignId;
+use mcamp_core::values::CampaignId;
+use mcamp_store::Db;
+use mcamp_store::campaigns::StoredCampaign;
 
 use crate::failure::Failure;
 

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use mcamp_ops::qr::qr_code;
+use qrcode::QrCode;
 use qrcode::render::svg;
-use qrcode::{EcLevel, QrCode};
 
 use crate::Global;
 use crate::failure::Failure;
@@ -33,9 +34,7 @@ pub fn run(g: &Global, a: &QrArgs) -> Result<(), Failure> {
             "'{link}' is not a link: it must start with https://"
         )));
     }
-    // Level M survives a smudge or a logo over ~15% of the code.
-    let code = QrCode::with_error_correction_level(link, EcLevel::M)
-        .map_err(|e| Failure::user(format!("cannot draw a QR code of '{link}': {e}")))?;
+    let code = qr_code(link).map_err(|e| Failure::user(format!("cannot draw a QR code of '{link}': {e}")))?;
     let svg = || {
         code.render::<svg::Color<'_>>()
             .min_dimensions(MIN_PIXELS, MIN_PIXELS)

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use clap::Subcommand;
-use mcamp_domain::values::StoreId;
+use mcamp_core::values::StoreId;
 use mcamp_ops::stores::add_store;
 use serde_json::json;
 

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 use clap::Subcommand;
-use mcamp_domain::survey::QuestionType;
-use mcamp_domain::survey_report::{McsReport, Report};
-use mcamp_domain::values::StoreId;
-use mcamp_ops::survey_render;
+use mcamp_core::survey::QuestionType;
+use mcamp_core::survey_report::{McsReport, Report};
+use mcamp_core::values::StoreId;
+use mcamp_ops::report::{mcs_csv, mcs_html, report_csv, report_html};
 use mcamp_ops::surveys::{load_mcs_report, load_survey_report, poster_svg, store_link};
 use serde_json::json;
 
@@ -94,12 +94,7 @@ pub async fn survey(g: &Global, cmd: SurveyCommand) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     let report = load_survey_report(&db, &id).await?;
     let took = started.elapsed();
-    let wrote = write_extras(
-        html,
-        || survey_render::report_html(&report),
-        csv,
-        || survey_render::report_csv(&report),
-    )?;
+    let wrote = write_extras(html, || report_html(&report), csv, || report_csv(&report))?;
     if g.json {
         return output::json(&report);
     }
@@ -215,12 +210,7 @@ pub async fn mcs(g: &Global, cmd: McsCommand) -> Result<(), Failure> {
             let id = campaign_id(&campaign)?;
             let db = backend::open(g).await?;
             let (report, names) = load_mcs_report(&db, &id, min_responses).await?;
-            let wrote = write_extras(
-                html,
-                || survey_render::mcs_html(&report, &names),
-                csv,
-                || survey_render::mcs_csv(&report, &names),
-            )?;
+            let wrote = write_extras(html, || mcs_html(&report, &names), csv, || mcs_csv(&report, &names))?;
             if g.json {
                 return output::json(&json!({"report": report, "store_names": names}));
             }

@@ -4,8 +4,8 @@
 //! loaded only when the share button is tapped.
 
 use maud::{Markup, PreEscaped, html};
-use mcamp_domain::campaign::{Block, Campaign, CouponDef, FormField, Image, InfoForm};
-use mcamp_domain::format_won;
+use mcamp_core::campaign::format_won;
+use mcamp_core::campaign::{Block, Campaign, CouponDef, FormField, Image, InfoForm};
 
 /// A coupon as this recipient sees it.
 pub enum CouponState {

@@ -8,6 +8,7 @@ pub mod qr;
 pub mod survey;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
+use mcamp_core::coupon::{ClaimRecord, ClaimStatus};
 
 /// Critical CSS, inlined in every page.
 pub const BASE_CSS: &str = concat!(
@@ -42,4 +43,34 @@ pub fn layout(title: &str, head_extra: Markup, body: Markup) -> Markup {
             body { (body) }
         }
     }
+}
+
+/// What a claim shows a recipient, on the M-DM page and on a survey's thank-you screen.
+pub enum ClaimShown {
+    Pending,
+    SoldOut,
+    Issued { code: String, qr_svg: String },
+}
+
+impl ClaimShown {
+    pub fn of(c: &ClaimRecord) -> Self {
+        match c.status {
+            ClaimStatus::Pending => ClaimShown::Pending,
+            ClaimStatus::SoldOut => ClaimShown::SoldOut,
+            ClaimStatus::Issued => {
+                let code = c.code.as_ref().map(|c| c.to_string()).unwrap_or_default();
+                let qr_svg = qr::svg(&code).unwrap_or_default();
+                ClaimShown::Issued { code, qr_svg }
+            }
+        }
+    }
+}
+
+/// Where a page waiting on a pending coupon refreshes to: the next `?w=`, so each reload is a
+/// real navigation (a same-URL refresh with a fragment is only a jump).
+pub fn refresh_url(req: &lambda_http::Request, path: &str, fragment: &str) -> String {
+    let w: u32 = crate::request::query_param(req, "w")
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(0);
+    format!("{path}?w={}{fragment}", w.saturating_add(1))
 }

@@ -4,8 +4,8 @@
 //! submits single-tap questions (choice, stars, NPS) as soon as they are tapped.
 
 use maud::{Markup, PreEscaped, html};
-use mcamp_domain::campaign::{Block, Campaign};
-use mcamp_domain::survey::{Answer, Media, Question, QuestionType, RatingStyle, SurveyDef};
+use mcamp_core::campaign::{Block, Campaign};
+use mcamp_core::survey::{Answer, Media, Question, QuestionType, RatingStyle, SurveyDef};
 
 use super::mdm::{block, image, readable_accent};
 

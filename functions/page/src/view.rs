@@ -1,0 +1,162 @@
+//! `GET /p/{code}`: the recipient's page (blocks, the info form, coupons, share), and
+//! `GET /p/{code}/coupon`: coupon states for the page's script.
+
+use lambda_http::{Body, Request, Response};
+use mcamp_core::client::{InApp, Os};
+use mcamp_core::coupon::{ClaimRecord, Ineligible, eligible};
+use mcamp_core::events::EventData;
+use mcamp_core::recipient::Recipient;
+use mcamp_core::values::CouponId;
+use mcamp_http::pages::mdm::{self, CouponState, CouponView, FormValues, FormView, MdmView};
+use mcamp_http::pages::{ClaimShown, refresh_url};
+use mcamp_http::personal::Personal;
+use mcamp_http::request::{header, origin, query_param};
+use mcamp_http::response::{html_response, json_response};
+use mcamp_http::tokens::form_token;
+use mcamp_http::ua;
+use mcamp_http::{HttpError, Web};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::json;
+
+/// The latest claim of one of the recipient's coupons.
+async fn latest_claim(
+    web: &Web,
+    p: &Personal,
+    coupon: &CouponId,
+    per_person: u32,
+) -> Result<Option<ClaimRecord>, HttpError> {
+    Ok(web.app.db.claims(&p.recipient.id, coupon, per_person).await?.pop())
+}
+
+/// Each coupon of the campaign with its state for this recipient; the per-coupon reads run at
+/// once.
+async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'a>>, HttpError> {
+    let now = web.app.now();
+    let defs = &p.campaign().coupons;
+    let claims = futures::future::try_join_all(defs.iter().map(|d| latest_claim(web, p, &d.id, d.per_person))).await?;
+    let mut out = Vec::new();
+    for (def, claim) in defs.iter().zip(claims) {
+        let state = match claim.as_ref().map(ClaimShown::of) {
+            Some(ClaimShown::Pending) => CouponState::Pending,
+            Some(ClaimShown::SoldOut) => CouponState::SoldOut,
+            Some(ClaimShown::Issued { code, qr_svg }) => CouponState::Issued { code, qr_svg },
+            None => match eligible(def, &p.recipient, now) {
+                Ok(()) => CouponState::Available,
+                // A secret coupon is shown only to those who may claim it.
+                Err(_) if def.secret => continue,
+                Err(Ineligible::NotEligible(why)) => CouponState::Blocked(why),
+                Err(Ineligible::OutsideWindow) => continue,
+            },
+        };
+        out.push(CouponView { def, state });
+    }
+    Ok(out)
+}
+
+fn current_values(r: &Recipient) -> FormValues {
+    let snake = |v: serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    FormValues {
+        name: r.name.clone().unwrap_or_default(),
+        phone: r.phone.as_ref().map(|p| p.dashed()).unwrap_or_default(),
+        gender: r.gender.map(|g| snake(json!(g))).unwrap_or_default(),
+        birth_year: r.birth_year.map(|b| b.year().to_string()).unwrap_or_default(),
+        age_band: r.age_band.map(|a| snake(json!(a))).unwrap_or_default(),
+        region: r.region.clone().unwrap_or_default(),
+        store: r.preferred_store.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+        privacy: r.consent.privacy_at.is_some(),
+        marketing: r.consent.marketing_at.is_some(),
+        errors: Vec::new(),
+    }
+}
+
+/// Everything but RFC 3986's unreserved characters is escaped in the `url=` parameter.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// "Open in the external browser" for in-app browsers that trap the page.
+fn escape_url(req: &Request, url: &str) -> Option<String> {
+    let client = ua::classify(false, header(req, "user-agent"));
+    match (client.in_app, client.os) {
+        (Some(InApp::Kakaotalk), _) => Some(format!(
+            "kakaotalk://web/openExternal?url={}",
+            utf8_percent_encode(url, QUERY_VALUE)
+        )),
+        (Some(_), Os::Android) => {
+            let rest = url.split_once("://").map_or(url, |(_, r)| r);
+            Some(format!(
+                "intent://{rest}#Intent;scheme=https;package=com.android.chrome;end"
+            ))
+        }
+        _ => None,
+    }
+}
+
+const NOTICES: &[(&str, &str)] = &[
+    ("saved", "정보가 저장되었어요."),
+    ("claimed", "쿠폰 발급을 요청했어요."),
+    ("shared", "공유 링크가 만들어졌어요. 친구에게 보내 주세요."),
+];
+
+/// The page. `form_values` re-fills a refused form; `notice` says what just happened.
+pub(crate) async fn page(
+    web: &Web,
+    req: &Request,
+    p: &Personal,
+    form_values: Option<FormValues>,
+    notice: Option<&str>,
+    status: u16,
+) -> Result<Response<Body>, HttpError> {
+    let now = web.app.now();
+    let c = p.campaign();
+    let token = form_token(&web.site.secret, p.code.as_str());
+    let coupons = coupon_views(web, p).await?;
+    let refresh = coupons
+        .iter()
+        .any(|c| matches!(c.state, CouponState::Pending))
+        .then(|| refresh_url(req, &format!("/p/{}", p.code), "#coupon"));
+    let base = origin(req, web.site.base_url.as_deref());
+    let share_url = p.recipient.share_code.as_ref().map(|s| format!("{base}/{s}"));
+    let notice =
+        notice.or_else(|| query_param(req, "m").and_then(|m| NOTICES.iter().find(|(k, _)| *k == m).map(|(_, v)| *v)));
+    let form = c.form.as_ref().map(|def| FormView {
+        def,
+        values: form_values.unwrap_or_else(|| current_values(&p.recipient)),
+        completed: p.recipient.form_completed_at.is_some(),
+    });
+    let view = MdmView {
+        campaign: c,
+        name: p.recipient.name.as_deref(),
+        code: p.code.as_str(),
+        token: &token,
+        form,
+        coupons,
+        share_url: share_url.as_deref(),
+        kakao_app_key: web.site.kakao_app_key.as_deref(),
+        escape_url: escape_url(req, &format!("{base}/p/{}", p.code)),
+        notice,
+        refresh,
+    };
+    let html = mdm::render(&view).into_string();
+    if req.method() == lambda_http::http::Method::GET
+        && let Err(e) = web
+            .app
+            .db
+            .append_event(&p.event(now, EventData::PageView { page: "mdm".into() }))
+            .await
+    {
+        tracing::error!(error = %mcamp_http::error::chain(&e), "page view not recorded");
+    }
+    Ok(html_response(status, html))
+}
+
+/// `GET /p/{code}/coupon`: `{pending, coupons: [{coupon, status, code}]}`.
+pub(crate) async fn coupon_states(web: &Web, p: &Personal) -> Result<Response<Body>, HttpError> {
+    let defs = &p.campaign().coupons;
+    let claims = futures::future::try_join_all(defs.iter().map(|d| latest_claim(web, p, &d.id, d.per_person))).await?;
+    let mut list = Vec::new();
+    let mut pending = false;
+    for c in claims.into_iter().flatten() {
+        pending |= c.status == mcamp_core::coupon::ClaimStatus::Pending;
+        list.push(json!({ "coupon": c.coupon_id, "status": c.status, "code": c.code }));
+    }
+    Ok(json_response(200, &json!({ "pending": pending, "coupons": list })))
+}

@@ -1,0 +1,94 @@
+//! The dependencies every function runs over, built once per Lambda instance (or once by the
+//! local gateway for all of them): the data, the job queue, the clock and a campaign cache.
+
+#[cfg(feature = "local")]
+pub mod backend;
+pub mod lambda;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use mcamp_core::values::CampaignId;
+use mcamp_store::campaigns::StoredCampaign;
+use mcamp_store::ports::{JobQueue, Table};
+use mcamp_store::{Db, DbResult};
+
+/// The current time; tests pin it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// How long a warm function trusts its cached copy of a campaign by default (a pause takes
+/// effect after it).
+pub const CAMPAIGN_CACHE: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub queue: Arc<dyn JobQueue>,
+    pub clock: Clock,
+    campaign_cache: Duration,
+    campaigns: Arc<Mutex<HashMap<CampaignId, (Instant, Arc<StoredCampaign>)>>>,
+}
+
+impl App {
+    pub fn new(table: Arc<dyn Table>, queue: Arc<dyn JobQueue>) -> Self {
+        App {
+            db: Db::new(table),
+            queue,
+            clock: Arc::new(Utc::now),
+            campaign_cache: CAMPAIGN_CACHE,
+            campaigns: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How long a cached campaign is trusted; zero reads it every time.
+    pub fn with_campaign_cache(mut self, ttl: Duration) -> Self {
+        self.campaign_cache = ttl;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// A campaign, cached in the warm function for the cache's lifetime so the redirect's
+    /// critical path does not read it from the table on every click.
+    pub async fn campaign(&self, id: &CampaignId) -> DbResult<Option<Arc<StoredCampaign>>> {
+        if let Ok(map) = self.campaigns.lock()
+            && let Some((at, c)) = map.get(id)
+            && at.elapsed() < self.campaign_cache
+        {
+            return Ok(Some(c.clone()));
+        }
+        let Some(c) = self.db.campaign(id).await? else {
+            return Ok(None);
+        };
+        let c = Arc::new(c);
+        if let Ok(mut map) = self.campaigns.lock() {
+            // Bounded: a function serves a handful of campaigns; drop all if it ever grows.
+            if map.len() > 1000 {
+                map.clear();
+            }
+            map.insert(id.clone(), (Instant::now(), c.clone()));
+        }
+        Ok(Some(c))
+    }
+}
+
+/// An error and its causes, `outer: inner: innermost`, for one log line or a dead-letter reason.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

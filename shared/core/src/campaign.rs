@@ -1,0 +1,365 @@
+//! Campaign definitions, as marketers write them (YAML, see examples/) and as stored.
+//!
+//! Unknown fields are rejected so a typo in a campaign file is an error, not a silent default.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::values::{CampaignId, CouponId, ParseError, StoreId};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Campaign {
+    pub id: CampaignId,
+    /// Internal name, shown to marketers.
+    pub name: String,
+    #[serde(default)]
+    pub kind: CampaignKind,
+    #[serde(default)]
+    pub status: CampaignStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Who sends; required by the ad law in every message.
+    pub sender: Sender,
+    /// Title, description and image of the link preview card (Open Graph) and the Kakao share.
+    pub share: ShareCard,
+    /// The M-DM page.
+    #[serde(default)]
+    pub page: PageDef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form: Option<InfoForm>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coupons: Vec<CouponDef>,
+    /// The M-Survey (kind `survey`) or the store rating (kind `mcs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey: Option<crate::survey::SurveyDef>,
+    /// SMS/LMS text with `{link}` and `{name}` placeholders; `(광고)` and the opt-out line are added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignKind {
+    #[default]
+    Mdm,
+    Survey,
+    Mcs,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignStatus {
+    #[default]
+    Active,
+    Paused,
+    Ended,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sender {
+    /// Brand name as the law wants it in the message, e.g. `봄꽃커피`.
+    pub brand: String,
+    /// Free opt-out number, `080-…`.
+    pub opt_out_080: String,
+    /// Business contact shown in the page footer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShareCard {
+    pub title: String,
+    pub description: String,
+    /// Absolute https URL of an image (800×400 works for Kakao feed cards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageDef {
+    /// `{name}` is replaced by the recipient's name (escaped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    #[serde(default)]
+    pub blocks: Vec<Block>,
+    /// Brand colour for buttons, `#RRGGBB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accent: Option<String>,
+}
+
+/// One content block of the M-DM page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Block {
+    Hero {
+        image: Image,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+    },
+    Gallery {
+        images: Vec<Image>,
+    },
+    Video {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mp4: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        youtube_id: Option<String>,
+        poster: Image,
+    },
+    Text {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        heading: Option<String>,
+        body: String,
+    },
+    Products {
+        items: Vec<Product>,
+    },
+    Button {
+        label: String,
+        url: String,
+    },
+    Store {
+        name: String,
+        address: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        map_url: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    pub src: String,
+    pub alt: String,
+    /// Intrinsic size, so the page reserves the space (no layout shift).
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Product {
+    pub name: String,
+    /// Price in won before discount.
+    pub price: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_price: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// The info form: what the campaign asks, and the consent wording it asks it with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfoForm {
+    pub fields: Vec<FormField>,
+    /// Version of the consent wording, recorded in the ledger with every consent.
+    pub consent_version: String,
+    /// Required: collection and use of personal information (PIPA §15).
+    pub privacy_consent: String,
+    /// Optional and separate: marketing messages (PIPA §22).
+    pub marketing_consent: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stores: Option<Vec<StoreOption>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormField {
+    Name,
+    Phone,
+    Gender,
+    BirthYear,
+    AgeBand,
+    Region,
+    PreferredStore,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreOption {
+    pub id: StoreId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponDef {
+    pub id: CouponId,
+    pub title: String,
+    pub benefit: Benefit,
+    /// Hard cap on coupons issued, all recipients together.
+    pub stock: u32,
+    /// Coupons one recipient may hold.
+    #[serde(default = "one")]
+    pub per_person: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub codes: CodeSource,
+    #[serde(default)]
+    pub eligibility: Eligibility,
+    /// Offered only to eligible recipients; others never see it.
+    #[serde(default)]
+    pub secret: bool,
+    /// Declares the coupon a marketing benefit: only then may it require marketing consent.
+    #[serde(default)]
+    pub requires_marketing_consent: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Benefit {
+    AmountOff { won: u64 },
+    PercentOff { percent: u8 },
+    Gift { item: String },
+}
+
+impl Benefit {
+    pub fn label_ko(&self) -> String {
+        match self {
+            Benefit::AmountOff { won } => format!("{} 할인", format_won(*won)),
+            Benefit::PercentOff { percent } => format!("{percent}% 할인"),
+            Benefit::Gift { item } => format!("{item} 증정"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeSource {
+    /// mcamp generates unguessable codes.
+    #[default]
+    Generated,
+    /// Codes imported from the store's POS (`mcamp coupons import-codes`).
+    Pool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Eligibility {
+    #[default]
+    Everyone,
+    FormCompleted,
+    SurveyCompleted,
+    /// Survey done and the info form sent (an MCS thank-you coupon needs the phone number).
+    SurveyAndFormCompleted,
+    Segment(String),
+}
+
+impl Campaign {
+    /// Checks what types cannot: cross-field rules. Errors name the field.
+    pub fn check(&self) -> Result<(), ParseError> {
+        if self.name.trim().is_empty() {
+            return Err(ParseError::new("name", "must not be empty"));
+        }
+        if self.sender.brand.trim().is_empty() {
+            return Err(ParseError::new("sender.brand", "must not be empty"));
+        }
+        let digits: String = self.sender.opt_out_080.chars().filter(|c| c.is_ascii_digit()).collect();
+        if !digits.starts_with("080") || !(10..=11).contains(&digits.len()) {
+            return Err(ParseError::new(
+                "sender.opt_out_080",
+                "must be a free 080 number such as 080-123-4567",
+            ));
+        }
+        if let (Some(s), Some(e)) = (self.starts_at, self.ends_at)
+            && e <= s
+        {
+            return Err(ParseError::new("ends_at", "must be after starts_at"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.coupons {
+            if !seen.insert(&c.id) {
+                return Err(ParseError::new("coupons.id", format!("'{}' is used twice", c.id)));
+            }
+            if c.per_person == 0 {
+                return Err(ParseError::new("coupons.per_person", "must be at least 1"));
+            }
+            if let Benefit::PercentOff { percent } = c.benefit
+                && (percent == 0 || percent > 100)
+            {
+                return Err(ParseError::new("coupons.benefit.percent", "must be 1 to 100"));
+            }
+            if let (Some(f), Some(u)) = (c.valid_from, c.valid_until)
+                && u <= f
+            {
+                return Err(ParseError::new("coupons.valid_until", "must be after valid_from"));
+            }
+        }
+        match (&self.survey, self.kind) {
+            (None, CampaignKind::Survey | CampaignKind::Mcs) => {
+                return Err(ParseError::new(
+                    "survey",
+                    "a survey or mcs campaign needs a survey section",
+                ));
+            }
+            (Some(_), CampaignKind::Mdm) => {
+                return Err(ParseError::new("survey", "only survey and mcs campaigns have a survey"));
+            }
+            (Some(s), kind) => {
+                s.check()?;
+                if let Some(r) = &s.reward
+                    && self.coupon(r).is_none()
+                {
+                    return Err(ParseError::new("survey.reward", format!("no coupon '{r}' in coupons")));
+                }
+                if kind == CampaignKind::Mcs && s.loyalty_question().is_none() {
+                    return Err(ParseError::new(
+                        "survey",
+                        "an mcs campaign needs an nps question (the store's loyalty index)",
+                    ));
+                }
+            }
+            (None, CampaignKind::Mdm) => {}
+        }
+        if let Some(accent) = &self.page.accent {
+            let ok = accent.len() == 7 && accent.starts_with('#') && accent[1..].bytes().all(|b| b.is_ascii_hexdigit());
+            if !ok {
+                return Err(ParseError::new("page.accent", "must be a colour such as #FF5A00"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether links of this campaign work at `now`: active and inside its window.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.status == CampaignStatus::Active
+            && self.starts_at.is_none_or(|s| now >= s)
+            && self.ends_at.is_none_or(|e| now < e)
+    }
+
+    pub fn coupon(&self, id: &CouponId) -> Option<&CouponDef> {
+        self.coupons.iter().find(|c| &c.id == id)
+    }
+}
+
+/// `5,000원`: how a benefit's amount reads (pages, send lists and reports all use it).
+pub fn format_won(won: u64) -> String {
+    let digits = won.to_string();
+    let mut out = String::with_capacity(digits.len() + 4);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out.push('원');
+    out
+}

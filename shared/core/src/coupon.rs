@@ -1,0 +1,112 @@
+//! Coupons as a person holds them: a claim of one slot, the issued coupon with its code, the
+//! store that redeems it, and who may claim what (eligibility).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::campaign::{CouponDef, Eligibility};
+use crate::recipient::Recipient;
+use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, StoreId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    /// Sent to the issuer; not decided yet.
+    Pending,
+    Issued,
+    SoldOut,
+}
+
+/// A recipient's claim of one coupon slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimRecord {
+    pub claim_id: String,
+    pub campaign_id: CampaignId,
+    pub coupon_id: CouponId,
+    pub recipient_id: RecipientId,
+    pub slot: u32,
+    pub status: ClaimStatus,
+    pub claimed_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<CouponCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// An issued coupon, found by its code at the till.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedCoupon {
+    pub code: CouponCode,
+    pub campaign_id: CampaignId,
+    pub coupon_id: CouponId,
+    pub recipient_id: RecipientId,
+    pub slot: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer_id: Option<RecipientId>,
+    pub chain_head: RecipientId,
+    pub issued_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redeemed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redeemed_store: Option<StoreId>,
+}
+
+/// A store that redeems coupons; its API key is kept only as a SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Store {
+    pub id: StoreId,
+    pub name: String,
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The stored form of a store API key.
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Why a recipient may not claim a coupon now. The messages are shown to recipients.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Ineligible {
+    #[error("{0}")]
+    NotEligible(&'static str),
+    #[error("쿠폰 발급 기간이 아니에요")]
+    OutsideWindow,
+}
+
+/// Whether `r` may claim `def` now; `Err` says why not, in Korean.
+pub fn eligible(def: &CouponDef, r: &Recipient, now: DateTime<Utc>) -> Result<(), Ineligible> {
+    if def.valid_from.is_some_and(|f| now < f) || def.valid_until.is_some_and(|u| now >= u) {
+        return Err(Ineligible::OutsideWindow);
+    }
+    match &def.eligibility {
+        Eligibility::Everyone => {}
+        Eligibility::FormCompleted if r.form_completed_at.is_none() => {
+            return Err(Ineligible::NotEligible("정보를 입력하면 쿠폰을 받을 수 있어요"));
+        }
+        Eligibility::FormCompleted => {}
+        Eligibility::SurveyCompleted if r.survey_completed_at.is_none() => {
+            return Err(Ineligible::NotEligible("설문을 마치면 쿠폰을 받을 수 있어요"));
+        }
+        Eligibility::SurveyAndFormCompleted if r.survey_completed_at.is_none() => {
+            return Err(Ineligible::NotEligible("평가를 마치면 쿠폰을 받을 수 있어요"));
+        }
+        Eligibility::SurveyAndFormCompleted if r.form_completed_at.is_none() => {
+            return Err(Ineligible::NotEligible("연락처를 남기면 감사 쿠폰을 받을 수 있어요"));
+        }
+        Eligibility::SurveyCompleted | Eligibility::SurveyAndFormCompleted => {}
+        Eligibility::Segment(_) => {
+            return Err(Ineligible::NotEligible("이 쿠폰의 대상이 아니에요"));
+        }
+    }
+    // PIPA §22: marketing consent may be required only for a declared marketing benefit.
+    if def.requires_marketing_consent && r.consent.marketing_at.is_none() {
+        return Err(Ineligible::NotEligible(
+            "광고성 정보 수신에 동의하면 받을 수 있는 혜택이에요",
+        ));
+    }
+    Ok(())
+}

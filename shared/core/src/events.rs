@@ -1,0 +1,277 @@
+//! Events: the append-only record of what every person did. Stored in the events table,
+//! whose DynamoDB stream downstream consumers read. The JSON shape is a contract:
+//! docs/events.md documents it; bump `SCHEMA_VERSION` on any breaking change.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use crate::client::ClientInfo;
+use crate::consent::{Channel, Purpose};
+use crate::coupon::IssuedCoupon;
+use crate::jobs::CouponIssueJob;
+use crate::link::Link;
+use crate::recipient::Recipient;
+use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId, random_base62};
+
+/// Version of the event record. Consumers must reject versions they do not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One event. `data` carries the kind and its fields (`"type": "click"`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub schema_version: u32,
+    /// 20 random base62 characters; unique, so replays can be de-duplicated downstream.
+    pub event_id: String,
+    pub at: DateTime<Utc>,
+    pub campaign_id: CampaignId,
+    /// The person this happened to. For a `preview`, the owner of the previewed link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_id: Option<RecipientId>,
+    /// Who shared the link this person arrived through; absent for a direct (SMS) link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer_id: Option<RecipientId>,
+    /// The first recipient of the share chain that brought this person (themself when direct).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_head: Option<RecipientId>,
+    #[serde(flatten)]
+    pub data: EventData,
+}
+
+impl Event {
+    pub fn new(campaign_id: CampaignId, at: DateTime<Utc>, data: EventData) -> Self {
+        Event {
+            schema_version: SCHEMA_VERSION,
+            event_id: random_base62(20),
+            at,
+            campaign_id,
+            recipient_id: None,
+            referrer_id: None,
+            chain_head: None,
+            data,
+        }
+    }
+    /// Credits the event to a person and their share chain.
+    pub fn by(mut self, a: Attribution) -> Self {
+        self.recipient_id = a.person;
+        self.referrer_id = a.referrer;
+        self.chain_head = a.chain_head;
+        self
+    }
+    /// The event's type name, as in `"type"`.
+    pub fn kind(&self) -> &'static str {
+        self.data.kind()
+    }
+}
+
+/// Whom an event is about and who gets credit for it: the person, who shared the link they
+/// arrived through, and the head of their share chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attribution {
+    pub person: Option<RecipientId>,
+    pub referrer: Option<RecipientId>,
+    pub chain_head: Option<RecipientId>,
+}
+
+impl Attribution {
+    /// About the owner of something (a previewed or shared link), with no share credit.
+    pub fn owner(person: Option<RecipientId>) -> Self {
+        Attribution {
+            person,
+            ..Attribution::default()
+        }
+    }
+}
+
+impl From<&Recipient> for Attribution {
+    fn from(r: &Recipient) -> Self {
+        Attribution {
+            person: Some(r.id.clone()),
+            referrer: r.referrer_id.clone(),
+            chain_head: Some(r.chain_head()),
+        }
+    }
+}
+
+/// The owner of a personal link, credited as the link was minted (no profile read on a click).
+impl From<&Link> for Attribution {
+    fn from(l: &Link) -> Self {
+        let head = l.chain_head.clone().or_else(|| l.recipient_id.clone());
+        Attribution {
+            person: l.recipient_id.clone(),
+            referrer: l.referrer_id.clone(),
+            chain_head: head,
+        }
+    }
+}
+
+impl From<&CouponIssueJob> for Attribution {
+    fn from(j: &CouponIssueJob) -> Self {
+        Attribution {
+            person: Some(j.recipient_id.clone()),
+            referrer: j.referrer_id.clone(),
+            chain_head: Some(j.chain_head.clone()),
+        }
+    }
+}
+
+impl From<&IssuedCoupon> for Attribution {
+    fn from(c: &IssuedCoupon) -> Self {
+        Attribution {
+            person: Some(c.recipient_id.clone()),
+            referrer: c.referrer_id.clone(),
+            chain_head: Some(c.chain_head.clone()),
+        }
+    }
+}
+
+/// How a share was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareChannel {
+    Kakao,
+    CopyLink,
+    Sms,
+}
+
+/// What happened. Serialized with `"type": "<snake_case name>"` beside the envelope fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventData {
+    /// A human opened a short link.
+    Click {
+        code: ShortCode,
+        client: ClientInfo,
+        /// True the first time this recipient clicks (unique clicks = count of these).
+        first: bool,
+    },
+    /// A link-preview crawler or scanner fetched a short link; not a click.
+    Preview {
+        code: ShortCode,
+        client: ClientInfo,
+    },
+    PageView {
+        page: String,
+    },
+    /// Client-side signals sent by beacon: `video_play`, `scroll_end`, `cta_tap`.
+    Interaction {
+        action: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
+    },
+    FormSubmitted {
+        fields: Vec<String>,
+    },
+    ConsentChanged {
+        purpose: Purpose,
+        granted: bool,
+        wording_version: String,
+        channel: Channel,
+    },
+    OptedOut {
+        channel: Channel,
+    },
+    ShareIntent {
+        channel: ShareChannel,
+        share_code: ShortCode,
+    },
+    ShareDelivered {
+        share_code: ShortCode,
+    },
+    CouponClaimed {
+        coupon_id: CouponId,
+        claim_id: String,
+    },
+    CouponIssued {
+        coupon_id: CouponId,
+        claim_id: String,
+        code: CouponCode,
+    },
+    CouponSoldOut {
+        coupon_id: CouponId,
+        claim_id: String,
+    },
+    CouponRedeemed {
+        coupon_id: CouponId,
+        code: CouponCode,
+        store_id: StoreId,
+    },
+    /// The respondent's first saved answer (or their demographics screen).
+    SurveyStarted {
+        /// MCS: the store whose poster was scanned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        store_id: Option<StoreId>,
+    },
+    /// One question answered, or changed; `answer` is absent when an optional question was
+    /// skipped. Option ids, a scale value, or the text.
+    SurveyAnswered {
+        question_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        answer: Option<crate::survey::Answer>,
+    },
+    SurveyCompleted {
+        /// Questions on the respondent's path (branching skips the others).
+        answered: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        store_id: Option<StoreId>,
+    },
+}
+
+impl EventData {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventData::Click { .. } => "click",
+            EventData::Preview { .. } => "preview",
+            EventData::PageView { .. } => "page_view",
+            EventData::Interaction { .. } => "interaction",
+            EventData::FormSubmitted { .. } => "form_submitted",
+            EventData::ConsentChanged { .. } => "consent_changed",
+            EventData::OptedOut { .. } => "opted_out",
+            EventData::ShareIntent { .. } => "share_intent",
+            EventData::ShareDelivered { .. } => "share_delivered",
+            EventData::CouponClaimed { .. } => "coupon_claimed",
+            EventData::CouponIssued { .. } => "coupon_issued",
+            EventData::CouponSoldOut { .. } => "coupon_sold_out",
+            EventData::CouponRedeemed { .. } => "coupon_redeemed",
+            EventData::SurveyStarted { .. } => "survey_started",
+            EventData::SurveyAnswered { .. } => "survey_answered",
+            EventData::SurveyCompleted { .. } => "survey_completed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_json_shape_is_the_documented_contract() -> Result<(), Box<dyn std::error::Error>> {
+        let at = DateTime::parse_from_rfc3339("2026-11-23T01:02:03Z")?.with_timezone(&Utc);
+        let mut e = Event::new(
+            CampaignId::parse("spring-sale")?,
+            at,
+            EventData::CouponSoldOut {
+                coupon_id: CouponId::parse("welcome")?,
+                claim_id: "c1".into(),
+            },
+        );
+        e.event_id = "E".into();
+        let rid = RecipientId::parse("AAAAAAAAAAAAAAAA")?;
+        let e = e.by(Attribution {
+            person: Some(rid.clone()),
+            referrer: None,
+            chain_head: Some(rid),
+        });
+        let v = serde_json::to_value(&e)?;
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "schema_version": 1, "event_id": "E", "at": "2026-11-23T01:02:03Z",
+                "campaign_id": "spring-sale", "recipient_id": "AAAAAAAAAAAAAAAA", "chain_head": "AAAAAAAAAAAAAAAA",
+                "type": "coupon_sold_out", "coupon_id": "welcome", "claim_id": "c1"
+            })
+        );
+        let back: Event = serde_json::from_value(v)?;
+        assert_eq!(back, e);
+        Ok(())
+    }
+}

@@ -1,0 +1,177 @@
+//! A recipient: one person in one campaign, imported or arrived by a link, with what they told
+//! us, their consents and the share chain that brought them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::values::{AgeBand, BirthYear, CampaignId, Gender, PhoneNumber, RecipientId, ShortCode, StoreId};
+
+/// Longest share chain kept on a recipient: the head and the nearest 31 sharers.
+pub const MAX_CHAIN: usize = 32;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientSource {
+    /// Imported by the marketer (CSV or campaign file).
+    #[default]
+    Import,
+    /// Arrived through someone's share link.
+    Share,
+    /// Scanned a store's MCS poster.
+    Store,
+}
+
+/// When each consent was given; `None` when not given or withdrawn.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Consents {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketing_at: Option<DateTime<Utc>>,
+    /// Consent to ads between 21:00 and 08:00 KST.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub night_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub id: RecipientId,
+    pub campaign_id: CampaignId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneNumber>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_year: Option<BirthYear>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_band: Option<AgeBand>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_store: Option<StoreId>,
+    /// The personal short link.
+    pub code: ShortCode,
+    /// This recipient's own share link, minted on their first share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_code: Option<ShortCode>,
+    /// Who shared the link this recipient arrived through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer_id: Option<RecipientId>,
+    /// Everyone up the share chain, head first, nearest last (at most `MAX_CHAIN`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<RecipientId>,
+    /// Flattened, so each consent is a top-level attribute that one update can set or remove.
+    #[serde(flatten)]
+    pub consent: Consents,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opted_out_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_completed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub source: RecipientSource,
+}
+
+impl Recipient {
+    /// A new recipient who has told us nothing yet, with their personal link `code`.
+    pub fn new(
+        id: RecipientId,
+        campaign_id: CampaignId,
+        code: ShortCode,
+        source: RecipientSource,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Recipient {
+            id,
+            campaign_id,
+            name: None,
+            phone: None,
+            gender: None,
+            birth_year: None,
+            age_band: None,
+            region: None,
+            preferred_store: None,
+            code,
+            share_code: None,
+            referrer_id: None,
+            chain: Vec::new(),
+            consent: Consents::default(),
+            opted_out_at: None,
+            form_completed_at: None,
+            survey_completed_at: None,
+            created_at: now,
+            source,
+        }
+    }
+
+    /// An imported recipient: what the marketer knows about them.
+    pub fn imported(
+        id: RecipientId,
+        campaign_id: CampaignId,
+        code: ShortCode,
+        new: &NewRecipient,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Recipient {
+            name: new.name.clone(),
+            phone: new.phone.clone(),
+            gender: new.gender,
+            birth_year: new.birth_year,
+            age_band: new.age_band,
+            region: new.region.clone(),
+            consent: new.consent.clone(),
+            ..Recipient::new(id, campaign_id, code, RecipientSource::Import, now)
+        }
+    }
+
+    /// A visitor who arrived through `sharer`'s share link: the chain extended by the sharer,
+    /// keeping the head (credited for everything) and the nearest `MAX_CHAIN - 1` sharers.
+    pub fn shared_by(sharer: &Recipient, id: RecipientId, code: ShortCode, now: DateTime<Utc>) -> Self {
+        let mut chain = sharer.chain.clone();
+        chain.push(sharer.id.clone());
+        if chain.len() > MAX_CHAIN {
+            let excess = chain.len() - MAX_CHAIN;
+            chain.drain(1..=excess);
+        }
+        Recipient {
+            referrer_id: Some(sharer.id.clone()),
+            chain,
+            ..Recipient::new(id, sharer.campaign_id.clone(), code, RecipientSource::Share, now)
+        }
+    }
+
+    /// A customer who scanned `store`'s MCS poster.
+    pub fn store_visitor(
+        store: StoreId,
+        id: RecipientId,
+        campaign_id: CampaignId,
+        code: ShortCode,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Recipient {
+            preferred_store: Some(store),
+            ..Recipient::new(id, campaign_id, code, RecipientSource::Store, now)
+        }
+    }
+
+    /// The first recipient of the chain that brought this one; themself when they came directly.
+    pub fn chain_head(&self) -> RecipientId {
+        self.chain.first().cloned().unwrap_or_else(|| self.id.clone())
+    }
+}
+
+/// What the marketer (or a form) knows about a new recipient.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewRecipient {
+    pub name: Option<String>,
+    pub phone: Option<PhoneNumber>,
+    pub gender: Option<Gender>,
+    pub birth_year: Option<BirthYear>,
+    pub age_band: Option<AgeBand>,
+    pub region: Option<String>,
+    pub consent: Consents,
+}

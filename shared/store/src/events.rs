@@ -1,0 +1,46 @@
+//! The event log: `EV#{campaign}#{shard}` / `{at}#{event_id}` in the events table, write-sharded
+//! so a blast of clicks spreads over `keys::SHARDS` partitions. Kept two years (`ttl`).
+
+use serde_json::Value;
+
+use mcamp_core::events::Event;
+use mcamp_core::values::CampaignId;
+
+use crate::ports::{Item, Query, TableId};
+use crate::{Db, DbResult, keys, to_item};
+
+/// How long events are kept: two years, the ad law's record-keeping horizon for consent.
+pub const EVENT_TTL_DAYS: i64 = 730;
+
+impl Db {
+    /// The stored item of an event, for writing it inside a transaction with what it records.
+    pub(crate) fn event_item(&self, e: &Event) -> DbResult<Item> {
+        let pk = keys::events(&e.campaign_id, keys::shard_of(&e.event_id));
+        let sk = keys::event_sk(e.at, &e.event_id);
+        let mut item = to_item(e, &pk, &sk)?;
+        item.insert(
+            "ttl".into(),
+            Value::from((e.at + chrono::Duration::days(EVENT_TTL_DAYS)).timestamp()),
+        );
+        Ok(item)
+    }
+
+    pub async fn append_event(&self, e: &Event) -> DbResult<()> {
+        self.table.put(TableId::Events, self.event_item(e)?, None).await?;
+        Ok(())
+    }
+
+    /// Every event of a campaign, oldest first. For reports at scale, read the stream's
+    /// aggregates instead; this reads all shards.
+    pub async fn events_of(&self, campaign: &CampaignId) -> DbResult<Vec<Event>> {
+        let mut out: Vec<Event> = Vec::new();
+        for shard in 0..keys::SHARDS {
+            out.extend(
+                self.query_all(Query::partition(TableId::Events, keys::events(campaign, shard)))
+                    .await?,
+            );
+        }
+        out.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.event_id.cmp(&b.event_id)));
+        Ok(out)
+    }
+}

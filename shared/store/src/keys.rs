@@ -1,0 +1,120 @@
+//! Every key mcamp writes, in one place. docs/data-model.md is this file in prose: keep both true.
+
+use chrono::{DateTime, Utc};
+use mcamp_core::values::{CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId};
+
+/// Shards of write-sharded partitions (recipient listing, events): spreads 10^6 writes of one
+/// campaign over 16 partitions; readers query all 16.
+pub const SHARDS: u8 = 16;
+
+/// Shard of an identifier: FNV-1a of its bytes, modulo `SHARDS` (even for any alphabet, unlike
+/// a last character of base62 or base32).
+pub fn shard_of(id: &str) -> u8 {
+    let h = id
+        .bytes()
+        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    (h % u32::from(SHARDS)) as u8
+}
+
+pub const SK_META: &str = "META";
+pub const SK_PROFILE: &str = "PROFILE";
+pub const SK_LINK: &str = "LINK";
+pub const SK_STORE: &str = "STORE";
+pub const SK_COUPON: &str = "COUPON";
+
+pub fn campaign(c: &CampaignId) -> String {
+    format!("CAMP#{c}")
+}
+pub const CAMPAIGN_LIST: &str = "CAMPAIGNS";
+
+pub fn recipient(r: &RecipientId) -> String {
+    format!("RCPT#{r}")
+}
+/// GSI1 partition listing a campaign's recipients, shard by shard.
+pub fn recipients_of(c: &CampaignId, shard: u8) -> String {
+    format!("CAMP#{c}#R#{shard:02}")
+}
+/// De-duplicates recipients by phone within a campaign (`PHONE#{c}#{hash}` / `PHONE`); the
+/// phone is hashed so it is never a key.
+pub fn phone(c: &CampaignId, phone_hash: &str) -> String {
+    format!("PHONE#{c}#{phone_hash}")
+}
+pub const SK_PHONE: &str = "PHONE";
+pub fn link(code: &ShortCode) -> String {
+    format!("LINK#{code}")
+}
+/// Who a recipient brought in: items `REF#{sharer}` / `{visitor}`.
+pub fn referrals(sharer: &RecipientId) -> String {
+    format!("REF#{sharer}")
+}
+/// A consent ledger entry on the recipient, ordered by time to the microsecond (a grant and a
+/// withdrawal in the same millisecond still read in order).
+pub fn consent_sk(at_micros: i64, seq: &str) -> String {
+    format!("{CONSENT_PREFIX}{at_micros:018}#{seq}")
+}
+pub const CONSENT_PREFIX: &str = "CONSENT#";
+pub fn events(c: &CampaignId, shard: u8) -> String {
+    format!("EV#{c}#{shard:02}")
+}
+/// An event's sort key: time order to the millisecond, then its id.
+pub fn event_sk(at: DateTime<Utc>, event_id: &str) -> String {
+    format!("{}#{event_id}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+}
+pub fn coupon_stock(c: &CampaignId, coupon: &CouponId) -> (String, String) {
+    (campaign(c), format!("STOCK#{coupon}"))
+}
+/// The per-person claim record: permanent, so a redelivered job never issues twice.
+pub fn claim(r: &RecipientId, coupon: &CouponId, n: u32) -> (String, String) {
+    (recipient(r), format!("CLAIM#{coupon}#{n:03}"))
+}
+/// The per-person issue record of a slot: created once, so a slot is never issued twice.
+pub fn issued_record(r: &RecipientId, coupon: &CouponId, n: u32) -> (String, String) {
+    (recipient(r), format!("ISSUED#{coupon}#{n:03}"))
+}
+pub fn issued_coupon(code: &CouponCode) -> String {
+    format!("COUPON#{code}")
+}
+/// GSI1 partition listing a coupon definition's issued coupons, write-sharded by code.
+pub fn issued_coupons_of(c: &CampaignId, coupon: &CouponId, shard: u8) -> String {
+    format!("CAMP#{c}#CPN#{coupon}#{shard:02}")
+}
+pub fn code_pool(c: &CampaignId, coupon: &CouponId) -> String {
+    format!("POOL#{c}#{coupon}")
+}
+pub fn store(s: &StoreId) -> String {
+    format!("STORE#{s}")
+}
+
+/// A respondent's survey response: `RCPT#{id}` / `SURVEY`.
+pub const SK_SURVEY: &str = "SURVEY";
+/// One partition of a campaign's maintained survey aggregates, `AGG#{c}#{shard:02}`: 16 of
+/// them, so a survey's writes spread over 16 partition keys. Reports read these, never the
+/// responses.
+pub fn aggregates(c: &CampaignId, shard: u8) -> String {
+    format!("AGG#{c}#{shard:02}")
+}
+/// The answer counts of a scope (`dn|`, `rs|`, `v|`): large, written once per response, by
+/// the save that completes it.
+pub fn answers_sk(scope: &str) -> String {
+    format!("{scope}#A")
+}
+/// The progress counters of a scope (`st`, `an|`, `at|`, `sc`, `inv`): small, moved by every
+/// save, so most saves write a small item.
+pub fn progress_sk(scope: &str) -> String {
+    format!("{scope}#P")
+}
+/// Aggregate scope of a plain survey: the whole campaign (in each of the `SHARDS` partitions,
+/// by the respondent's shard).
+pub const SCOPE_ALL: &str = "ALL";
+/// Aggregate scope of one MCS store in one ISO week (KST), e.g. `ST#gangnam#2026-W47`, in
+/// the store's shard.
+pub fn store_week_scope(store: &StoreId, week: &str) -> String {
+    format!("ST#{store}#{week}")
+}
+/// Invitations (imported recipients) of a campaign, counted by the import.
+pub const SCOPE_INVITED: &str = "INV";
+/// A store's permanent MCS link: `CAMP#{c}` / `STORELINK#{store}`.
+pub fn store_link_sk(store: &StoreId) -> String {
+    format!("{STORE_LINK_PREFIX}{store}")
+}
+pub const STORE_LINK_PREFIX: &str = "STORELINK#";

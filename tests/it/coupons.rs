@@ -1,0 +1,428 @@
+//! Coupon reliability on both backends: the stock cap under concurrency, duplicated
+//! deliveries, a consumer dying mid-batch, poison messages, and store redemption.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::ensure;
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use futures::stream::{self, StreamExt};
+use mcamp_app::App;
+use mcamp_core::coupon::{ClaimStatus, Store, hash_key};
+use mcamp_core::recipient::Recipient;
+use mcamp_core::values::{CouponCode, CouponId, StoreId};
+use mcamp_coupon_issuer::{Processed, consume, process};
+use mcamp_store::claims;
+use mcamp_store::issue::IssueOutcome;
+use mcamp_store::ports::QueueId;
+use mcamp_store::redeem::{self, RedeemError};
+use mcamp_tests::{Backend, campaign_with_coupon, contract, recipients};
+
+async fn setup(
+    b: &Backend,
+    stock: u32,
+    people: usize,
+) -> anyhow::Result<(App, mcamp_core::campaign::Campaign, Vec<Recipient>)> {
+    let app = b.app();
+    let campaign = campaign_with_coupon("coupon-test", stock)?;
+    app.db.push_campaign(&campaign, app.now()).await?;
+    let rs = recipients(&app.db, &campaign.id, people).await?;
+    Ok((app, campaign, rs))
+}
+
+/// Consumes until the queue has been empty for a moment, with `workers` consumers at once.
+async fn drain(app: &App, workers: usize) {
+    let mut idle = 0;
+    while idle < 2 {
+        let got: usize =
+            futures::future::join_all((0..workers).map(|_| consume(app, Duration::from_millis(300), Duration::ZERO)))
+                .await
+                .into_iter()
+                .sum();
+        idle = if got == 0 { idle + 1 } else { 0 };
+    }
+}
+
+async fn stock_cap_under_concurrent_claims(b: Backend) -> anyhow::Result<()> {
+    let (app, campaign, people) = setup(&b, 50, 1000).await?;
+    let coupon = CouponId::parse("welcome")?;
+    // 1000 claims at once (64 in flight), with consumers issuing at the same time.
+    let claims = stream::iter(people.iter())
+        .map(|r| {
+            let (app, campaign, coupon) = (&app, &campaign, &coupon);
+            async move { claims::claim(&app.db, app.queue.as_ref(), campaign, r, coupon, app.now()).await }
+        })
+        .buffer_unordered(64);
+    let issuing = async {
+        for _ in 0..5 {
+            consume(&app, Duration::from_millis(100), Duration::ZERO).await;
+        }
+    };
+    let (results, ()) = tokio::join!(claims.collect::<Vec<_>>(), issuing);
+    for r in &results {
+        ensure!(r.is_ok(), "{}: claim failed: {r:?}", b.name);
+    }
+    drain(&app, 4).await;
+    let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;
+    let codes: HashSet<&CouponCode> = issued.iter().map(|c| &c.code).collect();
+    ensure!(
+        issued.len() == 50 && codes.len() == 50,
+        "{}: exactly 50 distinct coupons, got {} ({} distinct)",
+        b.name,
+        issued.len(),
+        codes.len()
+    );
+    ensure!(
+        app.db.coupon_stock(&campaign.id, &coupon).await?.0 == 50,
+        "stock counter says 50"
+    );
+    let mut statuses = (0, 0, 0);
+    for r in &people {
+        let claim = app
+            .db
+            .claim(&r.id, &coupon, 1)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("a claim each"))?;
+        ensure!(app.db.claim(&r.id, &coupon, 2).await?.is_none(), "one claim each");
+        match claim.status {
+            ClaimStatus::Issued => statuses.0 += 1,
+            ClaimStatus::SoldOut => statuses.1 += 1,
+            ClaimStatus::Pending => statuses.2 += 1,
+        }
+    }
+    ensure!(
+        statuses == (50, 950, 0),
+        "{}: issued/sold out/pending = {statuses:?}",
+        b.name
+    );
+    let events = app.db.events_of(&campaign.id).await?;
+    let count = |k: &str| events.iter().filter(|e| e.kind() == k).count();
+    ensure!(
+        (
+            count("coupon_claimed"),
+            count("coupon_issued"),
+            count("coupon_sold_out")
+        ) == (1000, 50, 950),
+        "{}: events",
+        b.name
+    );
+    ensure!(
+        app.queue.depth(QueueId::CouponIssueDlq).await? == 0,
+        "nothing dead-lettered"
+    );
+    Ok(())
+}
+contract!(stock_cap, super::stock_cap_under_concurrent_claims);
+
+async fn every_job_delivered_three_times(b: Backend) -> anyhow::Result<()> {
+    let (app, campaign, people) = setup(&b, 100, 20).await?;
+    let coupon = CouponId::parse("welcome")?;
+    for r in &people {
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+        // A double submit is the same claim.
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+    }
+    // Replace each job by three copies of it.
+    let mut bodies = Vec::new();
+    loop {
+        let got = app
+            .queue
+            .receive(
+                QueueId::CouponIssue,
+                10,
+                Duration::from_secs(60),
+                Duration::from_millis(300),
+            )
+            .await?;
+        if got.is_empty() {
+            break;
+        }
+        for m in got {
+            bodies.push(m.body.clone());
+            app.queue.ack(QueueId::CouponIssue, &m.receipt).await?;
+        }
+    }
+    ensure!(
+        bodies.len() == 20,
+        "{}: one job per claim, got {}",
+        b.name,
+        bodies.len()
+    );
+    for body in &bodies {
+        for _ in 0..3 {
+            app.queue.send(QueueId::CouponIssue, body.clone()).await?;
+        }
+    }
+    drain(&app, 3).await;
+    let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;
+    ensure!(
+        issued.len() == 20,
+        "{}: 20 coupons for 60 deliveries, got {}",
+        b.name,
+        issued.len()
+    );
+    let owners: HashSet<_> = issued.iter().map(|c| c.recipient_id.clone()).collect();
+    ensure!(owners.len() == 20, "one per person");
+    ensure!(
+        app.db.coupon_stock(&campaign.id, &coupon).await?.0 == 20,
+        "stock counted once per person"
+    );
+    let events = app.db.events_of(&campaign.id).await?;
+    let issued_events = events.iter().filter(|e| e.kind() == "coupon_issued").count();
+    ensure!(
+        issued_events == 20,
+        "{}: one issued event each, got {issued_events} of {}",
+        b.name,
+        events.len()
+    );
+    Ok(())
+}
+contract!(triple_delivery, super::every_job_delivered_three_times);
+
+async fn consumer_dies_mid_batch(b: Backend) -> anyhow::Result<()> {
+    let (app, campaign, people) = setup(&b, 100, 10).await?;
+    let coupon = CouponId::parse("welcome")?;
+    for r in &people {
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+    }
+    let mut batch = Vec::new();
+    while batch.len() < 10 {
+        let got = app
+            .queue
+            .receive(
+                QueueId::CouponIssue,
+                10,
+                Duration::from_secs(1),
+                Duration::from_millis(500),
+            )
+            .await?;
+        ensure!(!got.is_empty(), "{}: jobs queued", b.name);
+        batch.extend(got);
+    }
+    // The consumer processes 5 messages, acknowledges only 3 of them, then dies.
+    for (i, m) in batch.iter().take(5).enumerate() {
+        ensure!(matches!(
+            process(&app, &m.body).await,
+            Processed::Done(IssueOutcome::Issued(_))
+        ));
+        if i < 3 {
+            app.queue.ack(QueueId::CouponIssue, &m.receipt).await?;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    drain(&app, 2).await;
+    let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;
+    ensure!(
+        issued.len() == 10,
+        "{}: nothing lost or doubled: {} issued",
+        b.name,
+        issued.len()
+    );
+    ensure!(app.db.coupon_stock(&campaign.id, &coupon).await?.0 == 10);
+    ensure!(app.queue.depth(QueueId::CouponIssue).await? == 0, "queue drained");
+    Ok(())
+}
+contract!(mid_batch_failure, super::consumer_dies_mid_batch);
+
+fn sqs_message(id: &str, body: &str) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(id.to_owned());
+    m.body = Some(body.to_owned());
+    m
+}
+
+async fn poison_messages_go_to_the_dlq_without_failing_the_batch(b: Backend) -> anyhow::Result<()> {
+    let (app, campaign, people) = setup(&b, 5, 1).await?;
+    let coupon = CouponId::parse("welcome")?;
+    claims::claim(&app.db, app.queue.as_ref(), &campaign, &people[0], &coupon, app.now()).await?;
+    let good = app
+        .queue
+        .receive(QueueId::CouponIssue, 1, Duration::from_secs(30), Duration::from_secs(1))
+        .await?;
+    ensure!(good.len() == 1);
+    let mut event = SqsEvent::default();
+    event.records = vec![
+        sqs_message("bad-json", "{not json"),
+        sqs_message("good", &good[0].body),
+        sqs_message("future", r#"{"schema_version":9,"type":"coupon_issue"}"#),
+        sqs_message(
+            "missing",
+            r#"{"schema_version":1,"type":"coupon_issue","claim_id":"x"}"#,
+        ),
+    ];
+    let response = mcamp_coupon_issuer::handle(&app, event).await;
+    ensure!(
+        response.batch_item_failures.is_empty(),
+        "{}: poison never fails the batch: {:?}",
+        b.name,
+        response.batch_item_failures
+    );
+    ensure!(
+        app.db.issued_coupons(&campaign.id, &coupon).await?.len() == 1,
+        "the good job was issued"
+    );
+    let dead = app
+        .queue
+        .receive(
+            QueueId::CouponIssueDlq,
+            10,
+            Duration::from_secs(30),
+            Duration::from_secs(1),
+        )
+        .await?;
+    let mut dead_bodies: Vec<&str> = dead.iter().map(|m| m.body.as_str()).collect();
+    dead_bodies.sort();
+    ensure!(
+        dead_bodies.len() == 3 && dead_bodies.contains(&"{not json"),
+        "{}: three in the DLQ: {dead_bodies:?}",
+        b.name
+    );
+    Ok(())
+}
+contract!(poison, super::poison_messages_go_to_the_dlq_without_failing_the_batch);
+
+/// A claim that no longer reads as a claim (a hand edit, a bug) can never be issued: the job
+/// goes to the dead-letter queue on its first delivery, with the reason, not after five.
+async fn a_corrupt_claim_is_dead_lettered_at_once(b: Backend) -> anyhow::Result<()> {
+    let (app, campaign, people) = setup(&b, 5, 1).await?;
+    let coupon = CouponId::parse("welcome")?;
+    let claim = claims::claim(&app.db, app.queue.as_ref(), &campaign, &people[0], &coupon, app.now()).await?;
+    let (pk, sk) = mcamp_store::keys::claim(&people[0].id, &coupon, claim.slot);
+    let serde_json::Value::Object(corrupt) = serde_json::json!({"pk": pk, "sk": sk, "status": "lost in a hand edit"})
+    else {
+        anyhow::bail!("an object")
+    };
+    b.table.put(mcamp_store::ports::TableId::Main, corrupt, None).await?;
+    let job = app
+        .queue
+        .receive(QueueId::CouponIssue, 1, Duration::from_secs(30), Duration::from_secs(1))
+        .await?;
+    ensure!(job.len() == 1);
+    let outcome = process(&app, &job[0].body).await;
+    ensure!(
+        matches!(&outcome, Processed::DeadLettered(reason) if reason.contains("corrupt")),
+        "{}: dead-lettered at the first delivery with its reason, got {outcome:?}",
+        b.name
+    );
+    ensure!(
+        app.db.coupon_stock(&campaign.id, &coupon).await?.0 == 0,
+        "{}: nothing issued",
+        b.name
+    );
+    Ok(())
+}
+contract!(corrupt_claim, super::a_corrupt_claim_is_dead_lettered_at_once);
+
+async fn store_redemption(b: Backend) -> anyhow::Result<()> {
+    let (app, campaign, people) = setup(&b, 5, 1).await?;
+    let coupon = CouponId::parse("welcome")?;
+    claims::claim(&app.db, app.queue.as_ref(), &campaign, &people[0], &coupon, app.now()).await?;
+    drain(&app, 1).await;
+    let code = app
+        .db
+        .claim(&people[0].id, &coupon, 1)
+        .await?
+        .and_then(|c| c.code)
+        .ok_or_else(|| anyhow::anyhow!("no code"))?;
+    let (gangnam, hongdae) = (StoreId::parse("gangnam")?, StoreId::parse("hongdae")?);
+    for (id, key) in [
+        (&gangnam, "key-gangnam-0123456789"),
+        (&hongdae, "key-hongdae-0123456789"),
+    ] {
+        app.db
+            .put_store(&Store {
+                id: id.clone(),
+                name: id.to_string(),
+                key_hash: hash_key(key),
+                created_at: app.now(),
+            })
+            .await?;
+    }
+    let now = app.now();
+    ensure!(
+        matches!(
+            redeem::redeem(&app.db, &gangnam, "wrong", &code, now).await,
+            Err(RedeemError::Unauthorized)
+        ),
+        "wrong key"
+    );
+    ensure!(
+        matches!(
+            redeem::redeem(&app.db, &StoreId::parse("nowhere")?, "x", &code, now).await,
+            Err(RedeemError::Unauthorized)
+        ),
+        "unknown store"
+    );
+    ensure!(matches!(
+        redeem::redeem(
+            &app.db,
+            &gangnam,
+            "key-gangnam-0123456789",
+            &CouponCode::parse("NOPE-NOPE")?,
+            now
+        )
+        .await,
+        Err(RedeemError::NotFound)
+    ));
+    let first = redeem::redeem(&app.db, &gangnam, "key-gangnam-0123456789", &code, now).await?;
+    ensure!(!first.repeat && first.coupon.redeemed_store.as_ref() == Some(&gangnam));
+    let again = redeem::redeem(&app.db, &gangnam, "key-gangnam-0123456789", &code, now).await?;
+    ensure!(again.repeat, "same store again is idempotent");
+    match redeem::redeem(&app.db, &hongdae, "key-hongdae-0123456789", &code, now).await {
+        Err(RedeemError::AlreadyUsed { store, .. }) => ensure!(store == gangnam, "says where"),
+        other => anyhow::bail!("{}: second store must be refused, got {other:?}", b.name),
+    }
+    let events = app.db.events_of(&campaign.id).await?;
+    let redeemed: Vec<_> = events.iter().filter(|e| e.kind() == "coupon_redeemed").collect();
+    ensure!(redeemed.len() == 1, "one redemption event");
+    ensure!(
+        redeemed[0].recipient_id.as_ref() == Some(&people[0].id)
+            && redeemed[0].chain_head.as_ref() == Some(&people[0].id),
+        "credited to the recipient and chain"
+    );
+    Ok(())
+}
+contract!(redemption, super::store_redemption);
+
+async fn pool_codes_are_issued_once_each(b: Backend) -> anyhow::Result<()> {
+    let web = b.web();
+    let app = &web.app;
+    let mut campaign = campaign_with_coupon("pool-test", 100)?;
+    campaign.coupons[0].codes = mcamp_core::campaign::CodeSource::Pool;
+    app.db.push_campaign(&campaign, app.now()).await?;
+    let coupon = CouponId::parse("welcome")?;
+    let pos: Vec<CouponCode> = ["POS-0001", "POS-0002", "POS-0003"]
+        .iter()
+        .map(|c| CouponCode::parse(c))
+        .collect::<Result<_, _>>()?;
+    ensure!(app.db.add_pool_codes(&campaign.id, &coupon, &pos).await? == 3);
+    ensure!(
+        app.db.add_pool_codes(&campaign.id, &coupon, &pos[..1]).await? == 0,
+        "a code is imported once"
+    );
+    let people = recipients(&app.db, &campaign.id, 5).await?;
+    for r in &people {
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+    }
+    drain(app, 2).await;
+    let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;
+    let mut codes: Vec<String> = issued.iter().map(|c| c.code.to_string()).collect();
+    codes.sort();
+    ensure!(
+        codes == vec!["POS-0001", "POS-0002", "POS-0003"],
+        "{}: each pool code once: {codes:?}",
+        b.name
+    );
+    let sold_out = futures::future::join_all(people.iter().map(|r| app.db.claim(&r.id, &coupon, 1))).await;
+    let n = sold_out
+        .into_iter()
+        .filter(|c| matches!(c, Ok(Some(c)) if c.status == ClaimStatus::SoldOut))
+        .count();
+    ensure!(n == 2, "{}: the pool ran out for two: {n}", b.name);
+    ensure!(
+        app.db.pool_candidates(&campaign.id, &coupon).await?.is_empty(),
+        "pool empty"
+    );
+    Ok(())
+}
+contract!(pool, super::pool_codes_are_issued_once_each);

@@ -1,0 +1,336 @@
+//! Short links on both backends, through the very handlers the Lambdas run: click truth,
+//! share chains over two hops, idempotent minting, and bad codes.
+
+use anyhow::{Context, ensure};
+use futures::TryStreamExt;
+use mcamp_core::campaign::CampaignStatus;
+use mcamp_core::client::{AgentKind, Device, InApp, Os};
+use mcamp_core::events::EventData;
+use mcamp_core::recipient::NewRecipient;
+use mcamp_core::values::PhoneNumber;
+use mcamp_store::ports::TableId;
+use mcamp_store::recipients::Added;
+use mcamp_tests::{
+    Backend, CountingTable, IPHONE_SAFARI, KAKAO_SCRAPER, KAKAOTALK_ANDROID, call, campaign_with_coupon, contract,
+    recipients, text,
+};
+
+fn location(resp: &lambda_http::Response<lambda_http::Body>) -> String {
+    resp.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn set_cookie(resp: &lambda_http::Response<lambda_http::Body>) -> String {
+    let c = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    c.split(';').next().unwrap_or("").to_owned()
+}
+
+async fn clicks_are_counted_and_classified_previews_are_not(b: Backend) -> anyhow::Result<()> {
+    let web = b.web();
+    let app = &web.app;
+    let campaign = campaign_with_coupon("links-test", 10)?;
+    app.db.push_campaign(&campaign, app.now()).await?;
+    let r = recipients(&app.db, &campaign.id, 1).await?.remove(0);
+    let path = format!("/{}", r.code);
+
+    // The KakaoTalk scraper fetching the link for the chat's preview card: no click.
+    let preview = call(&web, "GET", &path, &[("user-agent", KAKAO_SCRAPER)], "").await?;
+    ensure!(
+        preview.status() == 200,
+        "{}: preview gets 200, got {}",
+        b.name,
+        preview.status()
+    );
+    let html = text(&preview);
+    ensure!(
+        html.contains(r#"property="og:title" content="테스트""#),
+        "Open Graph title: {html}"
+    );
+    let head = call(&web, "HEAD", &path, &[("user-agent", IPHONE_SAFARI)], "").await?;
+    ensure!(
+        head.status() == 200 && text(&head).is_empty(),
+        "HEAD: a preview, no body"
+    );
+    ensure!(
+        app.db.link(&r.code).await?.context("link")?.clicks == 0,
+        "previews are not clicks"
+    );
+
+    // The recipient taps it in KakaoTalk, then again in Safari.
+    let first = call(&web, "GET", &path, &[("user-agent", KAKAOTALK_ANDROID)], "").await?;
+    ensure!(
+        first.status() == 302 && location(&first) == format!("/p/{}", r.code),
+        "{}: 302 to the page: {}",
+        b.name,
+        location(&first)
+    );
+    call(&web, "GET", &path, &[("user-agent", IPHONE_SAFARI)], "").await?;
+    ensure!(
+        app.db.link(&r.code).await?.context("link")?.clicks == 2,
+        "two clicks counted"
+    );
+
+    let events = app.db.events_of(&campaign.id).await?;
+    let clicks: Vec<_> = events
+        .iter()
+        .filter_map(|e| match &e.data {
+            EventData::Click { client, first, .. } => Some((client, *first, e)),
+            _ => None,
+        })
+        .collect();
+    ensure!(clicks.len() == 2, "{}: two click events, got {}", b.name, clicks.len());
+    let (client, unique, e) = clicks[0];
+    ensure!(unique && !clicks[1].1, "total and unique clicks are both derivable");
+    ensure!(
+        client.agent == AgentKind::Human
+            && client.in_app == Some(InApp::Kakaotalk)
+            && client.os == Os::Android
+            && client.device == Device::Phone,
+        "{client:?}"
+    );
+    ensure!(
+        e.recipient_id.as_ref() == Some(&r.id) && e.chain_head.as_ref() == Some(&r.id) && e.referrer_id.is_none(),
+        "{e:?}"
+    );
+    ensure!(clicks[1].0.os == Os::Ios && clicks[1].0.in_app.is_none());
+    let previews = events.iter().filter(|e| e.kind() == "preview").count();
+    ensure!(
+        previews == 2,
+        "{}: the scraper and the HEAD are preview events, got {previews}",
+        b.name
+    );
+
+    // Paused: a friendly 410; malformed and unknown codes: 404.
+    app.db
+        .set_campaign_status(&campaign.id, CampaignStatus::Paused, app.now())
+        .await?;
+    let gone = call(&web, "GET", &path, &[("user-agent", IPHONE_SAFARI)], "").await?;
+    ensure!(
+        gone.status() == 410 && text(&gone).contains("참여할 수 없는 이벤트"),
+        "{}: paused campaign: {}",
+        b.name,
+        gone.status()
+    );
+    let unknown = call(&web, "GET", "/zzzzzzzzzz", &[("user-agent", IPHONE_SAFARI)], "").await?;
+    ensure!(unknown.status() == 404 && text(&unknown).contains("찾을 수 없어요"));
+    Ok(())
+}
+contract!(click_truth, super::clicks_are_counted_and_classified_previews_are_not);
+
+async fn malformed_codes_never_touch_storage(b: Backend) -> anyhow::Result<()> {
+    let counting = std::sync::Arc::new(CountingTable::new(b.table.clone()));
+    let web = mcamp_http::Web::new(
+        mcamp_app::App::new(counting.clone(), b.queue.clone()),
+        mcamp_http::Site::local("http://127.0.0.1:3000", mcamp_tests::TEST_SECRET),
+    );
+    let before = b.feed.changes(TableId::Events, None, 10_000).await?.len();
+    let huge = "A".repeat(20_000);
+    for path in [
+        "/abc%20def",
+        "/%FF%FE",
+        "/abcdefghijklmnop",
+        "/a.b",
+        "/%E2%80%AE",
+        "/한글",
+    ] {
+        let resp = call(&web, "GET", path, &[("user-agent", IPHONE_SAFARI)], "").await?;
+        ensure!(resp.status() == 404, "{}: {path} -> {}", b.name, resp.status());
+    }
+    ensure!(
+        counting.calls() == 0,
+        "{}: storage was called {} times for malformed codes",
+        b.name,
+        counting.calls()
+    );
+    // A well-formed unknown code with a huge header: one read, a 404, never a panic.
+    let resp = call(&web, "GET", "/abc", &[("user-agent", &huge)], "").await?;
+    ensure!(
+        resp.status() == 404,
+        "a huge header on an unknown code is a 404, never a panic"
+    );
+    ensure!(
+        b.feed.changes(TableId::Events, None, 10_000).await?.len() == before,
+        "nothing stored"
+    );
+    Ok(())
+}
+contract!(bad_codes, super::malformed_codes_never_touch_storage);
+
+async fn two_hop_share_chain(b: Backend) -> anyhow::Result<()> {
+    let web = b.web();
+    let app = &web.app;
+    let campaign = campaign_with_coupon("chain-test", 10)?;
+    app.db.push_campaign(&campaign, app.now()).await?;
+    let a = recipients(&app.db, &campaign.id, 1).await?.remove(0);
+
+    // A shares; B taps A's share link and becomes a visitor referred by A.
+    let a_share = app.db.share_code(&a, app.now()).await?;
+    let tap = call(
+        &web,
+        "GET",
+        &format!("/{a_share}"),
+        &[("user-agent", KAKAOTALK_ANDROID)],
+        "",
+    )
+    .await?;
+    ensure!(tap.status() == 302, "{}: {}", b.name, tap.status());
+    let b_code = location(&tap).trim_start_matches("/p/").to_owned();
+    let b_link = app
+        .db
+        .link(&mcamp_core::values::ShortCode::parse(&b_code)?)
+        .await?
+        .context("B's link")?;
+    let visitor_b = app
+        .db
+        .recipient(b_link.recipient_id.as_ref().context("B's owner")?)
+        .await?
+        .context("B")?;
+    ensure!(
+        visitor_b.referrer_id.as_ref() == Some(&a.id) && visitor_b.chain == vec![a.id.clone()],
+        "B referred by A: {visitor_b:?}"
+    );
+
+    // B taps A's link again with the cookie: still B, not a new visitor.
+    let cookie = set_cookie(&tap);
+    let again = call(
+        &web,
+        "GET",
+        &format!("/{a_share}"),
+        &[("user-agent", KAKAOTALK_ANDROID), ("cookie", &cookie)],
+        "",
+    )
+    .await?;
+    ensure!(
+        location(&again) == format!("/p/{b_code}"),
+        "{}: same visitor on a second tap",
+        b.name
+    );
+
+    // B shares in turn; C arrives through B.
+    let b_share = app.db.share_code(&visitor_b, app.now()).await?;
+    let tap_c = call(
+        &web,
+        "GET",
+        &format!("/{b_share}"),
+        &[("user-agent", IPHONE_SAFARI)],
+        "",
+    )
+    .await?;
+    let c_code = mcamp_core::values::ShortCode::parse(location(&tap_c).trim_start_matches("/p/"))?;
+    let visitor_c = app
+        .db
+        .recipient(
+            app.db
+                .link(&c_code)
+                .await?
+                .context("C's link")?
+                .recipient_id
+                .as_ref()
+                .context("C's owner")?,
+        )
+        .await?
+        .context("C")?;
+    ensure!(
+        visitor_c.chain == vec![a.id.clone(), visitor_b.id.clone()] && visitor_c.chain_head() == a.id,
+        "C's chain: {:?}",
+        visitor_c.chain
+    );
+
+    let tree = app.db.share_tree(&a.id, 3).await?;
+    ensure!(
+        tree == vec![
+            (a.id.clone(), visitor_b.id.clone(), 1),
+            (visitor_b.id.clone(), visitor_c.id.clone(), 2)
+        ],
+        "{}: who shared to whom: {tree:?}",
+        b.name
+    );
+
+    // A click by C is credited to the chain: referrer B, head A.
+    let events = app.db.events_of(&campaign.id).await?;
+    let c_click = events
+        .iter()
+        .find(|e| e.kind() == "click" && e.recipient_id.as_ref() == Some(&visitor_c.id))
+        .context("C's click")?;
+    ensure!(
+        c_click.referrer_id.as_ref() == Some(&visitor_b.id) && c_click.chain_head.as_ref() == Some(&a.id),
+        "{c_click:?}"
+    );
+
+    // A coupon C gets is credited to the chain too.
+    let coupon = mcamp_core::values::CouponId::parse("welcome")?;
+    mcamp_store::claims::claim(&app.db, app.queue.as_ref(), &campaign, &visitor_c, &coupon, app.now()).await?;
+    mcamp_coupon_issuer::consume(app, std::time::Duration::from_secs(1), std::time::Duration::ZERO).await;
+    let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;
+    ensure!(
+        issued.len() == 1 && issued[0].chain_head == a.id && issued[0].referrer_id.as_ref() == Some(&visitor_b.id),
+        "{issued:?}"
+    );
+    Ok(())
+}
+contract!(share_chain, super::two_hop_share_chain);
+
+async fn minting_is_idempotent(b: Backend) -> anyhow::Result<()> {
+    let web = b.web();
+    let app = &web.app;
+    let campaign = campaign_with_coupon("mint-test", 10)?;
+    app.db.push_campaign(&campaign, app.now()).await?;
+    let phone = PhoneNumber::parse("010-5555-0001")?;
+    let first = app
+        .db
+        .add_recipient(
+            &campaign.id,
+            NewRecipient {
+                phone: Some(phone.clone()),
+                ..Default::default()
+            },
+            app.now(),
+        )
+        .await?;
+    let Added::Created(r) = first else {
+        anyhow::bail!("first add must create")
+    };
+    // The same number in another form is the same recipient and link.
+    let again = app
+        .db
+        .add_recipient(
+            &campaign.id,
+            NewRecipient {
+                phone: Some(PhoneNumber::parse("+82 10 5555 0001")?),
+                ..Default::default()
+            },
+            app.now(),
+        )
+        .await?;
+    ensure!(again == Added::Duplicate(r.id.clone()), "{}: {again:?}", b.name);
+    ensure!(app.db.recipients(&campaign.id).try_collect::<Vec<_>>().await?.len() == 1);
+    // Share links: ten concurrent mints give one code.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (db, r, now) = (app.db.clone(), (*r).clone(), app.now());
+        tasks.push(tokio::spawn(async move { db.share_code(&r, now).await }));
+    }
+    let mut codes = std::collections::HashSet::new();
+    for t in tasks {
+        codes.insert(t.await??);
+    }
+    ensure!(codes.len() == 1, "{}: one share code, got {codes:?}", b.name);
+    let code = codes.into_iter().next().context("code")?;
+    ensure!(
+        app.db.recipient(&r.id).await?.and_then(|r| r.share_code) == Some(code),
+        "stored on the recipient"
+    );
+    ensure!(
+        r.code.as_str().len() == 10 && r.code.as_str().bytes().all(|c| c.is_ascii_alphanumeric()),
+        "10 base62 characters"
+    );
+    Ok(())
+}
+contract!(minting, super::minting_is_idempotent);

@@ -1,0 +1,10 @@
+//! The one integration-test binary: every suite over the one harness (`mcamp_tests`), one moto
+//! server per run, each test on its own freshly named tables and queues.
+
+mod contract;
+mod coupons;
+mod links;
+mod page;
+mod snapshots;
+mod survey;
+mod template;

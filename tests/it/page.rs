@@ -1,0 +1,311 @@
+//! The M-DM page on both backends, through the page function's handler: escaping, the info
+//! form (field errors store nothing, a double submit adds nothing), the consent ledger, CSRF,
+//! size caps, claim, opt-out and beacons.
+
+use anyhow::{Context, ensure};
+use mcamp_core::consent::{Channel, Purpose};
+use mcamp_core::recipient::{NewRecipient, Recipient};
+use mcamp_core::values::PhoneNumber;
+use mcamp_http::Web;
+use mcamp_http::tokens::form_token;
+use mcamp_store::recipients::Added;
+use mcamp_tests::{Backend, KAKAOTALK_ANDROID, call, contract, text};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+async fn setup(b: &Backend) -> anyhow::Result<(Web, Recipient, String)> {
+    let web = b.web();
+    let app = &web.app;
+    let mut campaign = mcamp_ops::campaign_file::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/demo/campaign.yaml"
+    )))?;
+    campaign.id = mcamp_core::values::CampaignId::parse("page-test")?;
+    app.db.push_campaign(&campaign, app.now()).await?;
+    // A name that tries to be HTML.
+    let new = NewRecipient {
+        name: Some("<script>alert(1)</script>".into()),
+        phone: Some(PhoneNumber::parse("010-7777-0001")?),
+        ..Default::default()
+    };
+    let Added::Created(r) = app.db.add_recipient(&campaign.id, new, app.now()).await? else {
+        anyhow::bail!("created")
+    };
+    let token = form_token(&web.site.secret, r.code.as_str());
+    Ok((web, *r, token))
+}
+
+async fn form_consent_and_claim(b: Backend) -> anyhow::Result<()> {
+    let (web, r, token) = setup(&b).await?;
+    let app = &web.app;
+    let page = format!("/p/{}", r.code);
+    let get = call(&web, "GET", &page, &[("user-agent", KAKAOTALK_ANDROID)], "").await?;
+    let html = text(&get);
+    ensure!(get.status() == 200, "{}: {}", b.name, get.status());
+    ensure!(
+        !html.contains("<script>alert(1)") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;님"),
+        "the name is escaped"
+    );
+    ensure!(
+        html.contains("kakaotalk://web/openExternal?url="),
+        "KakaoTalk gets the external-browser escape"
+    );
+    ensure!(html.contains("수신거부") && html.contains("(광고)"), "ad-law footer");
+
+    // No token, a foreign token: refused, nothing stored.
+    let bad = call(
+        &web,
+        "POST",
+        &format!("{page}/form"),
+        &[("content-type", FORM)],
+        "name=x&phone=010-1234-5678&privacy=yes",
+    )
+    .await?;
+    ensure!(bad.status() == 403, "{}: missing token -> {}", b.name, bad.status());
+    // Invalid phone and birth year: the form again, Korean messages, nothing stored.
+    let body = format!("token={token}&name=%ED%99%8D&phone=02-123&birth_year=19x0&privacy=yes");
+    let invalid = call(&web, "POST", &format!("{page}/form"), &[("content-type", FORM)], &body).await?;
+    let html = text(&invalid);
+    ensure!(
+        invalid.status() == 400 && html.contains("휴대폰 번호를 010-1234-5678 형식으로") && html.contains("출생연도를"),
+        "{}: {}",
+        b.name,
+        invalid.status()
+    );
+    ensure!(
+        app.db.recipient(&r.id).await?.context("r")?.form_completed_at.is_none(),
+        "nothing stored"
+    );
+    // Oversized body: 413.
+    let huge = format!("token={token}&name={}", "a".repeat(20_000));
+    ensure!(
+        call(&web, "POST", &format!("{page}/form"), &[("content-type", FORM)], &huge)
+            .await?
+            .status()
+            == 413
+    );
+
+    // A good submit with marketing off, twice.
+    let body = format!(
+        "token={token}&name=%ED%99%8D%EA%B8%B8%EB%8F%99&phone=010-7777-0001&gender=male&birth_year=1990&privacy=yes"
+    );
+    for _ in 0..2 {
+        let ok = call(&web, "POST", &format!("{page}/form"), &[("content-type", FORM)], &body).await?;
+        ensure!(ok.status() == 303, "{}: form -> {}", b.name, ok.status());
+    }
+    let saved = app.db.recipient(&r.id).await?.context("r")?;
+    ensure!(
+        saved.name.as_deref() == Some("홍길동")
+            && saved.form_completed_at.is_some()
+            && saved.consent.privacy_at.is_some()
+            && saved.consent.marketing_at.is_none(),
+        "{saved:?}"
+    );
+    let ledger = app.db.consent_ledger(&r.id).await?;
+    ensure!(
+        ledger.len() == 1
+            && ledger[0].purpose == Purpose::Privacy
+            && ledger[0].granted
+            && ledger[0].wording_version == "2026-03-v1",
+        "{}: ledger {ledger:?}",
+        b.name
+    );
+
+    // Claim (marketing consent is not required for this coupon) and issue.
+    let claim = call(
+        &web,
+        "POST",
+        &format!("{page}/claim"),
+        &[("content-type", FORM), ("accept", "application/json")],
+        &format!("token={token}&coupon=latte-5000"),
+    )
+    .await?;
+    ensure!(
+        claim.status() == 202,
+        "{}: claim -> {} {}",
+        b.name,
+        claim.status(),
+        text(&claim)
+    );
+    mcamp_coupon_issuer::consume(app, std::time::Duration::from_secs(1), std::time::Duration::ZERO).await;
+    let state = call(
+        &web,
+        "GET",
+        &format!("{page}/coupon"),
+        &[("accept", "application/json")],
+        "",
+    )
+    .await?;
+    let v: serde_json::Value = serde_json::from_str(&text(&state))?;
+    ensure!(
+        v["pending"] == false && v["coupons"][0]["status"] == "issued",
+        "{}: {v}",
+        b.name
+    );
+    ensure!(
+        text(&call(&web, "GET", &page, &[], "").await?).contains(v["coupons"][0]["code"].as_str().unwrap_or("?")),
+        "code on the page"
+    );
+
+    // Marketing consent given later, then the opt-out link withdraws it at once.
+    let body = format!("token={token}&name=%ED%99%8D%EA%B8%B8%EB%8F%99&phone=010-7777-0001&privacy=yes&marketing=yes");
+    call(&web, "POST", &format!("{page}/form"), &[("content-type", FORM)], &body).await?;
+    ensure!(
+        app.db
+            .recipient(&r.id)
+            .await?
+            .context("r")?
+            .consent
+            .marketing_at
+            .is_some()
+    );
+    let confirm = call(&web, "GET", &format!("{page}/optout"), &[], "").await?;
+    ensure!(
+        confirm.status() == 200 && text(&confirm).contains("수신거부하기"),
+        "a confirmation, no change on GET"
+    );
+    let out = call(
+        &web,
+        "POST",
+        &format!("{page}/optout"),
+        &[("content-type", FORM)],
+        &format!("token={token}"),
+    )
+    .await?;
+    ensure!(out.status() == 200 && text(&out).contains("수신거부되었어요"));
+    let after = app.db.recipient(&r.id).await?.context("r")?;
+    ensure!(
+        after.opted_out_at.is_some() && after.consent.marketing_at.is_none(),
+        "{}: opted out: {after:?}",
+        b.name
+    );
+    let purposes: Vec<(Purpose, bool, Channel)> = app
+        .db
+        .consent_ledger(&r.id)
+        .await?
+        .into_iter()
+        .map(|e| (e.purpose, e.granted, e.channel))
+        .collect();
+    ensure!(
+        purposes
+            == vec![
+                (Purpose::Privacy, true, Channel::Form),
+                (Purpose::Marketing, true, Channel::Form),
+                (Purpose::Marketing, false, Channel::OptOutLink)
+            ],
+        "{}: ledger {purposes:?}",
+        b.name
+    );
+    Ok(())
+}
+contract!(form_and_claim, super::form_consent_and_claim);
+
+async fn share_and_beacons(b: Backend) -> anyhow::Result<()> {
+    let (web, r, token) = setup(&b).await?;
+    let app = &web.app;
+    let page = format!("/p/{}", r.code);
+    let share = call(
+        &web,
+        "POST",
+        &format!("{page}/share"),
+        &[("content-type", FORM), ("accept", "application/json")],
+        &format!("token={token}&channel=kakao"),
+    )
+    .await?;
+    let v: serde_json::Value = serde_json::from_str(&text(&share))?;
+    let url = v["url"].as_str().unwrap_or("");
+    ensure!(
+        share.status() == 200 && url.starts_with("http://127.0.0.1:3000/") && v["title"].is_string(),
+        "{}: {v}",
+        b.name
+    );
+    let again = call(
+        &web,
+        "POST",
+        &format!("{page}/share"),
+        &[("content-type", FORM), ("accept", "application/json")],
+        &format!("token={token}&channel=copy_link"),
+    )
+    .await?;
+    ensure!(
+        serde_json::from_str::<serde_json::Value>(&text(&again))?["url"] == url
+            && url.ends_with(v["code"].as_str().unwrap_or("?")),
+        "one share link per recipient, and its code for Kakao's serverCallbackArgs"
+    );
+
+    let beacon = format!(
+        r#"{{"code":"{}","token":"{token}","action":"video_play","target":"0"}}"#,
+        r.code
+    );
+    ensure!(
+        call(&web, "POST", "/e", &[("content-type", "text/plain")], &beacon)
+            .await?
+            .status()
+            == 204
+    );
+    let forged = format!(r#"{{"code":"{}","token":"nope","action":"video_play"}}"#, r.code);
+    ensure!(
+        call(&web, "POST", "/e", &[], &forged).await?.status() == 403,
+        "forged beacon refused"
+    );
+    let odd = format!(r#"{{"code":"{}","token":"{token}","action":"buy_everything"}}"#, r.code);
+    ensure!(
+        call(&web, "POST", "/e", &[], &odd).await?.status() == 400,
+        "unknown action refused"
+    );
+    ensure!(call(&web, "POST", "/e", &[], "not json").await?.status() == 400);
+
+    let events = app.db.events_of(&r.campaign_id).await?;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
+    ensure!(
+        kinds.iter().filter(|k| **k == "share_intent").count() == 2
+            && kinds.iter().filter(|k| **k == "interaction").count() == 1,
+        "{}: {kinds:?}",
+        b.name
+    );
+    Ok(())
+}
+contract!(share_beacons, super::share_and_beacons);
+
+async fn kakao_share_webhook(b: Backend) -> anyhow::Result<()> {
+    let (web, r, _) = setup(&b).await?;
+    let mut site = (*web.site).clone();
+    site.kakao_admin_key = Some(mcamp_http::site::Secret::new("admin-key-123"));
+    let web = Web::new(web.app.clone(), site);
+    let app = &web.app;
+    let share = app.db.share_code(&r, app.now()).await?;
+    let body = format!(r#"{{"share_code":"{share}","CHAT_TYPE":"MemoChat","HASH_CHAT_ID":"x","TEMPLATE_ID":"1"}}"#);
+    let ua = [("user-agent", "KakaoOpenAPI/1.0")];
+    let wrong = call(
+        &web,
+        "POST",
+        "/hooks/kakao/share",
+        &[ua[0], ("authorization", "KakaoAK nope")],
+        &body,
+    )
+    .await?;
+    ensure!(
+        wrong.status() == 401,
+        "{}: wrong admin key -> {}",
+        b.name,
+        wrong.status()
+    );
+    let ok = call(
+        &web,
+        "POST",
+        "/hooks/kakao/share",
+        &[ua[0], ("authorization", "KakaoAK admin-key-123")],
+        &body,
+    )
+    .await?;
+    ensure!(ok.status() == 200, "{}: {}", b.name, ok.status());
+    let events = app.db.events_of(&r.campaign_id).await?;
+    ensure!(
+        events
+            .iter()
+            .any(|e| e.kind() == "share_delivered" && e.recipient_id.as_ref() == Some(&r.id)),
+        "delivered share recorded"
+    );
+    Ok(())
+}
+contract!(kakao_webhook, super::kakao_share_webhook);
