@@ -39,7 +39,7 @@ async fn run(backend: Backend, n: usize) -> anyhow::Result<Run> {
     stream::iter(people.iter())
         .map(|r| {
             let (app, campaign, coupon) = (&app, &campaign, &coupon);
-            async move { claims::claim(&app.db, app.queue.as_ref(), campaign, r, coupon, app.now()).await }
+            async move { claims::claim(&app.db, app.queue.as_ref(), campaign, r, None, coupon, app.now()).await }
         })
         .buffer_unordered(16)
         .try_collect::<Vec<_>>()

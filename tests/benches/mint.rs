@@ -47,6 +47,7 @@ fn bench_generate(c: &mut Criterion) {
 fn bench_add_recipient(c: &mut Criterion) {
     let rt = runtime("mint");
     let app = Backend::embedded().app();
+    let phone_key = &mcamp_tests::phone_key();
     let campaign = match campaign_with_coupon("bench-mint", 100) {
         Ok(c) => c,
         Err(e) => {
@@ -80,7 +81,11 @@ fn bench_add_recipient(c: &mut Criterion) {
                         phone: PhoneNumber::parse(&format!("010{:08}", i % 90_000_000 + 10_000_000)).ok(),
                         ..NewRecipient::default()
                     };
-                    match app.db.add_recipient(&campaign.id, new, now).await {
+                    let key = new
+                        .phone
+                        .as_ref()
+                        .map(|p| phone_key.customer_key(&mcamp_core::values::BrandId::default(), p));
+                    match app.db.add_recipient(&campaign.id, new, key, now).await {
                         Ok(Added::Created(r)) => {
                             black_box(r);
                         }

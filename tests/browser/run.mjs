@@ -222,14 +222,61 @@ try {
     await ctx.close();
   });
 
+  await step('a forwarded link: the second browser sees a masked number and cannot change the owner\'s consent', async () => {
+    const junho = byName['이준호'];
+    assert.ok(junho, 'demo link of 이준호');
+    // The owner opens their link; a friend opens the same link in another browser.
+    const owner = await browser.newContext({ userAgent: KAKAOTALK_IOS });
+    await (await owner.newPage()).goto(junho);
+    await owner.close();
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: SAMSUNG, locale: 'ko-KR' });
+    const page = await ctx.newPage();
+    await page.goto(junho);
+    const html = await page.content();
+    for (const shown of ['010-2345-6789', '01023456789', '2345-6789']) assert.ok(!html.includes(shown), `no full number on the page (${shown})`);
+    assert.ok(await page.getByText('010-****-6789').first().isVisible(), 'the masked number is shown');
+    assert.ok(await page.getByText('본인이 아니신가요?').isVisible(), 'not-me offered');
+    await page.screenshot({ path: join(out, 'mdm-forwarded.png'), fullPage: true });
+    // Opting the owner out takes the owner's full number: the friend's own is refused.
+    const optout = page.url().replace(/(\/p\/\w+).*$/, '$1/optout');
+    await page.goto(optout);
+    await page.fill('#o-phone', '010-9999-0001');
+    await page.click('button:has-text("수신거부하기")');
+    assert.ok(await page.getByText('이 링크에 등록된 번호와 달라요').isVisible(), 'a wrong number changes nothing');
+    // The friend fills the form with their own number and no marketing: they become a visitor
+    // of their own, and the owner's record is untouched.
+    await page.goto(junho);
+    await page.fill('#f-name', '친구');
+    await page.fill('#f-phone', '010-9999-0001');
+    await page.selectOption('#f-gender', 'male');
+    await page.check('input[name=privacy]');
+    const marketing = page.locator('input[name=marketing]');
+    if (await marketing.isChecked()) await marketing.uncheck();
+    const before = page.url();
+    await Promise.all([page.waitForURL(/m=saved/, { waitUntil: 'load' }), page.click('button:has-text("입력 완료")')]);
+    assert.notEqual(page.url().split('?')[0], before.split('?')[0], 'the friend lands on a page of their own');
+    await ctx.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const { main } = storedItems(dataFile);
+    const owners = main.filter((i) => i.sk === 'PROFILE' && i.name === '이준호' && i.campaign_id === 'spring-demo');
+    assert.equal(owners.length, 1, 'the owner record');
+    const c = main.find((i) => i.sk === 'CUSTOMER' && i.key === owners[0].customer);
+    assert.ok(c.consents.marketing_sms && c.consents.marketing_kakao && !c.suppressed, 'the owner keeps their marketing consent');
+    const friend = main.find((i) => i.sk === 'PROFILE' && i.name === '친구');
+    assert.ok(friend && friend.referrer_id === owners[0].id && friend.customer !== owners[0].customer, 'the friend is their own visitor, credited to the owner');
+  });
+
   await step('stored: events, consent ledger without marketing, one coupon each', async () => {
     // The consumer and the log are asynchronous to the page: give them a moment.
     await new Promise((r) => setTimeout(r, 500));
     const { main, events } = storedItems(dataFile);
     const recipient = main.find((i) => i.sk === 'PROFILE' && i.name === '박서연');
     assert.ok(recipient, 'recipient stored');
-    assert.ok(recipient.form_completed_at && recipient.privacy_at && !recipient.marketing_at, 'privacy yes, marketing no');
-    const ledger = main.filter((i) => i.pk === `RCPT#${recipient.id}` && i.sk.startsWith('CONSENT#'));
+    // Consent lives on the brand's customer the recipient points at.
+    const customer = main.find((i) => i.sk === 'CUSTOMER' && i.key === recipient.customer);
+    assert.ok(recipient.form_completed_at && customer, 'recipient and customer stored');
+    assert.ok(customer.consents.privacy && !customer.consents.marketing_sms && !customer.consents.marketing_kakao, 'privacy yes, marketing no');
+    const ledger = main.filter((i) => i.pk === `CUST#default#${customer.key}` && i.sk.startsWith('CONSENT#'));
     assert.deepEqual(ledger.map((l) => [l.purpose, l.granted, l.channel, l.wording_version]), [['privacy', true, 'form', '2026-03-v1']]);
     const mine = events.filter((e) => e.recipient_id === recipient.id).map((e) => e.type);
     for (const t of ['click', 'page_view', 'form_submitted', 'consent_changed', 'coupon_claimed', 'coupon_issued', 'coupon_redeemed']) {

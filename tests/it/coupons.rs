@@ -50,7 +50,7 @@ async fn stock_cap_under_concurrent_claims(b: Backend) -> anyhow::Result<()> {
     let claims = stream::iter(people.iter())
         .map(|r| {
             let (app, campaign, coupon) = (&app, &campaign, &coupon);
-            async move { claims::claim(&app.db, app.queue.as_ref(), campaign, r, coupon, app.now()).await }
+            async move { claims::claim(&app.db, app.queue.as_ref(), campaign, r, None, coupon, app.now()).await }
         })
         .buffer_unordered(64);
     let issuing = async {
@@ -118,9 +118,9 @@ async fn every_job_delivered_three_times(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 100, 20).await?;
     let coupon = CouponId::parse("welcome")?;
     for r in &people {
-        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, None, &coupon, app.now()).await?;
         // A double submit is the same claim.
-        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, None, &coupon, app.now()).await?;
     }
     // Replace each job by three copies of it.
     let mut bodies = Vec::new();
@@ -183,7 +183,7 @@ async fn consumer_dies_mid_batch(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 100, 10).await?;
     let coupon = CouponId::parse("welcome")?;
     for r in &people {
-        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, None, &coupon, app.now()).await?;
     }
     let mut batch = Vec::new();
     while batch.len() < 10 {
@@ -234,7 +234,16 @@ fn sqs_message(id: &str, body: &str) -> SqsMessage {
 async fn poison_messages_go_to_the_dlq_without_failing_the_batch(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 5, 1).await?;
     let coupon = CouponId::parse("welcome")?;
-    claims::claim(&app.db, app.queue.as_ref(), &campaign, &people[0], &coupon, app.now()).await?;
+    claims::claim(
+        &app.db,
+        app.queue.as_ref(),
+        &campaign,
+        &people[0],
+        None,
+        &coupon,
+        app.now(),
+    )
+    .await?;
     let good = app
         .queue
         .receive(QueueId::CouponIssue, 1, Duration::from_secs(30), Duration::from_secs(1))
@@ -286,7 +295,16 @@ contract!(poison, super::poison_messages_go_to_the_dlq_without_failing_the_batch
 async fn a_corrupt_claim_is_dead_lettered_at_once(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 5, 1).await?;
     let coupon = CouponId::parse("welcome")?;
-    let claim = claims::claim(&app.db, app.queue.as_ref(), &campaign, &people[0], &coupon, app.now()).await?;
+    let claim = claims::claim(
+        &app.db,
+        app.queue.as_ref(),
+        &campaign,
+        &people[0],
+        None,
+        &coupon,
+        app.now(),
+    )
+    .await?;
     let (pk, sk) = mcamp_store::keys::claim(&people[0].id, &coupon, claim.slot);
     let serde_json::Value::Object(corrupt) = serde_json::json!({"pk": pk, "sk": sk, "status": "lost in a hand edit"})
     else {
@@ -316,7 +334,16 @@ contract!(corrupt_claim, super::a_corrupt_claim_is_dead_lettered_at_once);
 async fn store_redemption(b: Backend) -> anyhow::Result<()> {
     let (app, campaign, people) = setup(&b, 5, 1).await?;
     let coupon = CouponId::parse("welcome")?;
-    claims::claim(&app.db, app.queue.as_ref(), &campaign, &people[0], &coupon, app.now()).await?;
+    claims::claim(
+        &app.db,
+        app.queue.as_ref(),
+        &campaign,
+        &people[0],
+        None,
+        &coupon,
+        app.now(),
+    )
+    .await?;
     drain(&app, 1).await;
     let code = app
         .db
@@ -402,7 +429,7 @@ async fn pool_codes_are_issued_once_each(b: Backend) -> anyhow::Result<()> {
     );
     let people = recipients(&app.db, &campaign.id, 5).await?;
     for r in &people {
-        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, &coupon, app.now()).await?;
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, None, &coupon, app.now()).await?;
     }
     drain(app, 2).await;
     let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;

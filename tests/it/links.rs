@@ -128,7 +128,11 @@ async fn malformed_codes_never_touch_storage(b: Backend) -> anyhow::Result<()> {
     let counting = std::sync::Arc::new(CountingTable::new(b.table.clone()));
     let web = mcamp_http::Web::new(
         mcamp_app::App::new(counting.clone(), b.queue.clone()),
-        mcamp_http::Site::local("http://127.0.0.1:3000", mcamp_tests::TEST_SECRET),
+        mcamp_http::Site::local(
+            "http://127.0.0.1:3000",
+            mcamp_tests::TEST_SECRET,
+            mcamp_tests::phone_key(),
+        ),
     );
     let before = b.feed.changes(TableId::Events, None, 10_000).await?.len();
     let huge = "A".repeat(20_000);
@@ -266,7 +270,16 @@ async fn two_hop_share_chain(b: Backend) -> anyhow::Result<()> {
 
     // A coupon C gets is credited to the chain too.
     let coupon = mcamp_core::values::CouponId::parse("welcome")?;
-    mcamp_store::claims::claim(&app.db, app.queue.as_ref(), &campaign, &visitor_c, &coupon, app.now()).await?;
+    mcamp_store::claims::claim(
+        &app.db,
+        app.queue.as_ref(),
+        &campaign,
+        &visitor_c,
+        None,
+        &coupon,
+        app.now(),
+    )
+    .await?;
     mcamp_coupon_issuer::consume(app, std::time::Duration::from_secs(1), std::time::Duration::ZERO).await;
     let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;
     ensure!(
@@ -276,6 +289,11 @@ async fn two_hop_share_chain(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(share_chain, super::two_hop_share_chain);
+
+/// The customer key of a phone in the default brand.
+fn key_of(phone: &PhoneNumber) -> mcamp_core::customer::CustomerKey {
+    mcamp_tests::phone_key().customer_key(&mcamp_core::values::BrandId::default(), phone)
+}
 
 async fn minting_is_idempotent(b: Backend) -> anyhow::Result<()> {
     let web = b.web();
@@ -291,6 +309,7 @@ async fn minting_is_idempotent(b: Backend) -> anyhow::Result<()> {
                 phone: Some(phone.clone()),
                 ..Default::default()
             },
+            Some(key_of(&phone)),
             app.now(),
         )
         .await?;
@@ -306,6 +325,7 @@ async fn minting_is_idempotent(b: Backend) -> anyhow::Result<()> {
                 phone: Some(PhoneNumber::parse("+82 10 5555 0001")?),
                 ..Default::default()
             },
+            Some(key_of(&PhoneNumber::parse("+82 10 5555 0001")?)),
             app.now(),
         )
         .await?;

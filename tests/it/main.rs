@@ -3,6 +3,7 @@
 
 mod contract;
 mod coupons;
+mod customers;
 mod links;
 mod page;
 mod snapshots;

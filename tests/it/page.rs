@@ -3,13 +3,27 @@
 //! size caps, claim, opt-out and beacons.
 
 use anyhow::{Context, ensure};
-use mcamp_core::consent::{Channel, Purpose};
-use mcamp_core::recipient::{NewRecipient, Recipient};
-use mcamp_core::values::PhoneNumber;
+use futures::TryStreamExt;
+use mcamp_core::consent::{Purpose, Source};
+use mcamp_core::customer::{Customer, CustomerKey};
+use mcamp_core::recipient::Recipient;
+use mcamp_core::values::{BrandId, PhoneNumber};
 use mcamp_http::Web;
 use mcamp_http::tokens::form_token;
-use mcamp_store::recipients::Added;
-use mcamp_tests::{Backend, KAKAOTALK_ANDROID, call, contract, text};
+use mcamp_tests::{Backend, KAKAOTALK_ANDROID, call, contract, import_csv, phone_key, text};
+
+/// The customer key of a phone in the demo's brand.
+fn key_of(phone: &str) -> anyhow::Result<CustomerKey> {
+    Ok(phone_key().customer_key(&BrandId::default(), &PhoneNumber::parse(phone)?))
+}
+
+async fn customer(web: &Web, phone: &str) -> anyhow::Result<Customer> {
+    web.app
+        .db
+        .customer(&BrandId::default(), &key_of(phone)?)
+        .await?
+        .context("customer")
+}
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -22,17 +36,18 @@ async fn setup(b: &Backend) -> anyhow::Result<(Web, Recipient, String)> {
     )))?;
     campaign.id = mcamp_core::values::CampaignId::parse("page-test")?;
     app.db.push_campaign(&campaign, app.now()).await?;
-    // A name that tries to be HTML.
-    let new = NewRecipient {
-        name: Some("<script>alert(1)</script>".into()),
-        phone: Some(PhoneNumber::parse("010-7777-0001")?),
-        ..Default::default()
-    };
-    let Added::Created(r) = app.db.add_recipient(&campaign.id, new, app.now()).await? else {
-        anyhow::bail!("created")
-    };
+    // Imported as the marketer does, with a name that tries to be HTML.
+    let report = import_csv(
+        &app.db,
+        &campaign,
+        "이름,휴대폰\n<script>alert(1)</script>,010-7777-0001\n",
+    )
+    .await?;
+    ensure!(report.imported == 1, "{report:?}");
+    let all: Vec<Recipient> = app.db.recipients(&campaign.id).try_collect().await?;
+    let r = all.into_iter().next().context("the imported recipient")?;
     let token = form_token(&web.site.secret, r.code.as_str());
-    Ok((web, *r, token))
+    Ok((web, r, token))
 }
 
 async fn form_consent_and_claim(b: Backend) -> anyhow::Result<()> {
@@ -94,14 +109,15 @@ async fn form_consent_and_claim(b: Backend) -> anyhow::Result<()> {
         ensure!(ok.status() == 303, "{}: form -> {}", b.name, ok.status());
     }
     let saved = app.db.recipient(&r.id).await?.context("r")?;
+    let c = customer(&web, "010-7777-0001").await?;
     ensure!(
         saved.name.as_deref() == Some("홍길동")
             && saved.form_completed_at.is_some()
-            && saved.consent.privacy_at.is_some()
-            && saved.consent.marketing_at.is_none(),
-        "{saved:?}"
+            && c.consents.privacy.is_some()
+            && !c.consents.any_marketing(),
+        "{saved:?} {c:?}"
     );
-    let ledger = app.db.consent_ledger(&r.id).await?;
+    let ledger = app.db.consent_ledger(&BrandId::default(), &c.key).await?;
     ensure!(
         ledger.len() == 1
             && ledger[0].purpose == Purpose::Privacy
@@ -143,45 +159,66 @@ async fn form_consent_and_claim(b: Backend) -> anyhow::Result<()> {
         b.name
     );
     ensure!(
-        text(&call(&web, "GET", &page, &[], "").await?).contains(v["coupons"][0]["code"].as_str().unwrap_or("?")),
+        text(&call(&web, "GET", &page, &[("user-agent", KAKAOTALK_ANDROID)], "").await?)
+            .contains(v["coupons"][0]["code"].as_str().unwrap_or("?")),
         "code on the page"
     );
 
     // Marketing consent given later, then the opt-out link withdraws it at once.
     let body = format!("token={token}&name=%ED%99%8D%EA%B8%B8%EB%8F%99&phone=010-7777-0001&privacy=yes&marketing=yes");
     call(&web, "POST", &format!("{page}/form"), &[("content-type", FORM)], &body).await?;
+    // Typed on the recipient's own imported link: confirmed at once.
+    let c = customer(&web, "010-7777-0001").await?;
     ensure!(
-        app.db
-            .recipient(&r.id)
-            .await?
-            .context("r")?
-            .consent
-            .marketing_at
-            .is_some()
+        c.consents
+            .marketing_sms
+            .as_ref()
+            .is_some_and(|s| s.confirmed_at.is_some()),
+        "{}: {c:?}",
+        b.name
     );
     let confirm = call(&web, "GET", &format!("{page}/optout"), &[], "").await?;
     ensure!(
         confirm.status() == 200 && text(&confirm).contains("수신거부하기"),
         "a confirmation, no change on GET"
     );
+    // The opt-out takes the full number: a wrong one changes nothing.
+    let wrong = call(
+        &web,
+        "POST",
+        &format!("{page}/optout"),
+        &[("content-type", FORM)],
+        &format!("token={token}&phone=010-1111-2222"),
+    )
+    .await?;
+    ensure!(
+        wrong.status() == 400 && text(&wrong).contains("번호와 달라요"),
+        "{}",
+        wrong.status()
+    );
+    ensure!(
+        customer(&web, "010-7777-0001").await?.suppressed.is_none(),
+        "nothing changed"
+    );
     let out = call(
         &web,
         "POST",
         &format!("{page}/optout"),
         &[("content-type", FORM)],
-        &format!("token={token}"),
+        &format!("token={token}&phone=010-7777-0001"),
     )
     .await?;
     ensure!(out.status() == 200 && text(&out).contains("수신거부되었어요"));
     let after = app.db.recipient(&r.id).await?.context("r")?;
+    let c = customer(&web, "010-7777-0001").await?;
     ensure!(
-        after.opted_out_at.is_some() && after.consent.marketing_at.is_none(),
-        "{}: opted out: {after:?}",
+        after.opted_out_at.is_some() && !c.consents.any_marketing() && c.suppressed.is_some(),
+        "{}: opted out: {after:?} {c:?}",
         b.name
     );
-    let purposes: Vec<(Purpose, bool, Channel)> = app
+    let purposes: Vec<(Purpose, bool, Source)> = app
         .db
-        .consent_ledger(&r.id)
+        .consent_ledger(&BrandId::default(), &c.key)
         .await?
         .into_iter()
         .map(|e| (e.purpose, e.granted, e.channel))
@@ -189,9 +226,11 @@ async fn form_consent_and_claim(b: Backend) -> anyhow::Result<()> {
     ensure!(
         purposes
             == vec![
-                (Purpose::Privacy, true, Channel::Form),
-                (Purpose::Marketing, true, Channel::Form),
-                (Purpose::Marketing, false, Channel::OptOutLink)
+                (Purpose::Privacy, true, Source::Form),
+                (Purpose::MarketingSms, true, Source::Form),
+                (Purpose::MarketingKakao, true, Source::Form),
+                (Purpose::MarketingSms, false, Source::OptOutLink),
+                (Purpose::MarketingKakao, false, Source::OptOutLink),
             ],
         "{}: ledger {purposes:?}",
         b.name

@@ -7,15 +7,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use mcamp_core::consent::{Channel, ConsentChange, Purpose};
+use mcamp_core::consent::{ConsentChange, Purpose, Source};
 use mcamp_core::jobs::CouponIssueJob;
 use mcamp_core::recipient::NewRecipient;
-use mcamp_core::values::{CouponId, PhoneNumber};
+use mcamp_core::values::{BrandId, CouponId, PhoneNumber};
 use mcamp_http::tokens::form_token;
+use mcamp_store::customers::CustomerChange;
 use mcamp_store::keys;
 use mcamp_store::ports::{Key, QueueId, TableId};
 use mcamp_store::recipients::Added;
-use mcamp_tests::{Backend, call, campaign_with_coupon, text};
+use mcamp_tests::{Backend, call, campaign_with_coupon, phone_key, text};
 use serde_json::Value;
 
 fn at() -> anyhow::Result<DateTime<Utc>> {
@@ -56,25 +57,60 @@ async fn item_shapes() -> anyhow::Result<()> {
     let app = b.app().with_clock(Arc::new(move || now));
     let campaign = campaign_with_coupon("snap", 10)?;
     app.db.push_campaign(&campaign, now).await?;
+    let brand = BrandId::default();
+    let phone = PhoneNumber::parse("010-1234-5678")?;
+    let sharer_key = phone_key().customer_key(&brand, &phone);
     let new = NewRecipient {
         name: Some("김민지".into()),
-        phone: Some(PhoneNumber::parse("010-1234-5678")?),
+        phone: Some(phone.clone()),
         ..NewRecipient::default()
     };
-    let Added::Created(sharer) = app.db.add_recipient(&campaign.id, new, now).await? else {
+    let Added::Created(sharer) = app
+        .db
+        .add_recipient(&campaign.id, new, Some(sharer_key.clone()), now)
+        .await?
+    else {
         anyhow::bail!("created")
     };
     let share = app.db.share_code(&sharer, now).await?;
     let visitor = app.db.add_visitor(&sharer, now).await?;
-    let change = ConsentChange {
-        purpose: Purpose::Marketing,
-        granted: true,
-        wording_version: "v1".into(),
-        channel: Channel::Form,
+    // The visitor types a number on the form: a customer with an unconfirmed consent.
+    let visitor_phone = PhoneNumber::parse("010-9876-5432")?;
+    let visitor_key = phone_key().customer_key(&brand, &visitor_phone);
+    let consents = [Purpose::Privacy, Purpose::MarketingSms]
+        .into_iter()
+        .map(|purpose| ConsentChange {
+            purpose,
+            granted: true,
+            wording_version: "v1".into(),
+            source: Source::Form,
+            confirmed: false,
+        })
+        .collect();
+    let change = CustomerChange {
+        phone: Some(visitor_phone),
+        name: Some("박서연".into()),
+        consents,
+        keep_until: Some(now + chrono::Duration::days(180)),
+        recipient: Some(&visitor),
+        save_profile: true,
+        campaign: Some(&campaign.id),
+        ..CustomerChange::new(&brand, &visitor_key, now)
     };
-    app.db.change_consent(&visitor, &change, now).await?;
+    app.db.change_customer(&change).await?;
+    let visitor = app.db.recipient(&visitor.id).await?.context("visitor")?;
     let coupon = CouponId::parse("welcome")?;
-    let claim = mcamp_store::claims::claim(&app.db, app.queue.as_ref(), &campaign, &visitor, &coupon, now).await?;
+    let customer = app.db.customer(&brand, &visitor_key).await?;
+    let claim = mcamp_store::claims::claim(
+        &app.db,
+        app.queue.as_ref(),
+        &campaign,
+        &visitor,
+        customer.as_ref(),
+        &coupon,
+        now,
+    )
+    .await?;
     let job = app
         .queue
         .receive(
@@ -90,12 +126,12 @@ async fn item_shapes() -> anyhow::Result<()> {
     else {
         anyhow::bail!("issued")
     };
-    let ledger = app.db.consent_ledger(&visitor.id).await?;
+    let ledger = app.db.consent_ledger(&brand, &visitor_key).await?;
     let consent_sk = {
         let item = b
             .table
             .query(
-                &mcamp_store::ports::Query::partition(TableId::Main, keys::recipient(&visitor.id))
+                &mcamp_store::ports::Query::partition(TableId::Main, keys::customer(&brand, &visitor_key))
                     .prefix(keys::CONSENT_PREFIX),
             )
             .await?;
@@ -106,7 +142,7 @@ async fn item_shapes() -> anyhow::Result<()> {
             .context("consent sk")?
             .to_owned()
     };
-    anyhow::ensure!(ledger.len() == 1);
+    anyhow::ensure!(ledger.len() == 2);
 
     let (stock_pk, stock_sk) = keys::coupon_stock(&campaign.id, &coupon);
     let (claim_pk, claim_sk) = keys::claim(&visitor.id, &coupon, claim.slot);
@@ -119,17 +155,22 @@ async fn item_shapes() -> anyhow::Result<()> {
             Key::new(keys::recipient(&sharer.id), keys::SK_PROFILE),
         ),
         (
-            "recipient (share visitor, marketing consent)",
+            "recipient (share visitor, linked to their customer)",
             Key::new(keys::recipient(&visitor.id), keys::SK_PROFILE),
         ),
         (
             "phone de-dup key",
+            Key::new(keys::phone(&campaign.id, &sharer_key), keys::SK_PHONE),
+        ),
+        (
+            "customer (typed on a form, unconfirmed)",
+            Key::new(keys::customer(&brand, &visitor_key), keys::SK_CUSTOMER),
+        ),
+        (
+            "customer's recipient",
             Key::new(
-                keys::phone(
-                    &campaign.id,
-                    &mcamp_store::recipients::phone_hash(&campaign.id, &PhoneNumber::parse("01012345678")?),
-                ),
-                keys::SK_PHONE,
+                keys::customer(&brand, &visitor_key),
+                keys::customer_recipient_sk(&visitor.id),
             ),
         ),
         ("personal link", Key::new(keys::link(&sharer.code), keys::SK_LINK)),
@@ -144,7 +185,7 @@ async fn item_shapes() -> anyhow::Result<()> {
         ),
         (
             "consent ledger entry",
-            Key::new(keys::recipient(&visitor.id), consent_sk.clone()),
+            Key::new(keys::customer(&brand, &visitor_key), consent_sk.clone()),
         ),
         ("claim", Key::new(claim_pk, claim_sk)),
         ("per-person issue record", Key::new(issued_pk, issued_sk)),
@@ -154,6 +195,8 @@ async fn item_shapes() -> anyhow::Result<()> {
         (sharer.id.to_string(), "sharer"),
         (visitor.id.to_string(), "visitor"),
         (sharer.code.to_string(), "sharer-code"),
+        (sharer_key.to_string(), "sharer-customer"),
+        (visitor_key.to_string(), "visitor-customer"),
         (visitor.code.to_string(), "visitor-code"),
         (share.to_string(), "share-code"),
         (claim.claim_id.clone(), "claim-id"),
@@ -210,10 +253,11 @@ async fn mdm_page() -> anyhow::Result<()> {
     app.db.push_campaign(&campaign, now).await?;
     let new = NewRecipient {
         name: Some("김민지".into()),
-        phone: Some(PhoneNumber::parse("010-1234-5678")?),
+        phone: Some(PhoneNumber::parse("010-2468-1357")?),
         ..NewRecipient::default()
     };
-    let Added::Created(r) = app.db.add_recipient(&campaign.id, new, now).await? else {
+    let key = phone_key().customer_key(&BrandId::default(), &PhoneNumber::parse("010-2468-1357")?);
+    let Added::Created(r) = app.db.add_recipient(&campaign.id, new, Some(key), now).await? else {
         anyhow::bail!("created")
     };
     let page = call(
@@ -227,6 +271,10 @@ async fn mdm_page() -> anyhow::Result<()> {
     anyhow::ensure!(page.status() == 200);
     let token = form_token(&web.site.secret, r.code.as_str());
     let names = vec![(token, "form-token"), (r.code.to_string(), "code")];
+    anyhow::ensure!(
+        !text(&page).contains("2468-1357") && !text(&page).contains("24681357"),
+        "no full phone on the page"
+    );
     // One element per line, so a change reads as a small diff.
     insta::assert_snapshot!("mdm_page", named(text(&page).replace("><", ">\n<"), &names));
     Ok(())

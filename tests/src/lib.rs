@@ -140,6 +140,12 @@ macro_rules! contract {
 /// The secret the test sites sign form tokens with.
 pub const TEST_SECRET: &str = "test-secret-0123456789abcdef";
 
+/// The phone key the test sites and fixtures hash phones with.
+pub fn phone_key() -> mcamp_core::customer::PhoneKey {
+    mcamp_core::customer::PhoneKey::parse("test-phone-key-0123456789abcdef-0123")
+        .unwrap_or_else(|e| unreachable!("a 32+ character key: {e}"))
+}
+
 impl Backend {
     /// The application over this backend, as the functions and the gateway build it, reading
     /// campaigns afresh every time.
@@ -149,7 +155,10 @@ impl Backend {
 
     /// The application with the web edge's settings, as the HTTP functions run.
     pub fn web(&self) -> Web {
-        Web::new(self.app(), Site::local("http://127.0.0.1:3000", TEST_SECRET))
+        Web::new(
+            self.app(),
+            Site::local("http://127.0.0.1:3000", TEST_SECRET, phone_key()),
+        )
     }
 }
 
@@ -239,7 +248,11 @@ pub async fn recipients(
                 phone: Some(phone),
                 ..NewRecipient::default()
             };
-            match db.add_recipient(campaign, new, now).await? {
+            let key = new
+                .phone
+                .as_ref()
+                .map(|p| phone_key().customer_key(&mcamp_core::values::BrandId::default(), p));
+            match db.add_recipient(campaign, new, key, now).await? {
                 Added::Created(r) => Ok(*r),
                 Added::Duplicate(_) => anyhow::bail!("duplicate phone in fixture"),
             }
@@ -247,6 +260,81 @@ pub async fn recipients(
         .buffer_unordered(32)
         .try_collect()
         .await
+}
+
+/// The demo campaign (examples/demo) under another id.
+pub fn demo_campaign(id: &str) -> anyhow::Result<mcamp_core::campaign::Campaign> {
+    let mut c = mcamp_ops::campaign_file::load(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/demo/campaign.yaml"),
+    )?;
+    c.id = mcamp_core::values::CampaignId::parse(id)?;
+    Ok(c)
+}
+
+/// A send list as the CLI writes it (generic layout): the report, the ad rows and the notice
+/// rows, each row as `phone, name, message, bytes, kind, reconfirm, recipient_id`.
+pub async fn send_list(
+    db: &mcamp_store::Db,
+    campaign: &mcamp_core::values::CampaignId,
+    send_at: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(mcamp_ops::export::LinkExport, Vec<Vec<String>>, Vec<Vec<String>>)> {
+    use std::sync::Mutex;
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let (ads, notices) = (Buf::default(), Buf::default());
+    let opts = mcamp_ops::export::LinkExportOptions {
+        base_url: "https://go.brand.kr".into(),
+        send_at,
+        allow_night: false,
+        format: mcamp_ops::export::SendFormat::Generic,
+    };
+    let (a, n) = (ads.clone(), notices.clone());
+    let report = mcamp_ops::export::export_links(
+        db,
+        campaign,
+        &opts,
+        move |_| Ok(a.clone()),
+        Some(move |_| Ok(n.clone())),
+    )
+    .await?;
+    let rows = |buf: &Buf| -> anyhow::Result<Vec<Vec<String>>> {
+        let bytes = buf.0.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+        let body = bytes.strip_prefix(mcamp_ops::export::BOM).unwrap_or(&bytes);
+        csv::Reader::from_reader(body)
+            .records()
+            .map(|r| Ok(r?.iter().map(str::to_owned).collect()))
+            .collect()
+    };
+    Ok((report, rows(&ads)?, rows(&notices)?))
+}
+
+/// Imports `csv` into `campaign` as the marketer's import does (customers, CRM consents).
+pub async fn import_csv(
+    db: &mcamp_store::Db,
+    campaign: &mcamp_core::campaign::Campaign,
+    csv: &str,
+) -> anyhow::Result<mcamp_ops::import::ImportReport> {
+    Ok(mcamp_ops::import::import_recipients(
+        db,
+        campaign,
+        &phone_key(),
+        std::io::Cursor::new(csv.as_bytes().to_vec()),
+        chrono::Utc::now(),
+        &|_| {},
+    )
+    .await?)
 }
 
 /// A request as API Gateway would hand it to a function, routed by the gateway's route table.

@@ -30,6 +30,7 @@ pub(crate) async fn claim(web: &Web, req: &Request, p: &Personal) -> Result<Resp
         web.app.queue.as_ref(),
         p.campaign(),
         &p.recipient,
+        p.customer.as_ref(),
         &coupon,
         web.app.now(),
     )

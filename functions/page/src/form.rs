@@ -7,12 +7,14 @@ use lambda_http::{Body, Request, Response};
 use mcamp_core::campaign::{FormField, InfoForm};
 use mcamp_core::consent;
 use mcamp_core::events::EventData;
+use mcamp_core::recipient::RecipientSource;
 use mcamp_core::values::{AgeBand, BirthYear, Gender, PhoneNumber, StoreId};
 use mcamp_http::pages::mdm::FormValues;
 use mcamp_http::personal::Personal;
 use mcamp_http::request::form;
 use mcamp_http::response::see_other;
 use mcamp_http::{HttpError, Web, tokens};
+use mcamp_store::customers::CustomerChange;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -153,16 +155,25 @@ pub fn parse(def: &InfoForm, post: &InfoPost, this_year: u32) -> Result<InfoSubm
         Ok(out)
     } else {
         shown.errors = errors;
+        // A page never carries a phone number back, not even the one just typed.
+        shown.phone = String::new();
         Err(Box::new(shown))
     }
 }
 
-/// Saves the form: the profile (set only), the consent changes with their ledger entries and
-/// events, and `form_submitted`. A double submit changes no consent twice.
+/// Saves the form in one transaction: the profile (set only), the customer the typed phone
+/// is (created when new), the consent changes with their ledger entries, and the events.
+///
+/// The typed phone decides who this is. On a link whose recipient has a number on record, a
+/// different number is somebody else (a forwarded link): they join as a new visitor, credited
+/// to the link's owner, and the owner's record and consent are untouched. A marketing consent
+/// is confirmed only when the number is the one the brand imported for this very link;
+/// otherwise it waits for the confirmation link the next send list carries.
 pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Response<Body>, HttpError> {
     let post: InfoPost = form(req)?;
     tokens::check(&web.site.secret, p.code.as_str(), &post.token)?;
-    let Some(def) = p.campaign().form.as_ref() else {
+    let c = p.campaign();
+    let Some(def) = c.form.as_ref() else {
         return Err(HttpError::NotFound);
     };
     let db = &web.app.db;
@@ -174,28 +185,56 @@ pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Res
             return crate::view::page(web, req, p, Some(*values), Some("입력한 내용을 확인해 주세요."), 400).await;
         }
     };
-    let mut r = p.recipient.clone();
-    let changes = consent::form_changes(&r.consent, submitted.marketing, &def.consent_version);
-    r.name = submitted.name.or(r.name);
-    r.phone = submitted.phone.or(r.phone);
+    // `Campaign::check` requires the phone in every form; the parse requires it filled.
+    let phone = submitted
+        .phone
+        .clone()
+        .ok_or_else(|| HttpError::BadRequest("phone: required".into()))?;
+    let key = web.site.phone_key.customer_key(c.brand(), &phone);
+    let owner = p.recipient.customer.as_ref().is_none_or(|k| *k == key);
+    let (mut r, before) = if owner {
+        (p.recipient.clone(), p.customer.clone())
+    } else {
+        let visitor = db.add_visitor(&p.recipient, now).await?;
+        (visitor, db.customer(c.brand(), &key).await?)
+    };
+    // Linked to this customer before the submit: the number on record was typed again.
+    let linked = r.customer.as_ref() == Some(&key);
+    let confirmed = owner && linked && r.source == RecipientSource::Import;
+    r.name = submitted.name.clone().or(r.name);
+    r.phone = Some(phone.clone());
     r.gender = submitted.gender.or(r.gender);
     r.birth_year = submitted.birth_year.or(r.birth_year);
     r.age_band = submitted.age_band.or(r.age_band);
     r.region = submitted.region.or(r.region);
     r.preferred_store = submitted.store.or(r.preferred_store);
     r.form_completed_at = r.form_completed_at.or(Some(now));
-    db.save_profile(&r).await?;
-    for change in &changes {
-        db.change_consent(&r, change, now).await?;
+    let known = before.is_some();
+    let consents = before.map(|b| b.consents).unwrap_or_default();
+    let mut changes = consent::form_changes(&consents, submitted.marketing, &def.consent_version, confirmed);
+    if !linked {
+        // Typing somebody's number on a new link may add an unconfirmed consent, never take
+        // one away or rename them.
+        changes.retain(|c| c.granted);
     }
     let names: Vec<String> = def
         .fields
         .iter()
         .map(|f| json!(f).as_str().unwrap_or("").to_owned())
         .collect();
-    db.append_event(&p.event(now, EventData::FormSubmitted { fields: names }))
-        .await?;
-    Ok(see_other(format!("/p/{}?m=saved#coupon", p.code)))
+    let change = CustomerChange {
+        phone: Some(phone),
+        name: if linked || !known { submitted.name } else { None },
+        consents: changes,
+        keep_until: c.keep_until(),
+        recipient: Some(&r),
+        save_profile: true,
+        campaign: Some(&c.id),
+        events: vec![EventData::FormSubmitted { fields: names }],
+        ..CustomerChange::new(c.brand(), &key, now)
+    };
+    db.change_customer(&change).await?;
+    Ok(see_other(format!("/p/{}?m=saved#coupon", r.code)))
 }
 
 #[cfg(test)]
@@ -268,6 +307,6 @@ mod tests {
         .unwrap_err();
         let fields: Vec<&str> = e.errors.iter().map(|(f, _)| *f).collect();
         assert_eq!(fields, vec!["name", "phone", "gender", "birth_year", "privacy"]);
-        assert_eq!(e.phone, "02-123", "values are kept to fill the form again");
+        assert_eq!(e.phone, "", "a typed phone is never sent back in a page");
     }
 }

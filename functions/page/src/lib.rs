@@ -5,8 +5,10 @@
 //! Everything important is also recorded server-side. One module per action.
 
 mod claim;
+mod confirm;
 pub mod form;
 mod hooks;
+mod notme;
 mod optout;
 mod share;
 mod view;
@@ -24,6 +26,8 @@ pub async fn handle(web: &Web, req: Request) -> Response<Body> {
     let result = match action {
         Some(Action::Beacon) => hooks::beacon(web, &req).await,
         Some(Action::KakaoShare) => hooks::kakao_share_delivered(web, &req).await,
+        Some(Action::ConfirmPage) => confirm::show(web, &req).await,
+        Some(Action::Confirm) => confirm::confirm(web, &req).await,
         Some(action) => match personal::open(&web.app, &req).await {
             Err(e) => Err(e),
             Ok(Opened::Redirect(code)) => Ok(see_other(format!("/{code}"))),
@@ -43,6 +47,7 @@ async fn personal_action(web: &Web, req: &Request, p: &Personal, action: Action)
         Action::Share => share::share(web, req, p).await,
         Action::OptOutPage => Ok(optout::page(web, p)),
         Action::OptOut => optout::opt_out(web, req, p).await,
+        Action::NotMe => notme::not_me(web, req, p).await,
         _ => Err(HttpError::MethodNotAllowed),
     }
 }

@@ -5,8 +5,8 @@ use lambda_http::{Body, Request, Response};
 use mcamp_core::client::{InApp, Os};
 use mcamp_core::coupon::{ClaimRecord, Ineligible, eligible};
 use mcamp_core::events::EventData;
-use mcamp_core::recipient::Recipient;
 use mcamp_core::values::CouponId;
+use mcamp_core::values::PhoneNumber;
 use mcamp_http::pages::mdm::{self, CouponState, CouponView, FormValues, FormView, MdmView};
 use mcamp_http::pages::{ClaimShown, refresh_url};
 use mcamp_http::personal::Personal;
@@ -40,12 +40,12 @@ async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'
             Some(ClaimShown::Pending) => CouponState::Pending,
             Some(ClaimShown::SoldOut) => CouponState::SoldOut,
             Some(ClaimShown::Issued { code, qr_svg }) => CouponState::Issued { code, qr_svg },
-            None => match eligible(def, &p.recipient, now) {
+            None => match eligible(def, &p.recipient, p.customer.as_ref(), now) {
                 Ok(()) => CouponState::Available,
                 // A secret coupon is shown only to those who may claim it.
                 Err(_) if def.secret => continue,
                 Err(Ineligible::NotEligible(why)) => CouponState::Blocked(why),
-                Err(Ineligible::OutsideWindow) => continue,
+                Err(Ineligible::OutsideWindow | Ineligible::TakenByThisPhone) => continue,
             },
         };
         out.push(CouponView { def, state });
@@ -53,20 +53,32 @@ async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'
     Ok(out)
 }
 
-fn current_values(r: &Recipient) -> FormValues {
+fn current_values(p: &Personal) -> FormValues {
+    let r = &p.recipient;
+    let consents = p.customer.as_ref().map(|c| &c.consents);
     let snake = |v: serde_json::Value| v.as_str().unwrap_or("").to_owned();
     FormValues {
         name: r.name.clone().unwrap_or_default(),
-        phone: r.phone.as_ref().map(|p| p.dashed()).unwrap_or_default(),
+        // Never the number itself: the masked one is shown beside the field.
+        phone: String::new(),
         gender: r.gender.map(|g| snake(json!(g))).unwrap_or_default(),
         birth_year: r.birth_year.map(|b| b.year().to_string()).unwrap_or_default(),
         age_band: r.age_band.map(|a| snake(json!(a))).unwrap_or_default(),
         region: r.region.clone().unwrap_or_default(),
         store: r.preferred_store.as_ref().map(|s| s.to_string()).unwrap_or_default(),
-        privacy: r.consent.privacy_at.is_some(),
-        marketing: r.consent.marketing_at.is_some(),
+        privacy: consents.is_some_and(|c| c.privacy.is_some()),
+        marketing: consents.is_some_and(|c| c.any_marketing()),
         errors: Vec::new(),
     }
+}
+
+/// The number this link's person is known by, masked.
+fn phone_on_record(p: &Personal) -> Option<String> {
+    p.customer
+        .as_ref()
+        .and_then(|c| c.phone.as_ref())
+        .or(p.recipient.phone.as_ref())
+        .map(PhoneNumber::masked)
 }
 
 /// Everything but RFC 3986's unreserved characters is escaped in the `url=` parameter.
@@ -107,6 +119,20 @@ pub(crate) async fn page(
 ) -> Result<Response<Body>, HttpError> {
     let now = web.app.now();
     let c = p.campaign();
+    // A page address pasted into a chat is fetched by the chat's preview crawler: it gets the
+    // campaign's card, never the person's page.
+    let client = ua::classify(false, header(req, "user-agent"));
+    if req.method() == lambda_http::http::Method::GET && !client.counts_as_click() {
+        let url = format!("{}/p/{}", origin(req, web.site.base_url.as_deref()), p.code);
+        let card = mcamp_http::pages::preview::render(&mcamp_http::pages::preview::Card {
+            title: &c.share.title,
+            description: &c.share.description,
+            image: c.share.image.as_deref(),
+            url: &url,
+            site_name: &c.sender.brand,
+        });
+        return Ok(html_response(200, card.into_string()));
+    }
     let token = form_token(&web.site.secret, p.code.as_str());
     let coupons = coupon_views(web, p).await?;
     let refresh = coupons
@@ -119,8 +145,9 @@ pub(crate) async fn page(
         notice.or_else(|| query_param(req, "m").and_then(|m| NOTICES.iter().find(|(k, _)| *k == m).map(|(_, v)| *v)));
     let form = c.form.as_ref().map(|def| FormView {
         def,
-        values: form_values.unwrap_or_else(|| current_values(&p.recipient)),
+        values: form_values.unwrap_or_else(|| current_values(p)),
         completed: p.recipient.form_completed_at.is_some(),
+        phone_on_record: phone_on_record(p),
     });
     let view = MdmView {
         campaign: c,

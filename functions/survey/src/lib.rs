@@ -117,7 +117,7 @@ async fn reward(web: &Web, req: &Request, p: &Personal, def: &SurveyDef) -> Resu
         Some(ClaimShown::SoldOut) => Reward::SoldOut,
         Some(ClaimShown::Issued { code, qr_svg }) => Reward::Issued { code, qr_svg },
         None if coupon.eligibility == Eligibility::SurveyAndFormCompleted => Reward::NeedsContact,
-        None => match eligible(coupon, &p.recipient, web.app.now()) {
+        None => match eligible(coupon, &p.recipient, p.customer.as_ref(), web.app.now()) {
             Ok(()) => Reward::NeedsContact,
             Err(e) => Reward::Blocked(e.to_string()),
         },
@@ -345,6 +345,7 @@ async fn claim_reward(web: &Web, p: &Personal, def: &SurveyDef, done: &SurveyRes
         web.app.queue.as_ref(),
         p.campaign(),
         &recipient,
+        p.customer.as_ref(),
         coupon,
         web.app.now(),
     )

@@ -2,7 +2,7 @@
 //! embedded data file (default), DynamoDB/SQS at an emulator's endpoint (tables and queues
 //! `mcamp-local-*` created when missing), or AWS itself (names from the environment).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mcamp_env::EnvError;
@@ -58,6 +58,25 @@ pub enum OpenError {
         #[source]
         source: StoreError,
     },
+}
+
+/// A deployment key for local use: the environment variable `env` when set, else the file
+/// `name` beside the data file, made with 32 random characters on first use (the gateway and
+/// the CLI then agree on it). In AWS the key always comes from the environment.
+pub fn local_key(data: &Path, env: &'static str, name: &str) -> std::io::Result<String> {
+    if let Some(s) = mcamp_env::optional(env) {
+        return Ok(s);
+    }
+    let path = data.with_file_name(name);
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s.trim().to_owned());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let s = mcamp_core::values::random_base62(32);
+    std::fs::write(&path, &s)?;
+    Ok(s)
 }
 
 pub async fn open(backend: &Backend) -> Result<Opened, OpenError> {

@@ -81,14 +81,4 @@ impl App {
     }
 }
 
-/// An error and its causes, `outer: inner: innermost`, for one log line or a dead-letter reason.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
-}
+pub use mcamp_store::error_text as error_chain;

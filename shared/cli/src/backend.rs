@@ -3,6 +3,7 @@
 //! from the environment). The choice is `mcamp_app::backend`'s, the one the gateway makes.
 
 use mcamp_app::backend::{Backend, OpenError};
+use mcamp_core::customer::PhoneKey;
 use mcamp_store::Db;
 
 use crate::Global;
@@ -12,6 +13,18 @@ pub async fn open(g: &Global) -> Result<Db, Failure> {
     let backend = Backend::from_flags(g.aws, g.aws_endpoint.clone(), g.data.clone());
     let opened = mcamp_app::backend::open(&backend).await.map_err(failure)?;
     Ok(Db::new(opened.table))
+}
+
+/// The deployment's phone key (it hashes phones into customer keys): `MCAMP_PHONE_KEY`, or
+/// locally the key file beside the data file that the gateway uses too.
+pub fn phone_key(g: &Global) -> Result<PhoneKey, Failure> {
+    let text = if g.aws {
+        mcamp_env::required("MCAMP_PHONE_KEY").map_err(|e| Failure::user(e.to_string()))?
+    } else {
+        mcamp_app::backend::local_key(&g.data, "MCAMP_PHONE_KEY", "phone-key")
+            .map_err(|e| Failure::Storage(format!("the local phone key beside {}: {e}", g.data.display())))?
+    };
+    PhoneKey::parse(&text).map_err(|e| Failure::user(format!("MCAMP_PHONE_KEY: {}", e.reason)))
 }
 
 /// What the user sees: a missing environment variable is theirs to fix (exit 1); a data file

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::values::{CampaignId, CouponId, ParseError, StoreId};
+use crate::values::{BrandId, CampaignId, CouponId, ParseError, StoreId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,6 +38,23 @@ pub struct Campaign {
     /// SMS/LMS text with `{link}` and `{name}` placeholders; `(광고)` and the opt-out line are added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The LMS subject (at most 40 bytes in EUC-KR); the brand name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_subject: Option<String>,
+    /// Days after the campaign ends that its recipients' personal data is kept (what the
+    /// privacy notice promises, e.g. 180 for "이벤트 종료 후 6개월"); then it is erased unless
+    /// a standing marketing consent keeps the customer's contact details.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+/// Six months, what Korean event privacy notices usually promise.
+pub const DEFAULT_RETENTION_DAYS: u32 = 180;
+/// Five years at most: the longest a marketer may promise in a campaign file.
+pub const MAX_RETENTION_DAYS: u32 = 1825;
+
+fn default_retention_days() -> u32 {
+    DEFAULT_RETENTION_DAYS
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +80,10 @@ pub enum CampaignStatus {
 pub struct Sender {
     /// Brand name as the law wants it in the message, e.g. `봄꽃커피`.
     pub brand: String,
+    /// The brand whose customers these are: consent and opt-outs count per brand, across its
+    /// campaigns. `default` when a deployment serves one brand.
+    #[serde(default)]
+    pub brand_id: BrandId,
     /// Free opt-out number, `080-…`.
     pub opt_out_080: String,
     /// Business contact shown in the page footer.
@@ -264,8 +285,33 @@ pub enum Eligibility {
 }
 
 impl Campaign {
+    pub fn brand(&self) -> &BrandId {
+        &self.sender.brand_id
+    }
+
+    /// Until when its recipients' personal data is kept: `retention_days` after the end, or
+    /// `None` while the campaign has no end.
+    pub fn keep_until(&self) -> Option<DateTime<Utc>> {
+        self.ends_at
+            .map(|end| end + chrono::Duration::days(i64::from(self.retention_days)))
+    }
+
     /// Checks what types cannot: cross-field rules. Errors name the field.
     pub fn check(&self) -> Result<(), ParseError> {
+        if let Some(form) = &self.form
+            && !form.fields.contains(&FormField::Phone)
+        {
+            return Err(ParseError::new(
+                "form.fields",
+                "must include phone: consent is kept per customer, who is known by their phone",
+            ));
+        }
+        if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
+            return Err(ParseError::new(
+                "retention_days",
+                format!("must be 1 to {MAX_RETENTION_DAYS} days after the campaign ends"),
+            ));
+        }
         if self.name.trim().is_empty() {
             return Err(ParseError::new("name", "must not be empty"));
         }

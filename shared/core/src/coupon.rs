@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::campaign::{CouponDef, Eligibility};
+use crate::customer::Customer;
 use crate::recipient::Recipient;
 use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, StoreId};
 
@@ -75,10 +76,30 @@ pub enum Ineligible {
     NotEligible(&'static str),
     #[error("쿠폰 발급 기간이 아니에요")]
     OutsideWindow,
+    /// Once per person means once per customer: another recipient with the same phone has it.
+    #[error("이 휴대폰 번호로 이미 받은 쿠폰이에요")]
+    TakenByThisPhone,
 }
 
-/// Whether `r` may claim `def` now; `Err` says why not, in Korean.
-pub fn eligible(def: &CouponDef, r: &Recipient, now: DateTime<Utc>) -> Result<(), Ineligible> {
+impl CouponDef {
+    /// Whether the coupon is given against the info form (a phone), so that "once per person"
+    /// is counted per customer, not per recipient.
+    pub fn needs_form(&self) -> bool {
+        matches!(
+            self.eligibility,
+            Eligibility::FormCompleted | Eligibility::SurveyAndFormCompleted
+        )
+    }
+}
+
+/// Whether `r` (with their customer, when known) may claim `def` now; `Err` says why not, in
+/// Korean.
+pub fn eligible(
+    def: &CouponDef,
+    r: &Recipient,
+    customer: Option<&Customer>,
+    now: DateTime<Utc>,
+) -> Result<(), Ineligible> {
     if def.valid_from.is_some_and(|f| now < f) || def.valid_until.is_some_and(|u| now >= u) {
         return Err(Ineligible::OutsideWindow);
     }
@@ -103,7 +124,7 @@ pub fn eligible(def: &CouponDef, r: &Recipient, now: DateTime<Utc>) -> Result<()
         }
     }
     // PIPA §22: marketing consent may be required only for a declared marketing benefit.
-    if def.requires_marketing_consent && r.consent.marketing_at.is_none() {
+    if def.requires_marketing_consent && !customer.is_some_and(Customer::standing_consent) {
         return Err(Ineligible::NotEligible(
             "광고성 정보 수신에 동의하면 받을 수 있는 혜택이에요",
         ));

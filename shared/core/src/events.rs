@@ -6,14 +6,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::client::ClientInfo;
-use crate::consent::{Channel, Purpose};
+use crate::consent::{Purpose, Source};
 use crate::coupon::IssuedCoupon;
 use crate::jobs::CouponIssueJob;
 use crate::link::Link;
 use crate::recipient::Recipient;
 use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId, random_base62};
 
-/// Version of the event record. Consumers must reject versions they do not know.
+/// Version of the event record, per event type (`EventData::schema_version`). Consumers must
+/// reject versions they do not know. Every type is at 1 except `consent_changed` (2).
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// One event. `data` carries the kind and its fields (`"type": "click"`, …).
@@ -40,7 +41,7 @@ pub struct Event {
 impl Event {
     pub fn new(campaign_id: CampaignId, at: DateTime<Utc>, data: EventData) -> Self {
         Event {
-            schema_version: SCHEMA_VERSION,
+            schema_version: data.schema_version(),
             event_id: random_base62(20),
             at,
             campaign_id,
@@ -161,14 +162,26 @@ pub enum EventData {
     FormSubmitted {
         fields: Vec<String>,
     },
+    /// v2: `purpose` is per medium (`marketing_sms`, `marketing_kakao`), `confirmed` added.
     ConsentChanged {
         purpose: Purpose,
         granted: bool,
         wording_version: String,
-        channel: Channel,
+        /// How (`import`, `form`, `confirm_link`, `opt_out_link`, `080`).
+        channel: Source,
+        #[serde(default)]
+        confirmed: bool,
     },
     OptedOut {
-        channel: Channel,
+        channel: Source,
+    },
+    /// The phone's owner confirmed consents given on a form (the confirmation link).
+    ConsentConfirmed {
+        purposes: Vec<Purpose>,
+    },
+    /// Ads to this person are refused for the whole brand from now on.
+    Suppressed {
+        channel: Source,
     },
     ShareIntent {
         channel: ShareChannel,
@@ -217,6 +230,14 @@ pub enum EventData {
 }
 
 impl EventData {
+    /// The version of this type's fields: raised when a field's meaning or values change.
+    pub fn schema_version(&self) -> u32 {
+        match self {
+            EventData::ConsentChanged { .. } => 2,
+            _ => SCHEMA_VERSION,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             EventData::Click { .. } => "click",
@@ -226,6 +247,8 @@ impl EventData {
             EventData::FormSubmitted { .. } => "form_submitted",
             EventData::ConsentChanged { .. } => "consent_changed",
             EventData::OptedOut { .. } => "opted_out",
+            EventData::ConsentConfirmed { .. } => "consent_confirmed",
+            EventData::Suppressed { .. } => "suppressed",
             EventData::ShareIntent { .. } => "share_intent",
             EventData::ShareDelivered { .. } => "share_delivered",
             EventData::CouponClaimed { .. } => "coupon_claimed",

@@ -7,6 +7,7 @@ pub mod campaign;
 pub mod client;
 pub mod consent;
 pub mod coupon;
+pub mod customer;
 pub mod events;
 pub mod jobs;
 pub mod link;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::customer::CustomerKey;
 use crate::values::{AgeBand, BirthYear, CampaignId, Gender, PhoneNumber, RecipientId, ShortCode, StoreId};
 
 /// Longest share chain kept on a recipient: the head and the nearest 31 sharers.
@@ -19,18 +20,6 @@ pub enum RecipientSource {
     Share,
     /// Scanned a store's MCS poster.
     Store,
-}
-
-/// When each consent was given; `None` when not given or withdrawn.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Consents {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub privacy_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub marketing_at: Option<DateTime<Utc>>,
-    /// Consent to ads between 21:00 and 08:00 KST.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub night_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,9 +51,12 @@ pub struct Recipient {
     /// Everyone up the share chain, head first, nearest last (at most `MAX_CHAIN`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<RecipientId>,
-    /// Flattened, so each consent is a top-level attribute that one update can set or remove.
-    #[serde(flatten)]
-    pub consent: Consents,
+    /// The brand's customer this recipient is (known once a phone is known): the consents,
+    /// the opt-out and the contact details that count for the brand live there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerKey>,
+    /// This recipient used the opt-out on their page (the brand-wide suppression is on the
+    /// customer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opted_out_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,7 +91,7 @@ impl Recipient {
             share_code: None,
             referrer_id: None,
             chain: Vec::new(),
-            consent: Consents::default(),
+            customer: None,
             opted_out_at: None,
             form_completed_at: None,
             survey_completed_at: None,
@@ -108,12 +100,13 @@ impl Recipient {
         }
     }
 
-    /// An imported recipient: what the marketer knows about them.
+    /// An imported recipient: what the marketer knows about them, as the customer `customer`.
     pub fn imported(
         id: RecipientId,
         campaign_id: CampaignId,
         code: ShortCode,
         new: &NewRecipient,
+        customer: Option<CustomerKey>,
         now: DateTime<Utc>,
     ) -> Self {
         Recipient {
@@ -123,7 +116,7 @@ impl Recipient {
             birth_year: new.birth_year,
             age_band: new.age_band,
             region: new.region.clone(),
-            consent: new.consent.clone(),
+            customer,
             ..Recipient::new(id, campaign_id, code, RecipientSource::Import, now)
         }
     }
@@ -164,7 +157,7 @@ impl Recipient {
     }
 }
 
-/// What the marketer (or a form) knows about a new recipient.
+/// What the marketer knows about a new recipient (an import row).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewRecipient {
     pub name: Option<String>,
@@ -173,5 +166,15 @@ pub struct NewRecipient {
     pub birth_year: Option<BirthYear>,
     pub age_band: Option<AgeBand>,
     pub region: Option<String>,
-    pub consent: Consents,
+    /// The CRM's consents, when the import carries them.
+    pub consent: Option<CrmConsent>,
+}
+
+/// Consents as the brand's CRM records them, for one import row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrmConsent {
+    pub marketing: bool,
+    pub night: bool,
+    /// When the person consented (the CRM's date), or the import time.
+    pub at: DateTime<Utc>,
 }

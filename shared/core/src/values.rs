@@ -96,6 +96,26 @@ impl CampaignId {
 }
 serde_via_str!(CampaignId);
 
+/// Brand identifier, e.g. `bomkkot-coffee`: the unit of the customer base, of consent and of
+/// opt-outs. A campaign names its brand (`sender.brand_id`); one brand per deployment is
+/// `default`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct BrandId(String);
+impl BrandId {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        parse_slug("brand_id", s).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl Default for BrandId {
+    fn default() -> Self {
+        BrandId("default".into())
+    }
+}
+serde_via_str!(BrandId);
+
 /// Store identifier, e.g. `gangnam-01`.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct StoreId(String);

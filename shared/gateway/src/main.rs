@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use mcamp_app::App;
 use mcamp_app::backend::{self, Backend};
+use mcamp_core::customer::PhoneKey;
 use mcamp_http::{Site, Web};
 
 #[derive(Parser)]
@@ -28,19 +29,6 @@ struct Args {
     /// Demo folders to seed (campaign.yaml, recipients.csv, stores.yaml); repeat for several.
     #[arg(long)]
     seed: Vec<PathBuf>,
-}
-
-fn local_secret(data: &std::path::Path) -> anyhow::Result<String> {
-    if let Some(s) = mcamp_env::optional("MCAMP_SECRET") {
-        return Ok(s);
-    }
-    let path = data.with_file_name("secret");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        return Ok(s.trim().to_owned());
-    }
-    let s = mcamp_core::values::random_base62(32);
-    std::fs::write(&path, &s).with_context(|| format!("writing {}", path.display()))?;
-    Ok(s)
 }
 
 #[tokio::main]
@@ -64,13 +52,17 @@ async fn main() -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!(mcamp_app::error_chain(&e)))?;
     let store_name = opened.description;
     let app = App::new(opened.table, opened.queue).with_campaign_cache(Duration::from_secs(1));
-    let web = Web::new(app.clone(), Site::local(&base, &local_secret(&args.data)?));
+    let secret = backend::local_key(&args.data, "MCAMP_SECRET", "secret").context("the local secret")?;
+    let phone_key = backend::local_key(&args.data, "MCAMP_PHONE_KEY", "phone-key")
+        .context("the local phone key")
+        .and_then(|k| PhoneKey::parse(&k).map_err(anyhow::Error::from))?;
+    let web = Web::new(app.clone(), Site::local(&base, &secret, phone_key.clone()));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;
     println!("mcamp local gateway on {base} ({store_name})");
     for dir in &args.seed {
-        let seeded = mcamp_ops::seed::seed_dir(&app.db, dir, app.now())
+        let seeded = mcamp_ops::seed::seed_dir(&app.db, dir, &phone_key, app.now())
             .await
             .with_context(|| format!("seeding {}", dir.display()))?;
         println!(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use mcamp_core::campaign::Campaign;
+use mcamp_core::customer::Customer;
 use mcamp_core::events::{Event, EventData};
 use mcamp_core::link::LinkKind;
 use mcamp_core::recipient::Recipient;
@@ -15,10 +16,12 @@ use mcamp_store::campaigns::StoredCampaign;
 use crate::request::path_param;
 use crate::{App, HttpError};
 
-/// The recipient behind a personal link, with their campaign.
+/// The recipient behind a personal link, with their campaign and (once their phone is known)
+/// the brand's customer they are.
 pub struct Personal {
     pub code: ShortCode,
     pub recipient: Recipient,
+    pub customer: Option<Customer>,
     pub stored: Arc<StoredCampaign>,
 }
 
@@ -55,9 +58,14 @@ pub async fn open(app: &App, req: &Request) -> Result<Opened, HttpError> {
     if !stored.campaign.is_live(app.now()) {
         return Err(HttpError::Gone);
     }
+    let customer = match &recipient.customer {
+        Some(key) => app.db.customer(stored.campaign.brand(), key).await?,
+        None => None,
+    };
     Ok(Opened::Personal(Box::new(Personal {
         code,
         recipient,
+        customer,
         stored,
     })))
 }

@@ -38,6 +38,11 @@ pub enum Action {
     Share,
     OptOutPage,
     OptOut,
+    /// "본인이 아니신가요?": a forwarded link's reader becomes a visitor of their own.
+    NotMe,
+    /// The consent confirmation link: the page, and the tap that confirms.
+    ConfirmPage,
+    Confirm,
     /// Client-side interaction beacons.
     Beacon,
     /// Kakao's share callback.
@@ -75,6 +80,9 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/p/{code}/share", Function::Page, Action::Share),
     r("GET", "/p/{code}/optout", Function::Page, Action::OptOutPage),
     r("POST", "/p/{code}/optout", Function::Page, Action::OptOut),
+    r("POST", "/p/{code}/notme", Function::Page, Action::NotMe),
+    r("GET", "/c/{token}", Function::Page, Action::ConfirmPage),
+    r("POST", "/c/{token}", Function::Page, Action::Confirm),
     r("POST", "/e", Function::Page, Action::Beacon),
     r("POST", "/hooks/kakao/share", Function::Page, Action::KakaoShare),
     r("POST", "/api/stores/{store}/redeem", Function::Redeem, Action::Redeem),

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use mcamp_core::customer::PhoneKey;
 use mcamp_env::{EnvError, Var, optional, required};
 
 /// A secret that never prints.
@@ -33,6 +34,8 @@ pub struct Site {
     pub kakao_app_key: Option<String>,
     /// Kakao admin key that the share webhook presents (`Authorization: KakaoAK …`).
     pub kakao_admin_key: Option<Secret>,
+    /// Hashes a typed phone into its customer key (`MCAMP_PHONE_KEY`, never rotated).
+    pub phone_key: PhoneKey,
 }
 
 impl Site {
@@ -42,6 +45,7 @@ impl Site {
         Var::optional("MCAMP_BASE_URL"),
         Var::optional("MCAMP_KAKAO_APP_KEY"),
         Var::optional("MCAMP_KAKAO_ADMIN_KEY"),
+        Var::required("MCAMP_PHONE_KEY"),
     ];
 
     /// `MCAMP_SECRET` (required), `MCAMP_BASE_URL`, `MCAMP_KAKAO_APP_KEY`, `MCAMP_KAKAO_ADMIN_KEY`.
@@ -64,16 +68,19 @@ impl Site {
             secret: Secret::new(secret),
             kakao_app_key: optional("MCAMP_KAKAO_APP_KEY"),
             kakao_admin_key: optional("MCAMP_KAKAO_ADMIN_KEY").map(Secret::new),
+            phone_key: PhoneKey::parse(&required("MCAMP_PHONE_KEY")?)
+                .map_err(|e| EnvError::Malformed("MCAMP_PHONE_KEY", e.reason))?,
         })
     }
 
     /// For the local gateway and tests.
-    pub fn local(base_url: &str, secret: &str) -> Self {
+    pub fn local(base_url: &str, secret: &str, phone_key: PhoneKey) -> Self {
         Site {
             base_url: Some(base_url.trim_end_matches('/').to_owned()),
             secret: Secret::new(secret),
             kakao_app_key: None,
             kakao_admin_key: None,
+            phone_key,
         }
     }
 }

@@ -13,7 +13,6 @@
 use chrono::{DateTime, Months, NaiveDateTime, TimeZone, Timelike, Utc};
 use encoding_rs::EncoderResult;
 use mcamp_core::campaign::Campaign;
-use mcamp_core::recipient::Recipient;
 pub use mcamp_core::time::kst;
 use mcamp_core::values::ParseError;
 use serde::Serialize;
@@ -153,7 +152,14 @@ pub enum TemplateError {
     HasOptOut(String),
     #[error("message: unknown placeholder '{0}'; only {{name}} and {{link}} are filled in")]
     UnknownPlaceholder(String),
+    #[error("message_subject: {0} bytes in EUC-KR, over the LMS subject limit of {SUBJECT_MAX_BYTES}")]
+    SubjectTooLong(usize),
 }
+
+/// The LMS subject limit every sender enforces (NHN, Solapi, SENS: 40 bytes).
+pub const SUBJECT_MAX_BYTES: usize = 40;
+/// The longest name a message carries; longer ones fall back to `NAME_FALLBACK`.
+pub const NAME_MAX_CHARS: usize = 20;
 
 /// A message over the LMS limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -171,15 +177,19 @@ pub struct AdTemplate {
     opt_out_line: String,
     /// The template did not name the brand, so `[brand] ` was put in front.
     pub brand_inserted: bool,
+    /// The LMS subject: `message_subject`, or the brand.
+    pub subject: String,
 }
 
-/// One composed ad.
+/// One composed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdMessage {
     pub text: String,
     pub bytes: usize,
     pub kind: MessageKind,
     pub unmappable: Vec<char>,
+    /// The recipient's name was not safe in an ad and `고객` stands in for it.
+    pub name_replaced: bool,
 }
 
 impl AdTemplate {
@@ -216,27 +226,71 @@ impl AdTemplate {
         } else {
             body.to_owned()
         };
+        let subject = campaign
+            .message_subject
+            .as_deref()
+            .map_or_else(|| brand.to_owned(), |s| s.trim().to_owned());
+        let subject_bytes = euckr_len(&subject).bytes;
+        if subject_bytes > SUBJECT_MAX_BYTES {
+            return Err(TemplateError::SubjectTooLong(subject_bytes));
+        }
         Ok(AdTemplate {
             body,
             opt_out_line: format!("\n{OPT_OUT_LABEL} {opt_out}"),
             brand_inserted,
+            subject,
         })
     }
 
     /// The ad for one recipient: `(광고)` + the template with `{name}` and `{link}` filled in +
-    /// the opt-out line.
+    /// the opt-out line. A name that is not safe in an ad becomes `고객` (`name_replaced`).
     pub fn render(&self, name: Option<&str>, link: &str) -> Result<AdMessage, TooLong> {
-        let name = clean_name(name);
-        let text = format!("{AD_PREFIX}{}{}", fill(&self.body, &name, link), self.opt_out_line);
-        let len = euckr_len(&text);
-        let kind = MessageKind::for_bytes(len.bytes).ok_or(TooLong { bytes: len.bytes })?;
-        Ok(AdMessage {
-            text,
-            bytes: len.bytes,
-            kind,
-            unmappable: len.unmappable,
-        })
+        let safe = name.and_then(safe_name);
+        let text = format!(
+            "{AD_PREFIX}{}{}",
+            fill(&self.body, safe.unwrap_or(NAME_FALLBACK), link),
+            self.opt_out_line
+        );
+        let mut m = message(text)?;
+        m.name_replaced = name.is_some_and(|n| !n.trim().is_empty()) && safe.is_none();
+        Ok(m)
     }
+}
+
+/// A composed text, counted in EUC-KR.
+fn message(text: String) -> Result<AdMessage, TooLong> {
+    let len = euckr_len(&text);
+    let kind = MessageKind::for_bytes(len.bytes).ok_or(TooLong { bytes: len.bytes })?;
+    Ok(AdMessage {
+        text,
+        bytes: len.bytes,
+        kind,
+        unmappable: len.unmappable,
+        name_replaced: false,
+    })
+}
+
+/// The consent-result notice with the confirmation link (Network Act §50(8): the result of a
+/// consent is told to the person within 14 days). Not an ad: no `(광고)`, no name.
+pub fn confirmation_message(
+    brand: &str,
+    given_at: DateTime<Utc>,
+    purposes: &[&str],
+    link: &str,
+) -> Result<AdMessage, TooLong> {
+    message(format!(
+        "[{brand}] 광고성 정보 수신 동의 확인\n{} {}에 동의하셨어요. 본인이 맞다면 확인해 주세요(확인 전에는 광고를 보내지 않아요): {link}\n본인이 아니면 무시하셔도 돼요.",
+        given_at.with_timezone(&kst()).format("%Y.%m.%d"),
+        purposes.join("·"),
+    ))
+}
+
+/// The opt-out result notice (Network Act §50(8)).
+pub fn opt_out_notice(brand: &str, at: DateTime<Utc>) -> Result<AdMessage, TooLong> {
+    message(format!(
+        "[{brand}] 수신거부 처리 결과 안내\n{}에 요청하신 광고성 정보 수신거부가 처리되었습니다.",
+        at.with_timezone(&kst()).format("%Y.%m.%d"),
+    ))
 }
 
 /// A look-alike of the ad label at the start of the body (`[광고]`, `( 광고 )`, `(AD)`), which
@@ -252,19 +306,25 @@ fn wrong_ad_label(body: &str) -> Option<String> {
     (core == "광고" || core.eq_ignore_ascii_case("ad")).then(|| candidate.to_owned())
 }
 
-/// The recipient's name as it may appear in a message: one line, trimmed, or the fallback.
-fn clean_name(name: Option<&str>) -> String {
-    let cleaned: String = name
-        .unwrap_or_default()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let trimmed = cleaned.trim();
-    if trimmed.is_empty() {
-        NAME_FALLBACK.to_owned()
-    } else {
-        trimmed.to_owned()
-    }
+/// The name as it may appear in an ad, or `None`: letters (Hangul, Latin), spaces, and `-`,
+/// `'`, `·` between them; at most `NAME_MAX_CHARS`. Anything else (a URL, digits, control,
+/// bidi or zero-width characters) could turn the brand's ad into someone else's message.
+pub fn safe_name(name: &str) -> Option<&str> {
+    let name = name.trim();
+    let letter = |c: char| {
+        c.is_ascii_alphabetic()
+            || ('\u{AC00}'..='\u{D7A3}').contains(&c)
+            || ('\u{1100}'..='\u{11FF}').contains(&c)
+            || ('\u{3131}'..='\u{318E}').contains(&c)
+    };
+    let ok = !name.is_empty()
+        && name.chars().count() <= NAME_MAX_CHARS
+        && name.chars().any(letter)
+        && name
+            .chars()
+            .all(|c| letter(c) || c == ' ' || c == '-' || c == '\'' || c == '·')
+        && !name.contains("  ");
+    ok.then_some(name)
 }
 
 /// Fills `{name}` and `{link}` in one pass, so a name that itself contains `{link}` stays text.
@@ -289,54 +349,11 @@ fn fill(template: &str, name: &str, link: &str) -> String {
     out
 }
 
-/// Why a recipient is left out of a send list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Exclusion {
-    /// Used the opt-out (whatever consents remain on record).
-    OptedOut,
-    /// No phone number (a visitor who came through a share and gave none).
-    NoPhone,
-    NoMarketingConsent,
-    /// The send time is at night and the recipient did not consent to night ads.
-    NightWithoutConsent,
-}
-
-/// Whether one recipient may get the ad at `send_at`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// Send. `night_override` is true when only `--allow-night` lets it through.
-    Send {
-        night_override: bool,
-    },
-    Exclude(Exclusion),
-}
-
-pub fn decide(r: &Recipient, send_at: DateTime<Utc>, allow_night: bool) -> Decision {
-    if r.opted_out_at.is_some() {
-        return Decision::Exclude(Exclusion::OptedOut);
-    }
-    if r.phone.is_none() {
-        return Decision::Exclude(Exclusion::NoPhone);
-    }
-    if r.consent.marketing_at.is_none() {
-        return Decision::Exclude(Exclusion::NoMarketingConsent);
-    }
-    let night_without_consent = is_night(send_at) && r.consent.night_at.is_none();
-    if night_without_consent && !allow_night {
-        return Decision::Exclude(Exclusion::NightWithoutConsent);
-    }
-    Decision::Send {
-        night_override: night_without_consent,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use mcamp_core::campaign::{Sender, ShareCard};
-    use mcamp_core::recipient::{Consents, RecipientSource};
-    use mcamp_core::values::{CampaignId, PhoneNumber, RecipientId, ShortCode};
+    use mcamp_core::values::CampaignId;
 
     fn campaign(message: &str) -> Campaign {
         Campaign {
@@ -350,6 +367,7 @@ mod tests {
                 brand: "봄꽃커피".into(),
                 opt_out_080: "080-123-4567".into(),
                 contact: None,
+                brand_id: Default::default(),
             },
             share: ShareCard {
                 title: "t".into(),
@@ -361,6 +379,8 @@ mod tests {
             survey: None,
             coupons: Vec::new(),
             message: Some(message.into()),
+            message_subject: None,
+            retention_days: mcamp_core::campaign::DEFAULT_RETENTION_DAYS,
         }
     }
 
@@ -454,12 +474,57 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_fill_in_one_pass_and_names_are_one_line() {
+    fn placeholders_fill_in_one_pass_and_unsafe_names_fall_back() {
         let t = AdTemplate::new(&campaign("봄꽃커피 {name} {link}")).unwrap();
         let m = t.render(Some("{link}\n악당"), LINK).unwrap();
-        assert!(m.text.contains("{link} 악당 https://"), "{}", m.text);
+        assert!(
+            m.text.contains("봄꽃커피 고객 https://") && m.name_replaced,
+            "{}",
+            m.text
+        );
+        let kept = t.render(Some("김 민지"), LINK).unwrap();
+        assert!(
+            kept.text.contains("봄꽃커피 김 민지 https://") && !kept.name_replaced,
+            "{}",
+            kept.text
+        );
         let anon = t.render(Some("  "), LINK).unwrap();
-        assert!(anon.text.contains("봄꽃커피 고객 "), "{}", anon.text);
+        assert!(
+            anon.text.contains("봄꽃커피 고객 ") && !anon.name_replaced,
+            "{}",
+            anon.text
+        );
+    }
+
+    #[test]
+    fn names_in_ads_are_letters_only() {
+        for ok in ["김민지", "Kim Min-ji", "O'Brien", "박·지", "Ｋim"] {
+            let want = if ok == "Ｋim" { None } else { Some(ok) };
+            assert_eq!(safe_name(ok), want, "{ok}");
+        }
+        for bad in [
+            "https://evil.kr",
+            "evil.kr",
+            "김민지 010",
+            "\u{202E}지민김",
+            "김\u{200B}민지",
+            "김\t민지",
+            "가나다라마바사아자차카타파하가나다라마바사",
+            "--",
+            "김  민지",
+        ] {
+            assert_eq!(safe_name(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn notices_are_not_ads() {
+        let at = kst_at("2026-03-02T10:00");
+        let c = confirmation_message("봄꽃커피", at, &["문자 광고 수신"], LINK).unwrap();
+        assert!(c.text.starts_with("[봄꽃커피] 광고성 정보 수신 동의 확인") && !c.text.contains("(광고)"));
+        assert!(c.text.contains("2026.03.02") && c.text.contains(LINK), "{}", c.text);
+        let o = opt_out_notice("봄꽃커피", at).unwrap();
+        assert!(o.text.contains("수신거부가 처리되었습니다") && !o.text.contains("(광고)"));
     }
 
     /// A template whose message is exactly `target` bytes with the given name and link.
@@ -515,64 +580,5 @@ mod tests {
         assert!(needs_reconfirmation(given, kst_at("2026-03-02T10:00")));
         assert!(needs_reconfirmation(given, kst_at("2027-01-01T00:00")));
         assert!(!needs_reconfirmation(given, given));
-    }
-
-    fn recipient(consent: Consents) -> Recipient {
-        Recipient {
-            id: RecipientId::generate(),
-            campaign_id: CampaignId::parse("spring").unwrap(),
-            name: None,
-            phone: PhoneNumber::parse("010-1234-5678").ok(),
-            gender: None,
-            birth_year: None,
-            age_band: None,
-            region: None,
-            preferred_store: None,
-            code: ShortCode::generate(),
-            share_code: None,
-            referrer_id: None,
-            chain: Vec::new(),
-            consent,
-            opted_out_at: None,
-            form_completed_at: None,
-            survey_completed_at: None,
-            created_at: Utc::now(),
-            source: RecipientSource::Import,
-        }
-    }
-
-    #[test]
-    fn who_gets_the_ad() {
-        let day = kst_at("2026-03-02T10:00");
-        let night = kst_at("2026-03-02T22:00");
-        let given = Some(kst_at("2026-01-01T00:00"));
-        let marketing = recipient(Consents {
-            marketing_at: given,
-            ..Consents::default()
-        });
-        let both = recipient(Consents {
-            marketing_at: given,
-            night_at: given,
-            ..Consents::default()
-        });
-        let none = recipient(Consents::default());
-        let send = Decision::Send { night_override: false };
-        assert_eq!(decide(&marketing, day, false), send);
-        assert_eq!(
-            decide(&none, day, false),
-            Decision::Exclude(Exclusion::NoMarketingConsent)
-        );
-        assert_eq!(
-            decide(&marketing, night, false),
-            Decision::Exclude(Exclusion::NightWithoutConsent)
-        );
-        assert_eq!(decide(&marketing, night, true), Decision::Send { night_override: true });
-        assert_eq!(decide(&both, night, false), send);
-        let mut out = both.clone();
-        out.opted_out_at = Some(day);
-        assert_eq!(decide(&out, day, false), Decision::Exclude(Exclusion::OptedOut));
-        let mut no_phone = both;
-        no_phone.phone = None;
-        assert_eq!(decide(&no_phone, day, false), Decision::Exclude(Exclusion::NoPhone));
     }
 }

@@ -3,20 +3,23 @@
 //! (so Korean Excel reads it as UTF-8) and `csv_safe` on every cell (no formula injection).
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write;
 use std::pin::pin;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::TryStreamExt;
 use mcamp_core::campaign::{Campaign, CampaignStatus};
+use mcamp_core::consent::{self, Purpose};
+use mcamp_core::customer::{AdDecision, AdExclusion, Customer, CustomerKey};
+use mcamp_core::recipient::Recipient;
 use mcamp_core::time::kst;
-use mcamp_core::values::{CampaignId, RecipientId};
+use mcamp_core::values::{CampaignId, PhoneNumber, RecipientId};
 use mcamp_store::{Db, DbError};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::adlaw::{self, AdTemplate, Decision, Exclusion, MessageKind, TemplateError, TooLong};
+use crate::adlaw::{self, AdMessage, AdTemplate, MessageKind, NAME_FALLBACK, TemplateError, TooLong};
 
 /// The byte-order mark that tells Excel a CSV is UTF-8.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -98,6 +101,167 @@ impl ExportError {
     }
 }
 
+/// The sender whose bulk upload a send list is laid out for. Each preset names its columns as
+/// that console's template does, writes digits-only phone numbers where the service wants
+/// them, carries the LMS subject and the recipient id (so results can come back), and splits
+/// the list into files of the service's batch size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendFormat {
+    /// mcamp's own columns, one file.
+    Generic,
+    /// NHN Cloud Notification: `recipient_no` plus one column per `##key##` of the template.
+    Nhn,
+    /// Solapi / CoolSMS.
+    Solapi,
+    /// Naver Cloud SENS.
+    Sens,
+    /// Aligo.
+    Aligo,
+}
+
+impl SendFormat {
+    pub const ALL: [SendFormat; 5] = [
+        SendFormat::Generic,
+        SendFormat::Nhn,
+        SendFormat::Solapi,
+        SendFormat::Sens,
+        SendFormat::Aligo,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SendFormat::Generic => "generic",
+            SendFormat::Nhn => "nhn",
+            SendFormat::Solapi => "solapi",
+            SendFormat::Sens => "sens",
+            SendFormat::Aligo => "aligo",
+        }
+    }
+
+    /// A preset by name; an unknown one is refused with the list.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == s.trim().to_lowercase())
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown format '{s}': use one of {}", names.join(", "))
+            })
+    }
+
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            SendFormat::Generic => &[
+                "phone",
+                "name",
+                "message",
+                "bytes_euckr",
+                "kind",
+                "reconfirm_consent",
+                "recipient_id",
+            ],
+            SendFormat::Nhn => &["recipient_no", "title", "body", "recipient_grouping_key"],
+            SendFormat::Solapi => &["to", "subject", "text", "recipient_id"],
+            SendFormat::Sens => &["to", "subject", "content", "recipient_id"],
+            SendFormat::Aligo => &["receiver", "title", "msg", "recipient_id"],
+        }
+    }
+
+    /// Rows per file: what one call or upload of the service takes.
+    pub fn batch(self) -> Option<usize> {
+        match self {
+            SendFormat::Generic => None,
+            SendFormat::Nhn => Some(1_000),
+            SendFormat::Solapi => Some(10_000),
+            SendFormat::Sens => Some(100),
+            SendFormat::Aligo => Some(500),
+        }
+    }
+
+    fn cells(self, row: &SendRow<'_>) -> Vec<String> {
+        // The LMS subject goes with LMS only: an SMS has none.
+        let subject = match row.message.kind {
+            MessageKind::Lms => row.subject.to_owned(),
+            MessageKind::Sms => String::new(),
+        };
+        let id = row.recipient.to_string();
+        match self {
+            SendFormat::Generic => vec![
+                row.phone.dashed(),
+                row.name.to_owned(),
+                row.message.text.clone(),
+                row.message.bytes.to_string(),
+                row.message.kind.as_str().to_owned(),
+                if row.reconfirm { "Y" } else { "N" }.to_owned(),
+                id,
+            ],
+            _ => vec![row.phone.as_str().to_owned(), subject, row.message.text.clone(), id],
+        }
+    }
+}
+
+/// One row of a send list, before a preset lays it out.
+struct SendRow<'a> {
+    phone: &'a PhoneNumber,
+    name: &'a str,
+    message: &'a AdMessage,
+    subject: &'a str,
+    recipient: &'a RecipientId,
+    reconfirm: bool,
+}
+
+/// A list written in parts of a preset's batch size: part `n` (1-based) is opened when the
+/// part before it is full.
+struct Parts<W: Write, F: FnMut(usize) -> std::io::Result<W>> {
+    open: F,
+    format: SendFormat,
+    current: Option<SheetWriter<W>>,
+    rows_in_part: usize,
+    parts: usize,
+}
+
+impl<W: Write, F: FnMut(usize) -> std::io::Result<W>> Parts<W, F> {
+    fn new(open: F, format: SendFormat) -> Self {
+        Parts {
+            open,
+            format,
+            current: None,
+            rows_in_part: 0,
+            parts: 0,
+        }
+    }
+
+    fn row(&mut self, row: &SendRow<'_>) -> Result<(), ExportError> {
+        let full = self.format.batch().is_some_and(|b| self.rows_in_part >= b);
+        if self.current.is_none() || full {
+            if let Some(done) = self.current.take() {
+                done.finish()?.flush()?;
+            }
+            self.parts += 1;
+            self.rows_in_part = 0;
+            self.current = Some(SheetWriter::new((self.open)(self.parts)?, self.format.columns())?);
+        }
+        if let Some(sheet) = self.current.as_mut() {
+            sheet.row(self.format.cells(row))?;
+        }
+        self.rows_in_part += 1;
+        Ok(())
+    }
+
+    /// Finishes the last part; a list with no row still gets one file with its header.
+    fn finish(mut self) -> Result<usize, ExportError> {
+        if self.current.is_none() {
+            self.parts += 1;
+            self.current = Some(SheetWriter::new((self.open)(self.parts)?, self.format.columns())?);
+        }
+        if let Some(done) = self.current.take() {
+            done.finish()?.flush()?;
+        }
+        Ok(self.parts)
+    }
+}
+
 /// How to build a send list.
 #[derive(Debug, Clone)]
 pub struct LinkExportOptions {
@@ -107,27 +271,39 @@ pub struct LinkExportOptions {
     /// Include recipients without night consent at a night send time (against the law's
     /// default; the caller warns loudly).
     pub allow_night: bool,
+    pub format: SendFormat,
 }
 
-/// Recipients left out of a send list, by reason.
+/// Recipients left out of the ad list, by reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Excluded {
-    pub opted_out: usize,
+    /// Opted out or unsubscribed (080), for the whole brand.
+    pub suppressed: usize,
     pub no_phone: usize,
     pub no_marketing_consent: usize,
+    /// Consent given on a form, not yet confirmed by the phone's owner: on the confirmation
+    /// list instead.
+    pub unconfirmed: usize,
     pub night_without_consent: usize,
+    /// The same customer already has a row (another recipient with the same phone).
+    pub duplicate: usize,
 }
 
 impl Excluded {
     pub fn total(&self) -> usize {
-        self.opted_out + self.no_phone + self.no_marketing_consent + self.night_without_consent
+        self.suppressed
+            + self.no_phone
+            + self.no_marketing_consent
+            + self.unconfirmed
+            + self.night_without_consent
+            + self.duplicate
     }
-    fn count(&mut self, e: Exclusion) {
+    fn count(&mut self, e: AdExclusion) {
         match e {
-            Exclusion::OptedOut => self.opted_out += 1,
-            Exclusion::NoPhone => self.no_phone += 1,
-            Exclusion::NoMarketingConsent => self.no_marketing_consent += 1,
-            Exclusion::NightWithoutConsent => self.night_without_consent += 1,
+            AdExclusion::Suppressed => self.suppressed += 1,
+            AdExclusion::NoPhone => self.no_phone += 1,
+            AdExclusion::NoMarketingConsent => self.no_marketing_consent += 1,
+            AdExclusion::NightWithoutConsent => self.night_without_consent += 1,
         }
     }
 }
@@ -136,6 +312,9 @@ impl Excluded {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkExport {
     pub campaign: CampaignId,
+    pub format: SendFormat,
+    /// Files the ad list was split into (the preset's batch size).
+    pub files: usize,
     /// The send time in KST, `2026-03-02 10:00`.
     pub send_at_kst: String,
     /// The send time falls in 21:00–08:00 KST.
@@ -151,6 +330,13 @@ pub struct LinkExport {
     pub excluded: Excluded,
     /// Exported at night without night consent, because of `allow_night`.
     pub night_override: usize,
+    /// Names that were not safe in an ad (a URL, digits, control or invisible characters,
+    /// too long) and went out as `고객`.
+    pub names_replaced: usize,
+    /// Consent confirmation messages (unconfirmed consents) on the notice list.
+    pub confirmations: usize,
+    /// Opt-out result notices (opt-outs of the last 14 days) on the notice list.
+    pub opt_out_notices: usize,
     /// The template did not name the brand; `[brand] ` was added after `(광고)`.
     pub brand_inserted: bool,
     /// Characters EUC-KR cannot encode (sent as `？`), and how many messages have one.
@@ -159,17 +345,35 @@ pub struct LinkExport {
     pub warnings: Vec<String>,
 }
 
-pub const LINK_COLUMNS: [&str; 6] = ["phone", "name", "message", "bytes_euckr", "kind", "reconfirm_consent"];
+impl LinkExport {
+    pub fn format_name(&self) -> &'static str {
+        self.format.name()
+    }
+}
 
-/// Writes the send list of `campaign` to `out`: one row per recipient who may get the ad at
-/// the send time, with the composed message. Fails (naming the row) if any message is over
-/// the LMS limit; the caller should discard `out` then.
-pub async fn export_links<W: Write>(
+/// Opt-outs at most this old get a result notice on the notice list (Network Act §50(8)).
+pub const NOTICE_DAYS: i64 = 14;
+/// Recipients whose customers are read at once.
+const CUSTOMER_BATCH: usize = 100;
+
+/// Writes the send list of `campaign`: one row per customer who may get the ad at the send
+/// time, with the composed message, in the preset's layout and files (`ads(n)` opens part
+/// `n`). With `notices`, also the non-ad notice list: a confirmation message with its link for
+/// each unconfirmed consent, and the result notice of each recent opt-out. Fails (naming the
+/// row) if any message is over the LMS limit; the caller should discard the files then.
+pub async fn export_links<W, F, N, G>(
     db: &Db,
     campaign: &CampaignId,
     opts: &LinkExportOptions,
-    out: W,
-) -> Result<LinkExport, ExportError> {
+    ads: F,
+    notices: Option<G>,
+) -> Result<LinkExport, ExportError>
+where
+    W: Write,
+    F: FnMut(usize) -> std::io::Result<W>,
+    N: Write,
+    G: FnMut(usize) -> std::io::Result<N>,
+{
     let stored = db
         .campaign(campaign)
         .await?
@@ -177,10 +381,13 @@ pub async fn export_links<W: Write>(
     let c = &stored.campaign;
     let template = AdTemplate::new(c)?;
     let base = opts.base_url.trim_end_matches('/');
+    let night = adlaw::is_night(opts.send_at);
     let mut report = LinkExport {
         campaign: campaign.clone(),
+        format: opts.format,
+        files: 0,
         send_at_kst: adlaw::format_kst(opts.send_at),
-        night: adlaw::is_night(opts.send_at),
+        night,
         recipients: 0,
         exported: 0,
         sms: 0,
@@ -189,60 +396,158 @@ pub async fn export_links<W: Write>(
         reconfirm_consent: 0,
         excluded: Excluded::default(),
         night_override: 0,
+        names_replaced: 0,
+        confirmations: 0,
+        opt_out_notices: 0,
         brand_inserted: template.brand_inserted,
         unmappable: Vec::new(),
         unmappable_messages: 0,
         warnings: campaign_warnings(c, opts.send_at),
     };
     let mut unmappable = BTreeSet::new();
-    let mut sheet = SheetWriter::new(out, &LINK_COLUMNS)?;
+    // One row per customer: a person with two recipient records gets one ad.
+    let mut seen: HashSet<CustomerKey> = HashSet::new();
+    let mut ad_parts = Parts::new(ads, opts.format);
+    let mut notice_parts = notices.map(|n| Parts::new(n, opts.format));
     let mut recipients = pin!(db.recipients(campaign));
-    while let Some(r) = recipients.try_next().await? {
-        report.recipients += 1;
-        let night_override = match adlaw::decide(&r, opts.send_at, opts.allow_night) {
-            Decision::Exclude(e) => {
-                report.excluded.count(e);
+    let mut batch: Vec<Recipient> = Vec::with_capacity(CUSTOMER_BATCH);
+    loop {
+        let next = recipients.try_next().await?;
+        let done = next.is_none();
+        batch.extend(next);
+        if batch.len() < CUSTOMER_BATCH && !done {
+            continue;
+        }
+        let keys: Vec<CustomerKey> = batch.iter().filter_map(|r| r.customer.clone()).collect();
+        let customers: HashMap<CustomerKey, Customer> = db
+            .customers(c.brand(), &keys)
+            .await?
+            .into_iter()
+            .map(|cu| (cu.key.clone(), cu))
+            .collect();
+        for r in batch.drain(..) {
+            report.recipients += 1;
+            let customer = r.customer.as_ref().and_then(|k| customers.get(k));
+            let Some(customer) = customer else {
+                report.excluded.count(if r.phone.is_none() {
+                    AdExclusion::NoPhone
+                } else {
+                    AdExclusion::NoMarketingConsent
+                });
+                continue;
+            };
+            if !seen.insert(customer.key.clone()) {
+                report.excluded.duplicate += 1;
                 continue;
             }
-            Decision::Send { night_override } => night_override,
-        };
-        let (Some(phone), Some(consented)) = (&r.phone, r.consent.marketing_at) else {
-            continue;
-        };
-        let link = format!("{base}/{}", r.code);
-        let m = template
-            .render(r.name.as_deref(), &link)
-            .map_err(|source| ExportError::TooLong {
-                row: report.exported + 2,
-                recipient: r.id.clone(),
-                phone: phone.masked(),
-                source,
-            })?;
-        let reconfirm = adlaw::needs_reconfirmation(consented, opts.send_at);
-        sheet.row([
-            phone.dashed().as_str(),
-            r.name.as_deref().unwrap_or_default(),
-            m.text.as_str(),
-            m.bytes.to_string().as_str(),
-            m.kind.as_str(),
-            if reconfirm { "Y" } else { "N" },
-        ])?;
-        report.exported += 1;
-        match m.kind {
-            MessageKind::Sms => report.sms += 1,
-            MessageKind::Lms => report.lms += 1,
+            match customer.ad_decision(Purpose::MarketingSms, night, opts.allow_night) {
+                AdDecision::Exclude(e) => {
+                    report.excluded.count(e);
+                    if let (AdExclusion::Suppressed, Some(parts), Some(phone), Some(s)) =
+                        (e, notice_parts.as_mut(), &customer.phone, &customer.suppressed)
+                        && s.at > opts.send_at - chrono::Duration::days(NOTICE_DAYS)
+                    {
+                        let m = adlaw::opt_out_notice(&c.sender.brand, s.at)
+                            .map_err(|source| too_long(&report, &r, phone, source))?;
+                        parts.row(&SendRow {
+                            phone,
+                            name: "",
+                            message: &m,
+                            subject: &template.subject,
+                            recipient: &r.id,
+                            reconfirm: false,
+                        })?;
+                        report.opt_out_notices += 1;
+                    }
+                }
+                AdDecision::Confirm => {
+                    report.excluded.unconfirmed += 1;
+                    let (Some(parts), Some(phone)) = (notice_parts.as_mut(), &customer.phone) else {
+                        continue;
+                    };
+                    let pending = consent::confirmations(&customer.consents);
+                    let labels: Vec<&str> = pending.iter().map(|p| p.purpose.label_ko()).collect();
+                    let given = customer
+                        .consents
+                        .get(Purpose::MarketingSms)
+                        .map_or(opts.send_at, |s| s.at);
+                    let code = db
+                        .mint_confirmation(c.brand(), &customer.key, &c.id, opts.send_at)
+                        .await?;
+                    let link = format!("{base}/c/{code}");
+                    let m = adlaw::confirmation_message(&c.sender.brand, given, &labels, &link)
+                        .map_err(|source| too_long(&report, &r, phone, source))?;
+                    parts.row(&SendRow {
+                        phone,
+                        name: "",
+                        message: &m,
+                        subject: &template.subject,
+                        recipient: &r.id,
+                        reconfirm: false,
+                    })?;
+                    report.confirmations += 1;
+                }
+                AdDecision::Send { night_override } => {
+                    let Some(phone) = &customer.phone else {
+                        continue;
+                    };
+                    let name = r.name.as_deref().or(customer.name.as_deref());
+                    let link = format!("{base}/{}", r.code);
+                    let m = template
+                        .render(name, &link)
+                        .map_err(|source| too_long(&report, &r, phone, source))?;
+                    let reconfirm = customer
+                        .consents
+                        .get(Purpose::MarketingSms)
+                        .is_some_and(|s| adlaw::needs_reconfirmation(s.at, opts.send_at));
+                    ad_parts.row(&SendRow {
+                        phone,
+                        name: if m.name_replaced {
+                            NAME_FALLBACK
+                        } else {
+                            name.unwrap_or_default()
+                        },
+                        message: &m,
+                        subject: &template.subject,
+                        recipient: &r.id,
+                        reconfirm,
+                    })?;
+                    report.exported += 1;
+                    match m.kind {
+                        MessageKind::Sms => report.sms += 1,
+                        MessageKind::Lms => report.lms += 1,
+                    }
+                    report.max_bytes = report.max_bytes.max(m.bytes);
+                    report.reconfirm_consent += usize::from(reconfirm);
+                    report.night_override += usize::from(night_override);
+                    report.names_replaced += usize::from(m.name_replaced);
+                    if !m.unmappable.is_empty() {
+                        report.unmappable_messages += 1;
+                        unmappable.extend(m.unmappable);
+                    }
+                }
+            }
         }
-        report.max_bytes = report.max_bytes.max(m.bytes);
-        report.reconfirm_consent += usize::from(reconfirm);
-        report.night_override += usize::from(night_override);
-        if !m.unmappable.is_empty() {
-            report.unmappable_messages += 1;
-            unmappable.extend(m.unmappable);
+        if done {
+            break;
         }
     }
-    sheet.finish()?.flush()?;
+    report.files = ad_parts.finish()?;
+    if let Some(parts) = notice_parts {
+        parts.finish()?;
+    }
     report.unmappable = unmappable.into_iter().map(String::from).collect();
     Ok(report)
+}
+
+/// A message over the LMS limit, named by the row it would have had (header = row 1).
+fn too_long(report: &LinkExport, r: &Recipient, phone: &PhoneNumber, source: TooLong) -> ExportError {
+    ExportError::TooLong {
+        row: report.exported + 2,
+        recipient: r.id.clone(),
+        phone: phone.masked(),
+        source,
+    }
 }
 
 /// What about the campaign itself would make the send list go wrong.

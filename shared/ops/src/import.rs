@@ -7,9 +7,13 @@ use std::io::{BufRead, BufReader, Read};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use futures::stream::{self, StreamExt};
-use mcamp_core::recipient::{Consents, NewRecipient};
+use mcamp_core::campaign::Campaign;
+use mcamp_core::consent;
+use mcamp_core::customer::PhoneKey;
+use mcamp_core::recipient::{CrmConsent, NewRecipient};
 use mcamp_core::time::kst;
-use mcamp_core::values::{AgeBand, BirthYear, CampaignId, Gender, ParseError, PhoneNumber};
+use mcamp_core::values::{AgeBand, BirthYear, Gender, ParseError, PhoneNumber};
+use mcamp_store::customers::CustomerChange;
 use mcamp_store::recipients::Added;
 use mcamp_store::{Db, DbError};
 use serde::Serialize;
@@ -24,9 +28,16 @@ pub struct ImportReport {
     pub encoding: String,
     pub rows: usize,
     pub imported: usize,
+    /// Phones already in the campaign: not added again, but their CRM consent is applied (a
+    /// withdrawal in a re-import takes effect for the whole brand).
     pub duplicates: usize,
+    /// Customers whose consent the file changed (grants and withdrawals).
+    pub consents_changed: usize,
     pub rejected: Vec<RejectedRow>,
 }
+
+/// The wording version of consents that come from the brand's CRM.
+pub const CRM_WORDING: &str = "crm";
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RejectedRow {
@@ -96,7 +107,7 @@ fn yes_no(field: &'static str, s: &str) -> Result<bool, ParseError> {
 }
 
 /// `2025-03-01`, `2025.03.01`, `2025/03/01` or `20250301`, as midnight in Korea.
-fn consent_date(s: &str) -> Result<DateTime<Utc>, ParseError> {
+pub(crate) fn consent_date(s: &str) -> Result<DateTime<Utc>, ParseError> {
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
     let d = NaiveDate::parse_from_str(&digits, "%Y%m%d")
         .map_err(|_| ParseError::new("consent_date", "must be a date such as 2025-03-01"))?;
@@ -111,6 +122,7 @@ fn consent_date(s: &str) -> Result<DateTime<Utc>, ParseError> {
 }
 
 fn parse_row(columns: &[Column], record: &csv::StringRecord, now: DateTime<Utc>) -> Result<NewRecipient, ParseError> {
+    let has_consent = columns.contains(&Column::Marketing);
     let this_year = now.format("%Y").to_string().parse().unwrap_or(2026);
     let mut r = NewRecipient::default();
     let (mut marketing, mut night, mut date) = (false, false, None);
@@ -139,18 +151,18 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord, now: DateTime<Utc>)
     if r.age_band.is_none() {
         r.age_band = r.birth_year.map(|b| b.age_band(this_year));
     }
-    let given = date.unwrap_or(now);
-    r.consent = Consents {
-        privacy_at: None,
-        marketing_at: marketing.then_some(given),
-        night_at: (marketing && night).then_some(given),
-    };
+    // A file without a marketing column says nothing about consent: none is changed.
+    r.consent = has_consent.then(|| CrmConsent {
+        marketing,
+        night: marketing && night,
+        at: date.unwrap_or(now),
+    });
     Ok(r)
 }
 
 /// Reads the head of the stream to tell UTF-8 from CP949/EUC-KR, then decodes the whole
 /// stream as that, without holding it in memory.
-fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(Box<dyn Read>, &'static str)> {
+pub(crate) fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(Box<dyn Read>, &'static str)> {
     // CRLF (Excel on Windows) to LF first, so csv's line numbers are the spreadsheet's rows.
     let mut buffered = BufReader::with_capacity(64 * 1024, crate::line_endings::LfReader::new(input));
     let head = buffered.fill_buf()?;
@@ -172,10 +184,12 @@ fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(Box<dyn Read
     Ok((Box::new(reader), name))
 }
 
-/// Imports recipients into `campaign`; `progress` is called with the rows done so far.
+/// Imports recipients into `campaign`, each as the brand's customer their phone is (`phone_key`
+/// hashes it); `progress` is called with the rows done so far.
 pub async fn import_recipients<R: Read + 'static>(
     db: &Db,
-    campaign: &CampaignId,
+    campaign: &Campaign,
+    phone_key: &PhoneKey,
     input: R,
     now: DateTime<Utc>,
     progress: &(dyn Fn(usize) + Sync),
@@ -225,28 +239,33 @@ pub async fn import_recipients<R: Read + 'static>(
             }
         }
         if chunk.len() >= CHUNK || (!more && !chunk.is_empty()) {
-            let results: Vec<(usize, Result<Added, DbError>)> = stream::iter(chunk.drain(..))
-                .map(|(row, r)| async move { (row, db.add_recipient(campaign, r, now).await) })
+            let results: Vec<(usize, Result<(Added, bool), DbError>)> = stream::iter(chunk.drain(..))
+                .map(|(row, r)| async move { (row, import_row(db, campaign, phone_key, r, now).await) })
                 .buffer_unordered(CONCURRENCY)
                 .collect()
                 .await;
             let mut created = 0i64;
             for (row, result) in results {
                 match result {
-                    Ok(Added::Created(_)) => {
-                        report.imported += 1;
-                        created += 1;
+                    Ok((added, changed)) => {
+                        match added {
+                            Added::Created(_) => {
+                                report.imported += 1;
+                                created += 1;
+                            }
+                            Added::Duplicate(_) => report.duplicates += 1,
+                        }
+                        report.consents_changed += usize::from(changed);
                     }
-                    Ok(Added::Duplicate(_)) => report.duplicates += 1,
                     Err(e) => report.rejected.push(RejectedRow {
                         row,
-                        reason: format!("not stored: {e}"),
+                        reason: format!("not stored: {}", mcamp_store::error_text(&e)),
                     }),
                 }
             }
             // The invitation count (a survey's response-rate base), chunk by chunk, so an
             // interrupted import counts what it stored.
-            db.count_invited(campaign, created).await?;
+            db.count_invited(&campaign.id, created).await?;
             progress(report.rows);
         }
         if !more {
@@ -255,6 +274,54 @@ pub async fn import_recipients<R: Read + 'static>(
     }
     report.rejected.sort_by_key(|r| r.row);
     Ok(report)
+}
+
+/// One row: the recipient (unless the phone is already in the campaign) and their customer
+/// with the CRM's consent, confirmed (the brand's own record). Returns whether a consent
+/// changed.
+async fn import_row(
+    db: &Db,
+    campaign: &Campaign,
+    phone_key: &PhoneKey,
+    new: NewRecipient,
+    now: DateTime<Utc>,
+) -> Result<(Added, bool), DbError> {
+    let Some(phone) = new.phone.clone() else {
+        return Ok((db.add_recipient(&campaign.id, new, None, now).await?, false));
+    };
+    let brand = campaign.brand();
+    let key = phone_key.customer_key(brand, &phone);
+    let crm = new.consent.clone();
+    let name = new.name.clone();
+    let added = db.add_recipient(&campaign.id, new, Some(key.clone()), now).await?;
+    let recipient = match &added {
+        Added::Created(r) => Some((**r).clone()),
+        Added::Duplicate(id) => db.recipient(id).await?,
+    };
+    let before = db.customer(brand, &key).await?;
+    let changes = match (&crm, &before) {
+        (Some(crm), b) => consent::import_changes(
+            &b.as_ref().map(|b| b.consents.clone()).unwrap_or_default(),
+            crm.marketing,
+            crm.night,
+            CRM_WORDING,
+        ),
+        (None, _) => Vec::new(),
+    };
+    let changed = !changes.is_empty();
+    let change = CustomerChange {
+        phone: Some(phone),
+        name,
+        imported: true,
+        consents: changes,
+        given_at: crm.map_or(now, |c| c.at),
+        keep_until: campaign.keep_until(),
+        recipient: recipient.as_ref(),
+        campaign: Some(&campaign.id),
+        ..CustomerChange::new(brand, &key, now)
+    };
+    db.change_customer(&change).await?;
+    Ok((added, changed))
 }
 
 #[cfg(test)]
@@ -267,13 +334,26 @@ mod tests {
         Db::new(Arc::new(mcamp_embedded::Embedded::in_memory()))
     }
 
+    fn spring() -> Campaign {
+        crate::campaign_file::parse(
+            "test.yaml",
+            "id: spring\nname: 봄\nsender: {brand: 봄꽃커피, opt_out_080: 080-000-0000}\nshare: {title: t, description: d}\n",
+        )
+        .unwrap()
+    }
+
+    fn key() -> PhoneKey {
+        PhoneKey::parse("test-phone-key-0123456789abcdef-0123").unwrap()
+    }
+
     #[tokio::test]
     async fn good_rows_import_and_bad_rows_are_reported_by_row() {
         let csv = "이름,휴대폰,성별,출생년도,마케팅동의\n김민지,010-1234-5678,여,1995,Y\n이준호,01099998888,M,1988,N\n잘못,02-123-4567,F,1990,Y\n중복,+82 10-1234-5678,F,1990,Y\n박,010-2222-3333,?,1990,Y\n";
-        let c = CampaignId::parse("spring").unwrap();
+        let c = spring();
         let r = import_recipients(
             &db(),
             &c,
+            &key(),
             std::io::Cursor::new(csv.as_bytes().to_vec()),
             Utc::now(),
             &|_| {},
@@ -290,22 +370,30 @@ mod tests {
     async fn cp949_is_detected() {
         let text = "이름,전화번호\n홍길동,010-5555-6666\n";
         let (bytes, _, _) = encoding_rs::EUC_KR.encode(text);
-        let c = CampaignId::parse("spring").unwrap();
+        let c = spring();
         let d = db();
-        let r = import_recipients(&d, &c, std::io::Cursor::new(bytes.into_owned()), Utc::now(), &|_| {})
-            .await
-            .unwrap();
+        let r = import_recipients(
+            &d,
+            &c,
+            &key(),
+            std::io::Cursor::new(bytes.into_owned()),
+            Utc::now(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
         assert_eq!((r.encoding.as_str(), r.imported), ("CP949 (EUC-KR)", 1));
-        let all: Vec<_> = d.recipients(&c).try_collect().await.unwrap();
+        let all: Vec<_> = d.recipients(&c.id).try_collect().await.unwrap();
         assert_eq!(all[0].name.as_deref(), Some("홍길동"));
     }
 
     #[tokio::test]
     async fn missing_phone_column_is_an_error() {
-        let c = CampaignId::parse("spring").unwrap();
+        let c = spring();
         let r = import_recipients(
             &db(),
             &c,
+            &key(),
             std::io::Cursor::new(b"name\nx\n".to_vec()),
             Utc::now(),
             &|_| {},

@@ -12,3 +12,4 @@ pub mod seed;
 pub mod stats;
 pub mod stores;
 pub mod surveys;
+pub mod unsubscribe;

@@ -74,6 +74,7 @@ mod tests {
                 rows: 3,
                 imported: 1,
                 duplicates: 0,
+                consents_changed: 0,
                 rejected: vec![
                     RejectedRow {
                         row: 3,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use mcamp_core::campaign::CampaignKind;
 use mcamp_core::coupon::{Store, hash_key};
+use mcamp_core::customer::PhoneKey;
 use mcamp_core::recipient::{Recipient, RecipientSource};
 use mcamp_core::values::{CampaignId, ShortCode, StoreId};
 use mcamp_store::{Db, DbError};
@@ -48,7 +49,7 @@ pub enum SeedError {
     Stores(String, String),
 }
 
-pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded, SeedError> {
+pub async fn seed_dir(db: &Db, dir: &Path, phone_key: &PhoneKey, now: DateTime<Utc>) -> Result<Seeded, SeedError> {
     let campaign = campaign_file::load(&dir.join("campaign.yaml"))?;
     // A status set by the marketer (paused) survives re-seeding.
     let mut campaign = campaign;
@@ -64,7 +65,7 @@ pub async fn seed_dir(db: &Db, dir: &Path, now: DateTime<Utc>) -> Result<Seeded,
     let csv_path = dir.join("recipients.csv");
     if csv_path.exists() {
         let file = std::fs::File::open(&csv_path).map_err(|e| SeedError::Io(csv_path.display().to_string(), e))?;
-        let report = import::import_recipients(db, &campaign.id, file, now, &|_| {}).await?;
+        let report = import::import_recipients(db, &campaign, phone_key, file, now, &|_| {}).await?;
         for r in &report.rejected {
             tracing::warn!(row = r.row, reason = %r.reason, "demo recipient rejected");
         }

@@ -119,17 +119,33 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
 
     let mut recipients = RecipientCounts::default();
     let mut all = pin!(db.recipients(id));
-    while let Some(r) = all.try_next().await? {
-        recipients.total += 1;
-        match r.source {
-            RecipientSource::Import => recipients.imported += 1,
-            RecipientSource::Share => recipients.via_share += 1,
-            RecipientSource::Store => recipients.via_store += 1,
+    // Consent lives on the brand's customer: read those of each 100 recipients at once.
+    let mut keys = Vec::with_capacity(100);
+    loop {
+        let next = all.try_next().await?;
+        let done = next.is_none();
+        if let Some(r) = next {
+            recipients.total += 1;
+            match r.source {
+                RecipientSource::Import => recipients.imported += 1,
+                RecipientSource::Share => recipients.via_share += 1,
+                RecipientSource::Store => recipients.via_store += 1,
+            }
+            recipients.opted_out += usize::from(r.opted_out_at.is_some());
+            recipients.form_completed += usize::from(r.form_completed_at.is_some());
+            keys.extend(r.customer);
         }
-        recipients.marketing_consent += usize::from(r.consent.marketing_at.is_some());
-        recipients.night_consent += usize::from(r.consent.night_at.is_some());
-        recipients.opted_out += usize::from(r.opted_out_at.is_some());
-        recipients.form_completed += usize::from(r.form_completed_at.is_some());
+        if keys.len() >= 100 || (done && !keys.is_empty()) {
+            for customer in db.customers(c.brand(), &keys).await? {
+                recipients.marketing_consent += usize::from(customer.standing_consent());
+                recipients.night_consent +=
+                    usize::from(customer.consents.night.is_some() && customer.standing_consent());
+            }
+            keys.clear();
+        }
+        if done {
+            break;
+        }
     }
 
     let mut coupons: Vec<CouponCounts> = c
@@ -175,6 +191,8 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
             // Surveys are reported from their maintained aggregates (`mcamp survey report`).
             EventData::Interaction { .. }
             | EventData::ConsentChanged { .. }
+            | EventData::ConsentConfirmed { .. }
+            | EventData::Suppressed { .. }
             | EventData::ShareDelivered { .. }
             | EventData::SurveyStarted { .. }
             | EventData::SurveyAnswered { .. }

@@ -4,13 +4,15 @@
 use chrono::{DateTime, Utc};
 use mcamp_core::campaign::Campaign;
 use mcamp_core::coupon::{ClaimRecord, ClaimStatus, Ineligible, eligible};
+use mcamp_core::customer::Customer;
 use mcamp_core::events::{Event, EventData};
 use mcamp_core::jobs::{COUPON_ISSUE_VERSION, CouponIssueJob};
 use mcamp_core::recipient::Recipient;
 use mcamp_core::values::{CouponId, random_base62};
+use serde_json::json;
 
 use crate::ports::{JobQueue, QueueId, StoreError, TableId, TxWrite};
-use crate::{Db, DbError};
+use crate::{Db, DbError, keys, object};
 
 /// A pending claim older than this is re-queued when the recipient asks again (the first send
 /// may have been lost); the issuer makes the repeat harmless.
@@ -41,6 +43,7 @@ pub async fn claim(
     queue: &dyn JobQueue,
     campaign: &Campaign,
     r: &Recipient,
+    customer: Option<&Customer>,
     coupon_id: &CouponId,
     now: DateTime<Utc>,
 ) -> Result<ClaimRecord, ClaimError> {
@@ -59,7 +62,7 @@ pub async fn claim(
             return Ok(last.clone());
         }
     }
-    eligible(def, r, now)?;
+    eligible(def, r, customer, now)?;
     let slot = existing.len() as u32 + 1;
     let record = ClaimRecord {
         claim_id: random_base62(20),
@@ -82,7 +85,7 @@ pub async fn claim(
     )
     .by(r.into());
     // The claim and its event in one transaction: neither without the other.
-    let writes = vec![
+    let mut writes = vec![
         db.put_new(db.claim_item(&record)?),
         TxWrite::Put {
             table: TableId::Events,
@@ -90,8 +93,29 @@ pub async fn claim(
             cond: None,
         },
     ];
+    // Once per person is once per customer where the coupon needs the form (a phone): the
+    // customer's slot is taken with the claim, so a second recipient with the same phone
+    // cannot take it again.
+    let guard = match (&r.customer, def.needs_form()) {
+        (Some(key), true) => Some(key),
+        _ => None,
+    };
+    if let Some(key) = guard {
+        writes.push(db.put_new(object(json!({
+            "pk": keys::customer(campaign.brand(), key),
+            "sk": keys::customer_claim_sk(&campaign.id, coupon_id, slot),
+            "recipient_id": r.id, "claim_id": record.claim_id, "at": now,
+        }))));
+    }
     match db.table.transact(writes).await {
         Ok(()) => {}
+        Err(StoreError::TransactionCancelled { reasons })
+            if guard.is_some()
+                && reasons.get(2).is_some_and(Option::is_some)
+                && reasons.first().is_some_and(Option::is_none) =>
+        {
+            return Err(ClaimError::Ineligible(Ineligible::TakenByThisPhone));
+        }
         // A concurrent submit took this slot first: theirs is the claim.
         Err(e) if e.is_condition() => {
             return db

@@ -1,7 +1,8 @@
 //! Every key mcamp writes, in one place. docs/data-model.md is this file in prose: keep both true.
 
 use chrono::{DateTime, Utc};
-use mcamp_core::values::{CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId};
+use mcamp_core::customer::CustomerKey;
+use mcamp_core::values::{BrandId, CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId};
 
 /// Shards of write-sharded partitions (recipient listing, events): spreads 10^6 writes of one
 /// campaign over 16 partitions; readers query all 16.
@@ -34,10 +35,10 @@ pub fn recipient(r: &RecipientId) -> String {
 pub fn recipients_of(c: &CampaignId, shard: u8) -> String {
     format!("CAMP#{c}#R#{shard:02}")
 }
-/// De-duplicates recipients by phone within a campaign (`PHONE#{c}#{hash}` / `PHONE`); the
-/// phone is hashed so it is never a key.
-pub fn phone(c: &CampaignId, phone_hash: &str) -> String {
-    format!("PHONE#{c}#{phone_hash}")
+/// De-duplicates recipients by customer within a campaign (`PHONE#{c}#{customer key}` /
+/// `PHONE`): the customer key is a keyed hash, so no phone number is ever a key.
+pub fn phone(c: &CampaignId, customer: &CustomerKey) -> String {
+    format!("PHONE#{c}#{customer}")
 }
 pub const SK_PHONE: &str = "PHONE";
 pub fn link(code: &ShortCode) -> String {
@@ -47,7 +48,31 @@ pub fn link(code: &ShortCode) -> String {
 pub fn referrals(sharer: &RecipientId) -> String {
     format!("REF#{sharer}")
 }
-/// A consent ledger entry on the recipient, ordered by time to the microsecond (a grant and a
+/// A brand's customer: `CUST#{brand}#{key}` / `CUSTOMER`; the same partition holds their
+/// consent ledger (`CONSENT#…`), the recipients that are them (`RCPT#{id}`) and the coupons
+/// they took (`CLAIM#…`).
+pub fn customer(brand: &BrandId, key: &CustomerKey) -> String {
+    format!("CUST#{brand}#{key}")
+}
+pub const SK_CUSTOMER: &str = "CUSTOMER";
+/// A recipient that is this customer (`campaign_id`, `recipient_id`).
+pub fn customer_recipient_sk(r: &RecipientId) -> String {
+    format!("{CUSTOMER_RECIPIENT_PREFIX}{r}")
+}
+pub const CUSTOMER_RECIPIENT_PREFIX: &str = "RCPT#";
+/// A coupon slot this customer took in a campaign, whichever of their recipients claimed it:
+/// once per person is once per customer.
+pub fn customer_claim_sk(c: &CampaignId, coupon: &CouponId, slot: u32) -> String {
+    format!("CLAIM#{c}#{coupon}#{slot:03}")
+}
+
+/// A consent confirmation link's code: `CONFIRM#{code}` / `CONFIRM`, expiring (`ttl`).
+pub fn confirmation(code: &ShortCode) -> String {
+    format!("CONFIRM#{code}")
+}
+pub const SK_CONFIRM: &str = "CONFIRM";
+
+/// A consent ledger entry on the customer, ordered by time to the microsecond (a grant and a
 /// withdrawal in the same millisecond still read in order).
 pub fn consent_sk(at_micros: i64, seq: &str) -> String {
     format!("{CONSENT_PREFIX}{at_micros:018}#{seq}")

@@ -4,8 +4,8 @@
 
 pub mod campaigns;
 pub mod claims;
-pub mod consents;
 pub mod coupons;
+pub mod customers;
 pub mod events;
 pub mod issue;
 pub mod keys;
@@ -62,6 +62,19 @@ impl DbError {
 }
 
 pub type DbResult<T> = Result<T, DbError>;
+
+/// An error and its causes, `outer: inner: innermost`, for one log line, a dead-letter reason
+/// or a message to the person running a command.
+pub fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
 
 /// mcamp's data. Cheap to clone.
 #[derive(Clone)]

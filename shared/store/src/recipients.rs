@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
+use mcamp_core::customer::CustomerKey;
 use mcamp_core::link::Link;
 use mcamp_core::recipient::{NewRecipient, Recipient};
-use mcamp_core::values::{CampaignId, PhoneNumber, RecipientId};
+use mcamp_core::values::{CampaignId, RecipientId};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::mint::with_fresh_code;
 use crate::ports::{Cond, Item, Key, Query, StoreError, TableId, TxWrite, Update};
@@ -21,15 +21,6 @@ pub enum Added {
     Created(Box<Recipient>),
     /// The phone number is already a recipient of this campaign.
     Duplicate(RecipientId),
-}
-
-/// The phone as a key part: SHA-256 of campaign and number, so no number is ever a key.
-pub fn phone_hash(c: &CampaignId, p: &PhoneNumber) -> String {
-    let mut h = Sha256::new();
-    h.update(c.as_str().as_bytes());
-    h.update(b"|");
-    h.update(p.as_str().as_bytes());
-    hex::encode(&h.finalize()[..16])
 }
 
 impl Db {
@@ -46,14 +37,20 @@ impl Db {
     /// Adds a recipient with a freshly minted personal link, all in one transaction:
     /// the phone key (de-duplication), the link (collision check) and the profile.
     /// Adding the same phone again returns the existing recipient.
-    pub async fn add_recipient(&self, campaign: &CampaignId, new: NewRecipient, now: DateTime<Utc>) -> DbResult<Added> {
+    /// `customer` is the phone's customer key (`PhoneKey::customer_key`), which de-duplicates.
+    pub async fn add_recipient(
+        &self,
+        campaign: &CampaignId,
+        new: NewRecipient,
+        customer: Option<CustomerKey>,
+        now: DateTime<Utc>,
+    ) -> DbResult<Added> {
         let id = RecipientId::generate();
-        let phone_key = new
-            .phone
+        let phone_key = customer
             .as_ref()
-            .map(|p| Key::new(keys::phone(campaign, &phone_hash(campaign, p)), keys::SK_PHONE));
+            .map(|k| Key::new(keys::phone(campaign, k), keys::SK_PHONE));
         with_fresh_code(|code| {
-            let r = Recipient::imported(id.clone(), campaign.clone(), code, &new, now);
+            let r = Recipient::imported(id.clone(), campaign.clone(), code, &new, customer.clone(), now);
             let phone_key = phone_key.clone();
             async move {
                 let mut writes = Vec::with_capacity(3);
@@ -111,8 +108,16 @@ impl Db {
     /// never overwritten.
     pub async fn save_profile(&self, r: &Recipient) -> DbResult<()> {
         let key = Key::new(keys::recipient(&r.id), keys::SK_PROFILE);
+        self.table
+            .update(TableId::Main, &key, self.profile_update(r)?, Some(Cond::Exists))
+            .await?;
+        Ok(())
+    }
+
+    /// The update `save_profile` makes, for a transaction.
+    pub(crate) fn profile_update(&self, r: &Recipient) -> DbResult<Update> {
         let mut update = Update::new();
-        let v = serde_json::to_value(r).map_err(|e| DbError::corrupt(&key.pk, e))?;
+        let v = serde_json::to_value(r).map_err(|e| DbError::corrupt(keys::recipient(&r.id), e))?;
         for attr in [
             "name",
             "phone",
@@ -130,10 +135,7 @@ impl Db {
                 update = update.set(attr, value.clone());
             }
         }
-        self.table
-            .update(TableId::Main, &key, update, Some(Cond::Exists))
-            .await?;
-        Ok(())
+        Ok(update)
     }
 
     /// Every recipient of a campaign, page by page over all shards: memory stays at one page

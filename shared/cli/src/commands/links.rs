@@ -1,4 +1,5 @@
-//! `mcamp links export CAMPAIGN [--base-url URL] [--send-at TIME] [--allow-night] [-o FILE]`.
+//! `mcamp links export CAMPAIGN [--format PRESET] [--base-url URL] [--send-at TIME]
+//! [--allow-night] [-o FILE] [--notices FILE]`.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -6,7 +7,9 @@ use std::path::PathBuf;
 use chrono::Utc;
 use clap::Subcommand;
 use mcamp_ops::adlaw;
-use mcamp_ops::export::{LinkExport, LinkExportOptions, export_links};
+use std::sync::{Arc, Mutex};
+
+use mcamp_ops::export::{LinkExport, LinkExportOptions, SendFormat, export_links};
 
 use super::campaign_id;
 use crate::failure::Failure;
@@ -31,9 +34,18 @@ pub enum LinksCommand {
         /// At a night send time (21:00-08:00 KST), include recipients without night consent.
         #[arg(long)]
         allow_night: bool,
-        /// Write the CSV here (default: stdout).
+        /// Write the CSV here (default: stdout). A preset's list longer than one batch is
+        /// split into FILE-001.csv, FILE-002.csv, …
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The sender's upload layout: generic, nhn, solapi, sens or aligo.
+        #[arg(long, default_value = "generic", value_name = "PRESET")]
+        format: String,
+        /// Also write the notice list (not ads): a confirmation message with its link for each
+        /// marketing consent given on a form and not yet confirmed, and the result notice of
+        /// each opt-out of the last 14 days (정보통신망법 §50⑧).
+        #[arg(long, value_name = "FILE")]
+        notices: Option<PathBuf>,
     },
 }
 
@@ -45,7 +57,89 @@ pub async fn run(g: &Global, cmd: LinksCommand) -> Result<(), Failure> {
             send_at,
             allow_night,
             output,
-        } => export(g, &campaign, base_url, send_at, allow_night, output).await,
+            format,
+            notices,
+        } => {
+            let format = SendFormat::parse(&format).map_err(Failure::user)?;
+            export(g, &campaign, base_url, send_at, allow_night, format, output, notices).await
+        }
+    }
+}
+
+/// The parts of one list, filled by the export (part `n` is `parts[n - 1]`).
+#[derive(Clone, Default)]
+struct Parts(Arc<Mutex<Vec<Vec<u8>>>>);
+
+/// Writes into the last part.
+struct PartWriter(Parts);
+
+impl std::io::Write for PartWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut parts = self.0.0.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        match parts.last_mut() {
+            Some(p) => p.extend_from_slice(buf),
+            None => return Err(std::io::Error::other("no part open")),
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Parts {
+    fn opener(&self) -> impl FnMut(usize) -> std::io::Result<PartWriter> + use<> {
+        let parts = self.clone();
+        move |_| {
+            parts
+                .0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .push(Vec::new());
+            Ok(PartWriter(parts.clone()))
+        }
+    }
+
+    fn take(&self) -> Vec<Vec<u8>> {
+        self.0.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default()
+    }
+}
+
+/// The files a list goes to: the path itself for one part, `name-001.csv`… for several.
+fn part_paths(path: &std::path::Path, parts: usize) -> Vec<PathBuf> {
+    if parts <= 1 {
+        return vec![path.to_owned()];
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (1..=parts)
+        .map(|n| path.with_file_name(format!("{stem}-{n:03}{ext}")))
+        .collect()
+}
+
+/// Writes the parts of a list: to files, or all to stdout.
+fn write_parts(target: &CsvTarget, parts: &[Vec<u8>]) -> Result<Vec<String>, Failure> {
+    match target {
+        CsvTarget::Stdout => {
+            for p in parts {
+                target.write(p)?;
+            }
+            Ok(Vec::new())
+        }
+        CsvTarget::File(path) => {
+            let mut written = Vec::new();
+            for (p, file) in parts.iter().zip(part_paths(path, parts.len())) {
+                output::write_file(&file, p)?;
+                written.push(file.display().to_string());
+            }
+            Ok(written)
+        }
     }
 }
 
@@ -66,13 +160,16 @@ fn base_url(given: Option<String>) -> Result<(String, bool), Failure> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn export(
     g: &Global,
     campaign: &str,
     base: Option<String>,
     send_at: Option<String>,
     allow_night: bool,
+    format: SendFormat,
     output: Option<PathBuf>,
+    notices: Option<PathBuf>,
 ) -> Result<(), Failure> {
     let id = campaign_id(campaign)?;
     let (base_url, local) = base_url(base)?;
@@ -86,10 +183,23 @@ async fn export(
         base_url: base_url.clone(),
         send_at,
         allow_night,
+        format,
     };
-    let mut csv = Vec::new();
-    let report = export_links(&db, &id, &opts, &mut csv).await?;
-    target.write(&csv)?;
+    let ads = Parts::default();
+    let notice_parts = Parts::default();
+    let report = export_links(
+        &db,
+        &id,
+        &opts,
+        ads.opener(),
+        notices.as_ref().map(|_| notice_parts.opener()),
+    )
+    .await?;
+    let files = write_parts(&target, &ads.take())?;
+    let notice_files = match &notices {
+        Some(path) => write_parts(&CsvTarget::File(path.clone()), &notice_parts.take())?,
+        None => Vec::new(),
+    };
 
     if allow_night && report.night {
         eprintln!(
@@ -109,14 +219,18 @@ async fn export(
         let text = serde_json::to_string_pretty(&serde_json::json!({
             "report": &report, "base_url": base_url,
             "output": match &target { CsvTarget::File(p) => Some(p.display().to_string()), CsvTarget::Stdout => None },
+            "files": files, "notice_files": notice_files,
         }))
         .map_err(|e| Failure::Storage(format!("printing JSON: {e}")))?;
         output::report(to_stderr, &format!("{text}\n"));
         return Ok(());
     }
     let mut text = human(&report, &base_url, local);
-    if let CsvTarget::File(p) = &target {
-        let _ = writeln!(text, "wrote {} (UTF-8 with BOM: opens in Excel as is)", p.display());
+    for f in &files {
+        let _ = writeln!(text, "wrote {f} (UTF-8 with BOM: opens in Excel as is)");
+    }
+    for f in &notice_files {
+        let _ = writeln!(text, "wrote {f}: notices, not ads; send them as informational messages");
     }
     output::report(to_stderr, &text);
     Ok(())
@@ -125,7 +239,13 @@ async fn export(
 fn human(r: &LinkExport, base_url: &str, local: bool) -> String {
     let mut s = String::new();
     let when = if r.night { "night: 21:00-08:00" } else { "daytime" };
-    let _ = writeln!(s, "send list for {} at {} KST ({when})", r.campaign, r.send_at_kst);
+    let _ = writeln!(
+        s,
+        "send list for {} at {} KST ({when}), {} layout",
+        r.campaign,
+        r.send_at_kst,
+        r.format_name()
+    );
     let _ = writeln!(s, "  recipients            {:>9}", n(r.recipients));
     let _ = writeln!(
         s,
@@ -138,7 +258,16 @@ fn human(r: &LinkExport, base_url: &str, local: bool) -> String {
     let e = &r.excluded;
     let _ = writeln!(s, "  left out              {:>9}", n(e.total()));
     let _ = writeln!(s, "    no marketing consent {:>8}", n(e.no_marketing_consent));
-    let _ = writeln!(s, "    opted out            {:>8}", n(e.opted_out));
+    let _ = writeln!(s, "    opted out (brand)    {:>8}", n(e.suppressed));
+    let _ = writeln!(
+        s,
+        "    not yet confirmed    {:>8}  (consent typed on a form; {} confirmation messages on the notice list)",
+        n(e.unconfirmed),
+        n(r.confirmations)
+    );
+    if e.duplicate > 0 {
+        let _ = writeln!(s, "    same phone again     {:>8}", n(e.duplicate));
+    }
     if e.no_phone > 0 {
         let _ = writeln!(s, "    no phone number      {:>8}", n(e.no_phone));
     }
@@ -155,6 +284,20 @@ fn human(r: &LinkExport, base_url: &str, local: bool) -> String {
         "  reconfirm consent     {:>9}  (consent 2+ years old: reconfirm_consent = Y)",
         n(r.reconfirm_consent)
     );
+    if r.opt_out_notices > 0 {
+        let _ = writeln!(
+            s,
+            "  opt-out notices       {:>9}  (opt-outs of the last 14 days)",
+            n(r.opt_out_notices)
+        );
+    }
+    if r.names_replaced > 0 {
+        let _ = writeln!(
+            s,
+            "note: {} names were not safe in an ad (a link, digits, hidden characters, too long) and went out as 고객",
+            n(r.names_replaced)
+        );
+    }
     if r.brand_inserted {
         let _ = writeln!(
             s,

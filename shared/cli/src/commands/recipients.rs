@@ -73,7 +73,8 @@ async fn import(g: &Global, campaign: &str, file: &Path, rejects: Option<&Path>)
     let shown = file.display().to_string();
     let input = std::fs::File::open(file).map_err(|e| Failure::user(format!("{shown}: cannot read: {e}")))?;
     let db = backend::open(g).await?;
-    stored_campaign(&db, &id).await?;
+    let stored = stored_campaign(&db, &id).await?;
+    let phone_key = backend::phone_key(g)?;
 
     let bar = if g.json {
         ProgressBar::hidden()
@@ -93,7 +94,7 @@ async fn import(g: &Global, campaign: &str, file: &Path, rejects: Option<&Path>)
     let progress = |rows: usize| bar.set_position(rows as u64);
     // CRLF (Excel on Windows) read as LF, so rejected rows get their right row numbers.
     let input = LfReader::new(input);
-    let result = import_recipients(&db, &id, input, Utc::now(), &progress).await;
+    let result = import_recipients(&db, &stored.campaign, &phone_key, input, Utc::now(), &progress).await;
     bar.finish_and_clear();
     let report = result.map_err(|e| match Failure::from(e) {
         Failure::User(m) => Failure::User(format!("{shown}: {m}")),

@@ -46,6 +46,9 @@ pub struct FormView<'a> {
     pub def: &'a InfoForm,
     pub values: FormValues,
     pub completed: bool,
+    /// The number on record, masked (`010-****-5678`): never the full number, since a link can
+    /// be forwarded. Changing anything takes typing the full number again.
+    pub phone_on_record: Option<String>,
 }
 
 pub struct MdmView<'a> {
@@ -85,6 +88,7 @@ const CSS: &str = concat!(
     ".err{color:#c62828;font-size:13px;margin-top:4px}.notice{background:#fff4e5;padding:12px 20px;font-size:15px}",
     ".row{display:flex;gap:8px}.row>*{flex:1}.sec{padding:8px 0 12px}.sec>h2{padding:0 20px}",
     ".vid{position:relative;padding-top:56.25%;margin:0 20px 20px}.vid>*{position:absolute;inset:0;width:100%;height:100%;border:0;border-radius:12px}",
+    ".linkbtn{background:none;border:0;padding:0;color:var(--muted);font-size:14px;text-decoration:underline;cursor:pointer}.notme{padding-top:0}",
 );
 
 /// Inline script (kept small): beacons for interactions, claim without reload, lazy Kakao share.
@@ -195,6 +199,9 @@ fn info_form(v: &MdmView<'_>, f: &FormView<'_>) -> Markup {
                 }
                 @if has(FormField::Phone) {
                     label for="f-phone" { "휴대폰 번호" }
+                    @if let Some(masked) = &f.phone_on_record {
+                        p.muted #f-phone-note { "등록된 번호 " (masked) " · 본인 확인을 위해 번호 전체를 입력해 주세요." }
+                    }
                     input #f-phone type="tel" name="phone" value=(vals.phone) autocomplete="tel" inputmode="tel" placeholder="010-1234-5678" maxlength="20" required;
                     (field_error(vals, "phone"))
                 }
@@ -248,6 +255,12 @@ fn info_form(v: &MdmView<'_>, f: &FormView<'_>) -> Markup {
                     span { (f.def.marketing_consent) }
                 }
                 button.btn type="submit" { @if f.completed { "정보 수정" } @else { "입력 완료" } }
+            }
+            @if f.phone_on_record.is_some() {
+                form.pad.notme method="post" action=(format!("/p/{}/notme", v.code)) {
+                    input type="hidden" name="token" value=(v.token);
+                    button.linkbtn type="submit" { "본인이 아니신가요? 내 정보로 새로 참여하기" }
+                }
             }
         }
     }
@@ -364,23 +377,42 @@ pub fn render(v: &MdmView<'_>) -> Markup {
     super::layout(&c.share.title, head, html! { (body) (script) })
 }
 
-/// The opt-out page: a confirmation with one button, then the result.
-pub fn optout(brand: &str, code: &str, token: &str, done: bool) -> Markup {
+/// The opt-out page. Opting out takes the full phone number (a forwarded link must not opt
+/// its owner out), then applies to the brand's every campaign.
+pub struct OptOutView<'a> {
+    pub brand: &'a str,
+    pub code: &'a str,
+    pub token: &'a str,
+    /// The number on record, masked.
+    pub phone_on_record: Option<&'a str>,
+    pub opt_out_080: &'a str,
+    pub error: Option<&'a str>,
+    pub done: bool,
+}
+
+pub fn optout(v: &OptOutView<'_>) -> Markup {
     super::layout(
         "수신거부",
-        html! { meta name="robots" content="noindex"; },
+        html! { meta name="robots" content="noindex"; style { (PreEscaped(CSS)) } },
         html! {
             main.pad {
-                @if done {
+                @if v.done {
                     h1 { "수신거부되었어요" }
-                    p { (brand) "의 광고성 정보를 더 이상 보내지 않아요. 바로 적용되었습니다." }
+                    p { (v.brand) "의 광고성 정보를 더 이상 보내지 않아요. 모든 이벤트에 바로 적용되었습니다." }
                 } @else {
-                    h1 { (brand) " 광고 수신거부" }
-                    p { "버튼을 누르면 바로 적용돼요. 이미 받은 쿠폰은 그대로 쓸 수 있어요." }
-                    form method="post" action=(format!("/p/{}/optout", code)) {
-                        input type="hidden" name="token" value=(token);
+                    h1 { (v.brand) " 광고 수신거부" }
+                    p { "휴대폰 번호를 입력하고 버튼을 누르면 " (v.brand) "의 모든 광고 수신이 거부돼요. 이미 받은 쿠폰은 그대로 쓸 수 있어요." }
+                    form method="post" action=(format!("/p/{}/optout", v.code)) {
+                        input type="hidden" name="token" value=(v.token);
+                        label for="o-phone" { "휴대폰 번호" }
+                        @if let Some(masked) = v.phone_on_record {
+                            p.muted { "등록된 번호 " (masked) }
+                        }
+                        input #o-phone type="tel" name="phone" autocomplete="tel" inputmode="tel" placeholder="010-1234-5678" maxlength="20" required;
+                        @if let Some(e) = v.error { p.err role="alert" { (e) } }
                         button.btn type="submit" { "수신거부하기" }
                     }
+                    p.muted { "전화로도 거부할 수 있어요: 무료 수신거부 " (v.opt_out_080) }
                 }
             }
         },

@@ -1,6 +1,7 @@
 //! Every page mcamp serves, as maud templates in one place. Pages are small (one TCP round
 //! trip), Korean, mobile-first, and work without JavaScript. Recipient text is escaped by maud.
 
+pub mod confirm;
 pub mod error;
 pub mod mdm;
 pub mod preview;
