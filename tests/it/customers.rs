@@ -359,3 +359,95 @@ async fn pages_never_show_a_full_phone(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(pages_never_show_a_full_phone, super::pages_never_show_a_full_phone);
+
+async fn purge_erases_what_retention_no_longer_covers(b: Backend) -> anyhow::Result<()> {
+    let web = b.web();
+    let db = &web.app.db;
+    let now = web.app.now();
+    let mut old = demo_campaign("ended-long-ago")?;
+    old.starts_at = Some(now - chrono::Duration::days(60));
+    old.ends_at = Some(now - chrono::Duration::days(30));
+    old.retention_days = 7;
+    db.push_campaign(&old, now).await?;
+    let running = demo_campaign("still-running")?;
+    db.push_campaign(&running, now).await?;
+    let csv = "이름,휴대폰,마케팅동의\n김민지,010-3400-0001,Y\n이준호,010-3400-0002,N\n박서연,010-3400-0003,N\n";
+    import_csv(db, &old, csv).await?;
+    // 박서연 is also in a running campaign: its promise keeps her data.
+    import_csv(db, &running, "이름,휴대폰\n박서연,010-3400-0003\n").await?;
+    let events_before = db.events_of(&old.id).await?.len();
+
+    let report = db.purge(now).await?;
+    ensure!(
+        report.campaigns == 1
+            && report.recipients_erased == 3
+            && report.customers_erased == 1
+            && report.customers_kept == 2,
+        "{}: {report:?}",
+        b.name
+    );
+    let all: Vec<Recipient> = db.recipients(&old.id).try_collect().await?;
+    ensure!(all.len() == 3, "{}: the records (counts) stay", b.name);
+    ensure!(
+        all.iter()
+            .all(|r| r.name.is_none() && r.phone.is_none() && r.erased_at.is_some()),
+        "{}: names and phones erased: {all:?}",
+        b.name
+    );
+    let brand = BrandId::default();
+    let key = |p: &str| -> anyhow::Result<_> { Ok(phone_key().customer_key(&brand, &PhoneNumber::parse(p)?)) };
+    let minji = db.customer(&brand, &key("010-3400-0001")?).await?.context("minji")?;
+    let junho = db.customer(&brand, &key("010-3400-0002")?).await?.context("junho")?;
+    let seoyeon = db.customer(&brand, &key("010-3400-0003")?).await?.context("seoyeon")?;
+    ensure!(
+        minji.phone.is_some() && minji.erased_at.is_none(),
+        "{}: a standing consent keeps the contact",
+        b.name
+    );
+    ensure!(
+        junho.phone.is_none() && junho.name.is_none() && junho.erased_at.is_some(),
+        "{}: {junho:?}",
+        b.name
+    );
+    ensure!(
+        seoyeon.phone.is_some(),
+        "{}: another campaign's promise keeps it",
+        b.name
+    );
+    ensure!(
+        db.consent_ledger(&brand, &minji.key).await?.len() == 2 && db.events_of(&old.id).await?.len() == events_before,
+        "{}: the ledger and the events stay",
+        b.name
+    );
+    let again = db.purge(now).await?;
+    ensure!(
+        again.recipients_erased == 0 && again.customers_erased == 0,
+        "{}: {again:?}",
+        b.name
+    );
+
+    // A data subject's requests: access, then erasure; an unknown number says so.
+    let data = db.personal_data(&brand, &minji.key).await?.context("minji's data")?;
+    ensure!(
+        data.recipients.len() == 1 && data.consent_ledger.len() == 2,
+        "{}",
+        b.name
+    );
+    ensure!(
+        db.erase_person(&brand, &minji.key, now).await? == Some(0),
+        "{}: already erased recipients",
+        b.name
+    );
+    let erased = db.customer(&brand, &minji.key).await?.context("minji")?;
+    ensure!(erased.phone.is_none() && erased.erased_at.is_some(), "{}", b.name);
+    ensure!(
+        db.personal_data(&brand, &key("010-3400-0099")?).await?.is_none(),
+        "{}",
+        b.name
+    );
+    Ok(())
+}
+contract!(
+    purge_erases_what_retention_no_longer_covers,
+    super::purge_erases_what_retention_no_longer_covers
+);

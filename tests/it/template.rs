@@ -21,6 +21,7 @@ fn code_env(binary: &str) -> Option<Vec<mcamp_env::Var>> {
         "survey" => mcamp_survey::env(),
         "redeem" => mcamp_redeem::env(),
         "coupon-issuer" => mcamp_coupon_issuer::env(),
+        "privacy-purge" => mcamp_privacy_purge::env(),
         _ => return None,
     })
 }

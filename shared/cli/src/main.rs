@@ -85,6 +85,12 @@ enum Command {
     /// MCS store rating: store links and QR posters, the loyalty ranking with weekly trends.
     #[command(subcommand)]
     Mcs(commands::survey::McsCommand),
+    /// A person's data: export or erase it on request; purge what retention no longer covers.
+    #[command(subcommand)]
+    Privacy(commands::privacy::PrivacyCommand),
+    /// Brand-wide opt-outs: import the sender's 080 unsubscribe list.
+    #[command(subcommand)]
+    Suppress(commands::privacy::SuppressCommand),
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -99,6 +105,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Qr(a) => commands::qr::run(g, &a),
         Command::Survey(c) => commands::survey::survey(g, c).await,
         Command::Mcs(c) => commands::survey::mcs(g, c).await,
+        Command::Privacy(c) => commands::privacy::privacy(g, c).await,
+        Command::Suppress(c) => commands::privacy::suppress(g, c).await,
     }
 }
 

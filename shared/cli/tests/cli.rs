@@ -513,3 +513,92 @@ fn mcs_posters_and_survey_reports_are_written() {
     let ranking = run.json(&["mcs", "report", "store-rating"]);
     assert_eq!(ranking["report"]["stores"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn presets_notices_080_lists_and_privacy_requests() {
+    let run = Run::new();
+    let campaign = demo_campaign();
+    run.json(&["campaign", "push", campaign.to_str().unwrap()]);
+    let csv = run.path("people.csv");
+    std::fs::write(
+        &csv,
+        "이름,휴대폰,마케팅동의,동의일자\n김민지,010-1111-0001,Y,2026-01-15\n이준호,010-1111-0002,Y,2026-01-15\n박서연,010-1111-0003,N,\n",
+    )
+    .unwrap();
+    run.json(&["recipients", "import", "spring-demo", csv.to_str().unwrap()]);
+
+    // An unknown preset is refused with the list.
+    let bad = run.mcamp(&["links", "export", "spring-demo", "--format", "kakao"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = text(&bad.stderr);
+    assert!(err.contains("generic, nhn, solapi, sens, aligo"), "{err}");
+
+    // The sender's 080 list: a bad row is reported by its row number and changes nothing.
+    let list = run.path("080.csv");
+    std::fs::write(
+        &list,
+        "수신번호,등록일시\n01011110002,2026-03-01 09:00:00\n12345,2026-03-01 09:00:00\n",
+    )
+    .unwrap();
+    let r = run.json(&["suppress", "import", list.to_str().unwrap(), "--format", "nhn"]);
+    assert_eq!(
+        (r["suppressed"].as_u64(), r["rejected"][0]["row"].as_u64()),
+        (Some(1), Some(3))
+    );
+    let generic = run.path("phones.csv");
+    std::fs::write(&generic, "phone\n010-1111-0009\n").unwrap();
+    let wrong = run.mcamp(&["suppress", "import", generic.to_str().unwrap(), "--format", "nhn"]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        text(&wrong.stderr).contains("no phone column"),
+        "{}",
+        text(&wrong.stderr)
+    );
+
+    // The NHN layout: its columns, digits-only numbers, the recipient id to join results on.
+    let out = run.path("send.csv");
+    let export = run.json(&[
+        "links",
+        "export",
+        "spring-demo",
+        "--format",
+        "nhn",
+        "--send-at",
+        "2026-03-02T10:00",
+        "-o",
+        out.to_str().unwrap(),
+        "--notices",
+        run.path("notices.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(export["report"]["exported"], 1, "{export}");
+    assert_eq!(export["report"]["excluded"]["suppressed"], 1, "{export}");
+    let bytes = std::fs::read(&out).unwrap();
+    let body = String::from_utf8_lossy(&bytes[BOM.len()..]).into_owned();
+    assert!(
+        body.starts_with("recipient_no,title,body,recipient_grouping_key\n"),
+        "{body}"
+    );
+    assert!(body.contains("\n01011110001,"), "{body}");
+    let sheet = read_sheet(&out);
+    assert_eq!(&sheet[0][1], "봄꽃커피", "an LMS carries the subject");
+    assert_eq!(sheet[0][3].len(), 16, "the recipient id");
+
+    // A data subject's requests: an unknown number says so; a known one is exported, then erased.
+    let unknown = run.mcamp(&["privacy", "export", "--phone", "010-9999-9999"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("010-****-9999"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let data = run.json(&["privacy", "export", "--phone", "010-1111-0001"]);
+    assert_eq!(data["customer"]["phone"], "01011110001");
+    assert_eq!(data["recipients"][0]["name"], "김민지");
+    let erased = run.json(&["privacy", "erase", "--phone", "010-1111-0001"]);
+    assert_eq!(erased["recipients_erased"], 1);
+    let after = run.json(&["privacy", "export", "--phone", "010-1111-0001"]);
+    assert!(
+        after["customer"]["phone"].is_null() && after["recipients"][0]["name"].is_null(),
+        "{after}"
+    );
+}

@@ -66,6 +66,9 @@ pub struct Recipient {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub source: RecipientSource,
+    /// Their name, phone, birth year, region and free text were erased (retention or request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl Recipient {
@@ -97,6 +100,7 @@ impl Recipient {
             survey_completed_at: None,
             created_at: now,
             source,
+            erased_at: None,
         }
     }
 

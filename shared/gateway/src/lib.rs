@@ -95,6 +95,20 @@ pub fn spawn_consumers(app: App) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Runs the retention purge every `every`, as the scheduled function does in AWS.
+pub fn spawn_purge(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match app.db.purge(app.now()).await {
+                Ok(r) if r.recipients_erased + r.customers_erased > 0 => tracing::info!(?r, "retention purge"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %mcamp_app::error_chain(&e), "retention purge failed"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    })
+}
+
 /// Serves `web` on `listener` until the process ends.
 pub async fn serve(web: Web, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let router = axum::Router::new().fallback(gateway).with_state(web);

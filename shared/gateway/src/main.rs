@@ -83,7 +83,8 @@ async fn main() -> anyhow::Result<()> {
         }
         println!();
     }
-    mcamp_gateway::spawn_consumers(app);
+    mcamp_gateway::spawn_consumers(app.clone());
+    mcamp_gateway::spawn_purge(app, Duration::from_secs(3600));
     mcamp_gateway::serve(web, listener).await?;
     Ok(())
 }

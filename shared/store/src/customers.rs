@@ -49,6 +49,8 @@ pub struct CustomerChange<'a> {
     pub campaign: Option<&'a CampaignId>,
     /// More events of this moment (`form_submitted`, `opted_out`, `consent_confirmed`).
     pub events: Vec<EventData>,
+    /// Erase the customer's personal data (name, phone); the key, consents and ledger stay.
+    pub erase: bool,
     pub at: DateTime<Utc>,
 }
 
@@ -68,6 +70,7 @@ impl<'a> CustomerChange<'a> {
             save_profile: false,
             campaign: None,
             events: Vec::new(),
+            erase: false,
             at,
         }
     }
@@ -142,11 +145,18 @@ impl Db {
     fn customer_writes(&self, customer: &mut Customer, c: &CustomerChange<'_>, is_new: bool) -> DbResult<Vec<TxWrite>> {
         let pk = keys::customer(c.brand, c.key);
         let old_rev = customer.rev;
-        if c.phone.is_some() && customer.erased_at.is_none() {
+        if c.phone.is_some() {
+            // Given again (a form, an import): personal data anew, under a new consent.
             customer.phone.clone_from(&c.phone);
+            customer.erased_at = None;
         }
         if let Some(name) = &c.name {
             customer.name = Some(name.clone());
+        }
+        if c.erase {
+            customer.phone = None;
+            customer.name = None;
+            customer.erased_at = Some(c.at);
         }
         customer.imported |= c.imported;
         if let Some(until) = c.keep_until {

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod links;
 mod mint;
 pub mod ports;
+pub mod privacy;
 pub mod recipients;
 pub mod redeem;
 pub mod shares;

@@ -4,6 +4,7 @@
 pub mod campaign;
 pub mod events;
 pub mod links;
+pub mod privacy;
 pub mod qr;
 pub mod recipients;
 pub mod stats;
