@@ -4,6 +4,7 @@
 mod contract;
 mod coupons;
 mod customers;
+mod hostile;
 mod links;
 mod page;
 mod snapshots;

@@ -59,8 +59,9 @@ pub struct InfoSubmission {
     pub marketing: bool,
 }
 
+/// No control or invisible characters (`values::visible_text`).
 fn clean_text(s: &str) -> bool {
-    !s.chars().any(char::is_control)
+    mcamp_core::values::visible_text(s, false)
 }
 
 /// Parses the posted fields against the campaign's form. On failure returns the values as typed
@@ -95,8 +96,10 @@ pub fn parse(def: &InfoForm, post: &InfoPost, this_year: u32) -> Result<InfoSubm
         let n = shown.name.as_str();
         if n.is_empty() {
             errors.push(("name", "이름을 입력해 주세요.".into()));
-        } else if n.chars().count() > MAX_NAME || !clean_text(n) {
+        } else if n.chars().count() > MAX_NAME {
             errors.push(("name", "이름은 50자까지 입력할 수 있어요.".into()));
+        } else if !clean_text(n) {
+            errors.push(("name", "이름에 쓸 수 없는 문자가 있어요.".into()));
         } else {
             out.name = Some(n.to_owned());
         }

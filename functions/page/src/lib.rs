@@ -24,6 +24,7 @@ pub async fn handle(web: &Web, req: Request) -> Response<Body> {
     let json = wants_json(&req) || matches!(action, Some(Action::Beacon | Action::KakaoShare));
     let flavor = if json { Flavor::Json } else { Flavor::Html };
     let result = match action {
+        _ if let Err(e) = mcamp_http::request::utf8_query(&req) => Err(e),
         Some(Action::Beacon) => hooks::beacon(web, &req).await,
         Some(Action::KakaoShare) => hooks::kakao_share_delivered(web, &req).await,
         Some(Action::ConfirmPage) => confirm::show(web, &req).await,

@@ -35,7 +35,11 @@ fn survey_of(p: &Personal) -> Option<&SurveyDef> {
 
 pub async fn handle(web: &Web, req: Request) -> Response<Body> {
     let flavor = if wants_json(&req) { Flavor::Json } else { Flavor::Html };
-    let result = match personal::open(&web.app, &req).await {
+    let opened = match mcamp_http::request::utf8_query(&req) {
+        Ok(()) => personal::open(&web.app, &req).await,
+        Err(e) => Err(e),
+    };
+    let result = match opened {
         Err(e) => Err(e),
         Ok(Opened::Redirect(code)) => Ok(see_other(format!("/{code}"))),
         Ok(Opened::Personal(p)) if survey_of(&p).is_none() => Err(HttpError::NotFound),

@@ -284,7 +284,83 @@ pub enum Eligibility {
     Segment(String),
 }
 
+/// Longest URL a campaign file may carry.
+pub const MAX_URL: usize = 2048;
+
+/// Where a link may take a recipient: the web over TLS (`https:`), or with `apps` the phone's
+/// own apps (`tel:`, `sms:`, `kakaotalk:`). Never `javascript:`, `data:` or plain `http:`.
+pub fn check_link(field: &'static str, url: &str, apps: bool) -> Result<(), ParseError> {
+    let bad = |why: &str| Err(ParseError::new(field, why));
+    if url.len() > MAX_URL || url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return bad("must be one URL without spaces, at most 2048 characters");
+    }
+    let lower = url.to_ascii_lowercase();
+    let web = lower.starts_with("https://") && url.len() > "https://".len();
+    let app = apps && ["tel:", "sms:", "kakaotalk:"].iter().any(|s| lower.starts_with(s));
+    if web || app {
+        Ok(())
+    } else if apps {
+        bad("must start with https:// (or tel:, sms:, kakaotalk:)")
+    } else {
+        bad("must start with https://")
+    }
+}
+
+/// Where an image may come from: `https:`, or an inline raster or SVG image (`data:image/…`,
+/// which an `<img>` shows but never runs).
+pub fn check_image(field: &'static str, img: &Image) -> Result<(), ParseError> {
+    let lower = img.src.to_ascii_lowercase();
+    let inline = ["png", "jpeg", "gif", "webp", "svg+xml"]
+        .iter()
+        .any(|t| lower.starts_with(&format!("data:image/{t}")));
+    if inline && !img.src.chars().any(char::is_control) {
+        return Ok(());
+    }
+    check_link(field, &img.src, false)
+}
+
 impl Campaign {
+    /// Every URL of the page and the share card, checked (`check_link`, `check_image`).
+    fn check_urls(&self) -> Result<(), ParseError> {
+        if let Some(img) = &self.share.image {
+            check_link("share.image", img, false)?;
+        }
+        for b in &self.page.blocks {
+            match b {
+                Block::Hero { image, .. } => check_image("page.blocks.image.src", image)?,
+                Block::Gallery { images } => {
+                    for i in images {
+                        check_image("page.blocks.images.src", i)?;
+                    }
+                }
+                Block::Video { mp4, poster, .. } => {
+                    check_image("page.blocks.poster.src", poster)?;
+                    if let Some(u) = mp4 {
+                        check_link("page.blocks.mp4", u, false)?;
+                    }
+                }
+                Block::Products { items } => {
+                    for p in items {
+                        if let Some(i) = &p.image {
+                            check_image("page.blocks.items.image.src", i)?;
+                        }
+                        if let Some(u) = &p.url {
+                            check_link("page.blocks.items.url", u, false)?;
+                        }
+                    }
+                }
+                Block::Button { url, .. } => check_link("page.blocks.url", url, true)?,
+                Block::Store { map_url, .. } => {
+                    if let Some(u) = map_url {
+                        check_link("page.blocks.map_url", u, false)?;
+                    }
+                }
+                Block::Text { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
     pub fn brand(&self) -> &BrandId {
         &self.sender.brand_id
     }
@@ -306,6 +382,7 @@ impl Campaign {
                 "must include phone: consent is kept per customer, who is known by their phone",
             ));
         }
+        self.check_urls()?;
         if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
             return Err(ParseError::new(
                 "retention_days",
@@ -408,4 +485,42 @@ pub fn format_won(won: u64) -> String {
     }
     out.push('원');
     out
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn links_are_https_or_the_phones_own_apps() {
+        for ok in ["https://example.com/menu", "HTTPS://EXAMPLE.COM"] {
+            assert!(check_link("url", ok, false).is_ok(), "{ok}");
+        }
+        for ok in ["tel:025551234", "sms:01012345678", "kakaotalk://plusfriend/home/@brand"] {
+            assert!(check_link("url", ok, true).is_ok(), "{ok}");
+            assert!(check_link("url", ok, false).is_err(), "{ok} only where apps make sense");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "http://example.com",
+            "data:text/html,<script>alert(1)</script>",
+            "https://",
+            "https://a b",
+            "//example.com",
+            "vbscript:x",
+        ] {
+            assert!(check_link("url", bad, true).is_err(), "{bad}");
+        }
+        let img = |src: &str| Image {
+            src: src.into(),
+            alt: "a".into(),
+            width: 1,
+            height: 1,
+        };
+        assert!(check_image("src", &img("data:image/svg+xml,%3Csvg%3E")).is_ok());
+        assert!(check_image("src", &img("https://cdn.example.com/a.png")).is_ok());
+        assert!(check_image("src", &img("data:text/html,x")).is_err());
+        assert!(check_image("src", &img("javascript:alert(1)")).is_err());
+    }
 }

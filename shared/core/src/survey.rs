@@ -192,6 +192,8 @@ pub enum AnswerError {
     OutOfRange(u8, u8),
     #[error("{0}자 이내로 적어 주세요.")]
     TooLong(usize),
+    #[error("보이지 않는 문자나 제어 문자는 쓸 수 없어요.")]
+    Invisible,
 }
 
 /// Where a survey goes after a question.
@@ -278,6 +280,9 @@ impl Question {
             let text = one.replace("\r\n", "\n");
             if text.chars().count() > cap {
                 return Err(AnswerError::TooLong(cap));
+            }
+            if !crate::values::visible_text(&text, self.kind == QuestionType::LongText) {
+                return Err(AnswerError::Invisible);
             }
             return Ok(Some(Answer::Text(text)));
         }
@@ -412,6 +417,23 @@ impl SurveyDef {
             if q.title.trim().is_empty() {
                 return bad(format!("question '{}': title must not be empty", q.id));
             }
+            match &q.media {
+                Some(Media::Image { image }) => {
+                    crate::campaign::check_image("survey.questions.media.image.src", image)?
+                }
+                Some(Media::Video { mp4, poster, .. }) => {
+                    crate::campaign::check_image("survey.questions.media.poster.src", poster)?;
+                    if let Some(u) = mp4 {
+                        crate::campaign::check_link("survey.questions.media.mp4", u, false)?;
+                    }
+                }
+                None => {}
+            }
+            for o in &q.options {
+                if let Some(img) = &o.image {
+                    crate::campaign::check_image("survey.questions.options.image.src", img)?;
+                }
+            }
         }
         for (i, q) in self.questions.iter().enumerate() {
             let name = &q.id;
@@ -533,6 +555,8 @@ mod tests {
             q("why").parse_answer(&["가\r\n나"]),
             Ok(Some(Answer::Text("가\n나".into())))
         );
+        assert_eq!(q("why").parse_answer(&["가\u{200B}나"]), Err(AnswerError::Invisible));
+        assert_eq!(q("why").parse_answer(&["\u{202E}나가"]), Err(AnswerError::Invisible));
     }
 
     #[test]

@@ -30,6 +30,31 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Text a person may type into a name or an answer: no control characters (but line breaks
+/// when `multiline`) and no invisible format characters (bidi overrides and isolates,
+/// zero-width spaces and joiners, the BOM), which can reorder or hide text in a message, a
+/// spreadsheet or a report.
+pub fn visible_text(s: &str, multiline: bool) -> bool {
+    s.chars().all(|c| {
+        if c == '\n' {
+            return multiline;
+        }
+        !c.is_control()
+            && !matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{061C}'
+                    | '\u{180E}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{206F}'
+                    | '\u{FEFF}'
+                    | '\u{FFF9}'..='\u{FFFB}'
+            )
+    })
+}
+
 /// `len` characters of base62 from `rand::thread_rng`: ChaCha12, a CSPRNG seeded and
 /// periodically reseeded from the operating system, so codes stay unguessable without a
 /// system call per character (OsRng per character cost ~0.4 µs each on the redirect path).
@@ -431,6 +456,37 @@ impl TryFrom<u32> for BirthYear {
 impl From<BirthYear> for u32 {
     fn from(b: BirthYear) -> u32 {
         b.0
+    }
+}
+
+#[cfg(test)]
+mod visible_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn invisible_and_control_characters_are_refused() {
+        assert!(visible_text("김민지 Kim", false));
+        assert!(visible_text("맛있어요\n또 올게요", true));
+        assert!(!visible_text("맛있어요\n또 올게요", false));
+        for bad in [
+            "\u{202E}지민김",
+            "김\u{200B}민지",
+            "a\u{2066}b",
+            "\u{FEFF}x",
+            "a\tb",
+            "a\u{0}b",
+            "a\rb",
+        ] {
+            assert!(!visible_text(bad, true), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn hangul_and_latin_are_always_visible(s in "[가-힣a-zA-Z0-9 .,!?]{0,60}") {
+            prop_assert!(visible_text(&s, false));
+        }
     }
 }
 

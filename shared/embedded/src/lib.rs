@@ -243,6 +243,32 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
+    #[test]
+    fn a_data_file_of_an_older_mcamp_is_refused_with_a_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.jsonl");
+        let old =
+            r#"{"put":{"table":"main","item":{"pk":"RCPT#x","sk":"PROFILE","marketing_at":"2026-01-01T00:00:00Z"}}}"#;
+        std::fs::write(&path, format!("{old}\n")).unwrap();
+        let err = Embedded::open(&path).err().unwrap();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("older mcamp"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("{old}\n"),
+            "nothing changed"
+        );
+        // A new file starts with its format and opens again.
+        let fresh = dir.path().join("new.jsonl");
+        drop(Embedded::open(&fresh).unwrap());
+        assert!(
+            std::fs::read_to_string(&fresh)
+                .unwrap()
+                .starts_with(r#"{"format":{"version":2}}"#)
+        );
+        assert!(Embedded::open(&fresh).is_ok());
+    }
+
     #[tokio::test]
     async fn items_over_400_kb_are_refused_as_dynamodb_does() {
         let e = Embedded::in_memory();

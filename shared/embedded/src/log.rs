@@ -11,10 +11,16 @@ use serde::{Deserialize, Serialize};
 use crate::queue::{DeadLettered, Queues};
 use crate::table::Tables;
 
+/// The data file's format, written as its first line. 2: the brand's customer base (a
+/// recipient points at a customer who holds the consents). A file without the line was
+/// written before it and is refused with a message, never half-read.
+pub const FORMAT_VERSION: u32 = 2;
+
 /// One line of the data file.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogLine {
+    Format { version: u32 },
     Put { table: TableId, item: Item },
     Delete { table: TableId, pk: String, sk: String },
     Send { queue: QueueId, id: String, body: String },
@@ -97,8 +103,13 @@ impl Log {
         let mut replayed = 0usize;
         if path.exists() {
             let reader = BufReader::new(File::open(path)?);
+            let mut first = true;
             for line in reader.lines() {
                 let line = line?;
+                if std::mem::take(&mut first) && !line.trim().is_empty() {
+                    check_format(path, &line)?;
+                    continue;
+                }
                 // A torn or foreign line is skipped rather than refusing to start.
                 let Ok(entry) = serde_json::from_str::<LogLine>(&line) else {
                     tracing::warn!(path = %path.display(), "skipping unreadable line in data file");
@@ -132,8 +143,30 @@ impl Log {
     }
 }
 
+/// The first line of an existing data file must name this format.
+fn check_format(path: &Path, line: &str) -> std::io::Result<()> {
+    match serde_json::from_str::<LogLine>(line) {
+        Ok(LogLine::Format { version }) if version == FORMAT_VERSION => Ok(()),
+        Ok(LogLine::Format { version }) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is a data file of format {version}; this mcamp reads format {FORMAT_VERSION}. Nothing was changed.",
+                path.display()
+            ),
+        )),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} was written by an older mcamp (before the brand's customer base, format {FORMAT_VERSION}). Nothing was changed: move it away or delete it and start again (`make run` seeds the demos anew).",
+                path.display()
+            ),
+        )),
+    }
+}
+
 fn replay(tables: &mut Tables, queues: &mut Queues, entry: LogLine) {
     match entry {
+        LogLine::Format { .. } => {}
         LogLine::Put { table, item } => {
             if let Some(key) = Key::of(&item) {
                 tables.write_row(table, key, Some(item), false);
@@ -150,6 +183,13 @@ fn compact(path: &Path, tables: &Tables, queues: &Queues) -> std::io::Result<()>
     let tmp = path.with_extension("tmp");
     {
         let mut out = BufWriter::new(File::create(&tmp)?);
+        serde_json::to_writer(
+            &mut out,
+            &LogLine::Format {
+                version: FORMAT_VERSION,
+            },
+        )?;
+        out.write_all(b"\n")?;
         for (table, item) in tables.rows() {
             serde_json::to_writer(
                 &mut out,

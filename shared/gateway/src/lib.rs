@@ -64,7 +64,13 @@ fn parse_query(q: &str) -> HashMap<String, Vec<String>> {
 async fn gateway(State(web): State<Web>, req: AxumRequest) -> AxumResponse {
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_GATEWAY_BODY).await else {
-        return from_lambda(HttpError::TooLarge.into_response(Flavor::Html));
+        // Programs calling /api/ get JSON, as every other refusal there.
+        let flavor = if parts.uri.path().starts_with("/api/") {
+            Flavor::Json
+        } else {
+            Flavor::Html
+        };
+        return from_lambda(HttpError::TooLarge.into_response(flavor));
     };
     let resp = dispatch(&web, to_lambda(parts, bytes)).await;
     from_lambda(resp)

@@ -39,10 +39,36 @@ pub fn body_bytes(req: &Request) -> Result<&[u8], HttpError> {
     Ok(bytes)
 }
 
+/// Refuses form-encoded `bytes` (a body or a query string) with a name or value that is not
+/// valid UTF-8 once percent-decoded: a 400 naming the field, where a lossy decoder would store
+/// U+FFFD.
+pub fn utf8_pairs(bytes: &[u8]) -> Result<(), HttpError> {
+    for pair in bytes.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let mut it = pair.splitn(2, |b| *b == b'=');
+        let name = it.next().unwrap_or_default();
+        let value = it.next().unwrap_or_default();
+        let decode = |s: &[u8]| -> Vec<u8> {
+            let plus: Vec<u8> = s.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+            percent_encoding::percent_decode(&plus).collect()
+        };
+        let name = decode(name);
+        let field = String::from_utf8_lossy(&name).chars().take(40).collect::<String>();
+        if std::str::from_utf8(&name).is_err() || std::str::from_utf8(&decode(value)).is_err() {
+            return Err(HttpError::BadRequest(format!("{field}: not valid UTF-8")));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a query string that is not valid UTF-8 once decoded (see `utf8_pairs`).
+pub fn utf8_query(req: &Request) -> Result<(), HttpError> {
+    req.uri().query().map_or(Ok(()), |q| utf8_pairs(q.as_bytes()))
+}
+
 /// An `application/x-www-form-urlencoded` body as `T`; 413 past `MAX_BODY`, 400 naming the
-/// field when it does not fit `T`.
+/// field when it is not valid UTF-8 or does not fit `T`.
 pub fn form<T: DeserializeOwned>(req: &Request) -> Result<T, HttpError> {
-    body_bytes(req)?;
+    utf8_pairs(body_bytes(req)?)?;
     match req.form_url_encoded::<T>() {
         Ok(Some(t)) => Ok(t),
         Ok(None) => Err(HttpError::BadRequest("body: empty form".into())),
@@ -58,7 +84,9 @@ pub fn form<T: DeserializeOwned>(req: &Request) -> Result<T, HttpError> {
 /// Every value of a repeated form field (`v=a&v=b`, as checkboxes post), which a struct
 /// through serde_urlencoded cannot collect.
 pub fn repeated(req: &Request, name: &str) -> Result<Vec<String>, HttpError> {
-    Ok(form_urlencoded::parse(body_bytes(req)?)
+    let bytes = body_bytes(req)?;
+    utf8_pairs(bytes)?;
+    Ok(form_urlencoded::parse(bytes)
         .filter(|(k, _)| k == name)
         .map(|(_, v)| v.into_owned())
         .collect())
@@ -139,6 +167,20 @@ mod tests {
         assert!(matches!(form::<Sample>(&post("note=x")), Err(HttpError::BadRequest(_))));
         let huge = format!("name={}", "a".repeat(MAX_BODY));
         assert!(matches!(form::<Sample>(&post(&huge)), Err(HttpError::TooLarge)));
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_with_the_field() {
+        let mut req = post("name=%ED%99%8D");
+        *req.body_mut() = Body::from(b"note=ok&name=%FF%FE".to_vec());
+        match form::<Sample>(&req) {
+            Err(HttpError::BadRequest(why)) => assert!(why.starts_with("name:"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        *req.body_mut() = Body::from(b"name=\xff".to_vec());
+        assert!(matches!(form::<Sample>(&req), Err(HttpError::BadRequest(_))));
+        assert!(utf8_pairs(b"q=%EA%B0%80&w=1").is_ok());
+        assert!(utf8_pairs(b"q=%EA%B0").is_err());
     }
 
     #[test]

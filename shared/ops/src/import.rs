@@ -135,6 +135,9 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord, now: DateTime<Utc>)
                 if v.chars().count() > MAX_NAME {
                     return Err(ParseError::new("name", "is longer than 50 characters"));
                 }
+                if !mcamp_core::values::visible_text(v, false) {
+                    return Err(ParseError::new("name", "has control or invisible characters"));
+                }
                 r.name = Some(v.to_owned());
             }
             Column::Phone => r.phone = Some(PhoneNumber::parse(v)?),

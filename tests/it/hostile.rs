@@ -1,0 +1,112 @@
+//! Hostile input is refused at the edge, on both backends: invalid UTF-8 in a form or a query,
+//! invisible or control characters in a name or an answer, a campaign URL that is not https,
+//! an oversized call to the API. Each gets its reason and stores nothing.
+
+use anyhow::{Context, ensure};
+use futures::TryStreamExt;
+use mcamp_core::recipient::Recipient;
+use mcamp_http::tokens::form_token;
+use mcamp_tests::{Backend, IPHONE_SAFARI, call, contract, demo_campaign, import_csv, text};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+async fn hostile_input_is_refused(b: Backend) -> anyhow::Result<()> {
+    let web = b.web();
+    let c = demo_campaign("hostile")?;
+    web.app.db.push_campaign(&c, web.app.now()).await?;
+    import_csv(&web.app.db, &c, "이름,휴대폰\n김민지,010-3500-0001\n").await?;
+    let all: Vec<Recipient> = web.app.db.recipients(&c.id).try_collect().await?;
+    let r = all.first().context("recipient")?;
+    let token = form_token(&web.site.secret, r.code.as_str());
+    let page = format!("/p/{}", r.code);
+    let events_before = web.app.db.events_of(&c.id).await?.len();
+
+    // Invalid UTF-8 (a lone %FF) in a field: 400 naming it.
+    let bad_utf8 = format!("token={token}&name=%FF%FE&phone=010-3500-0001&privacy=yes");
+    let resp = call(
+        &web,
+        "POST",
+        &format!("{page}/form"),
+        &[("content-type", FORM), ("accept", "application/json")],
+        &bad_utf8,
+    )
+    .await?;
+    ensure!(
+        resp.status() == 400 && text(&resp).contains("name: not valid UTF-8"),
+        "{}: {} {}",
+        b.name,
+        resp.status(),
+        text(&resp)
+    );
+    // A name with a right-to-left override: the form again, in Korean.
+    let bidi = format!(
+        "token={token}&name=%E2%80%AE%EC%A7%80%EB%AF%BC&phone=010-3500-0001&gender=female&birth_year=1990&privacy=yes"
+    );
+    let resp = call(&web, "POST", &format!("{page}/form"), &[("content-type", FORM)], &bidi).await?;
+    ensure!(
+        resp.status() == 400 && text(&resp).contains("이름에 쓸 수 없는 문자가 있어요"),
+        "{}: {}",
+        b.name,
+        resp.status()
+    );
+    // Invalid UTF-8 in a query string.
+    let resp = call(
+        &web,
+        "GET",
+        &format!("{page}?m=%C3%28"),
+        &[("user-agent", IPHONE_SAFARI)],
+        "",
+    )
+    .await?;
+    ensure!(resp.status() == 400, "{}: query -> {}", b.name, resp.status());
+    // An oversized call to the API: 413, as JSON.
+    let huge = "x".repeat(1_100_000);
+    let resp = call(
+        &web,
+        "POST",
+        "/api/stores/gangnam-01/redeem",
+        &[("authorization", "Bearer k")],
+        &huge,
+    )
+    .await?;
+    ensure!(
+        resp.status() == 413 && text(&resp).contains("\"payload_too_large\""),
+        "{}: {} {}",
+        b.name,
+        resp.status(),
+        text(&resp).chars().take(80).collect::<String>()
+    );
+    let stored = web.app.db.recipient(&r.id).await?.context("r")?;
+    ensure!(
+        stored.form_completed_at.is_none() && web.app.db.events_of(&c.id).await?.len() == events_before,
+        "{}: nothing stored",
+        b.name
+    );
+    Ok(())
+}
+contract!(hostile_input_is_refused, super::hostile_input_is_refused);
+
+#[test]
+fn campaign_urls_must_be_https() -> anyhow::Result<()> {
+    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/demo/campaign.yaml"))?;
+    let map_line = yaml
+        .lines()
+        .find(|l| l.trim_start().starts_with("map_url:"))
+        .context("the demo has a map_url")?
+        .to_owned();
+    let indent = &map_line[..map_line.len() - map_line.trim_start().len()];
+    let data_map = format!("{indent}map_url: \"data:text/html,x\"");
+    for (from, to) in [
+        ("url: https://example.com/menu", "url: \"javascript:alert(1)\""),
+        ("url: https://example.com/menu", "url: http://example.com/menu"),
+        (map_line.as_str(), data_map.as_str()),
+    ] {
+        ensure!(yaml.contains(from), "the demo has {from}");
+        let bad = yaml.replacen(from, to, 1);
+        let err = mcamp_ops::campaign_file::parse("campaign.yaml", &bad)
+            .err()
+            .context("refused")?;
+        ensure!(err.to_string().contains("https://"), "{err}");
+    }
+    Ok(())
+}
