@@ -279,6 +279,10 @@ async fn index_and_partition_queries(b: Backend) -> anyhow::Result<()> {
         .collect();
     let got = t.get_many(TableId::Main, &keys).await?;
     ensure!(got.len() == 3, "get_many skips the missing key: {}", got.len());
+    // The same key twice in one batch is refused, as DynamoDB does.
+    let twice = [keys[0].clone(), keys[0].clone()];
+    let r = t.get_many(TableId::Main, &twice).await;
+    ensure!(matches!(r, Err(StoreError::Invalid(_))), "{}: {r:?}", b.name);
     Ok(())
 }
 contract!(queries, super::index_and_partition_queries);

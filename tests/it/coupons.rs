@@ -453,3 +453,64 @@ async fn pool_codes_are_issued_once_each(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(pool, super::pool_codes_are_issued_once_each);
+
+/// Half of the job sends fail (a flaky SQS): those claims stay pending until the sweeper
+/// sends their jobs again. After it, every claim is decided, the stock is exact and nobody
+/// got two coupons.
+async fn every_claim_finishes_despite_lost_sends(b: Backend) -> anyhow::Result<()> {
+    let clock = mcamp_tests::TestClock::new();
+    let flaky = std::sync::Arc::new(mcamp_tests::FlakyQueue::new(b.queue.clone(), 0.5, 7));
+    let app = App::new(b.table.clone(), flaky.clone())
+        .with_campaign_cache(Duration::ZERO)
+        .with_clock(clock.clock());
+    let campaign = campaign_with_coupon("lost-sends", 20)?;
+    app.db.push_campaign(&campaign, app.now()).await?;
+    let people = recipients(&app.db, &campaign.id, 60).await?;
+    let coupon = CouponId::parse("welcome")?;
+    for r in &people {
+        // A lost send is no error for the person: the claim is recorded, pending.
+        claims::claim(&app.db, app.queue.as_ref(), &campaign, r, None, &coupon, app.now()).await?;
+    }
+    let lost = flaky.failed();
+    ensure!(lost > 10, "{}: {lost} sends lost", b.name);
+    drain(&app, 4).await;
+    let pending = |app: &App| {
+        let app = app.clone();
+        let (people, coupon) = (people.clone(), coupon.clone());
+        async move {
+            let mut n = 0;
+            for r in &people {
+                let c = app.db.claim(&r.id, &coupon, 1).await?;
+                n += usize::from(c.is_some_and(|c| c.status == ClaimStatus::Pending));
+            }
+            anyhow::Ok(n)
+        }
+    };
+    ensure!(pending(&app).await? == lost, "{}: the lost ones are pending", b.name);
+    // A minute later the sweeper sends them again (its own sends fail half the time too:
+    // it runs until none is left, as its schedule does).
+    let mut sweeps = 0;
+    while pending(&app).await? > 0 {
+        ensure!(sweeps < 20, "{}: still pending after {sweeps} sweeps", b.name);
+        clock.advance(chrono::Duration::seconds(61));
+        claims::sweep(&app.db, app.queue.as_ref(), app.now(), 1000)
+            .await
+            .map_err(|e| anyhow::anyhow!(mcamp_store::error_text(&e)))?;
+        drain(&app, 4).await;
+        sweeps += 1;
+    }
+    let issued = app.db.issued_coupons(&campaign.id, &coupon).await?;
+    let owners: HashSet<_> = issued.iter().map(|c| c.recipient_id.clone()).collect();
+    ensure!(
+        issued.len() == 20 && owners.len() == 20 && app.db.coupon_stock(&campaign.id, &coupon).await?.0 == 20,
+        "{}: exactly the stock, nobody twice: {} issued",
+        b.name,
+        issued.len()
+    );
+    // Nothing left for the sweeper; a polled page would send nothing either.
+    clock.advance(chrono::Duration::seconds(61));
+    let idle = claims::sweep(&app.db, app.queue.as_ref(), app.now(), 1000).await?;
+    ensure!(idle.stale == 0, "{}: {idle:?}", b.name);
+    Ok(())
+}
+contract!(every_claim_finishes, super::every_claim_finishes_despite_lost_sends);

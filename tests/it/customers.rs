@@ -95,16 +95,33 @@ async fn opt_outs_cover_the_brand(b: Backend) -> anyhow::Result<()> {
         b.name
     );
 
+    // 4. A visitor of B who types a number B already has: the same customer, one row.
+    let r4 = recipient_of(&web, &bb, "010-3000-0004").await?;
+    let visitor = web.app.db.add_visitor(&r4, web.app.now()).await?;
+    let vtoken = form_token(&web.site.secret, visitor.code.as_str());
+    let form = format!(
+        "token={vtoken}&name=%EC%B5%9C&phone=010-3000-0004&gender=female&birth_year=1990&privacy=yes&marketing=yes"
+    );
+    let saved = call(
+        &web,
+        "POST",
+        &format!("/p/{}/form", visitor.code),
+        &[("content-type", FORM)],
+        &form,
+    )
+    .await?;
+    ensure!(saved.status() == 303, "{}: {}", b.name, saved.status());
+
     let (report, ads_after, notices) = send_list(&web.app.db, &bb.id, at).await?;
     let left = phones(&ads_after);
     ensure!(
         left == vec!["01030000004".to_owned()],
-        "{}: only the untouched phone stays in B's list: {left:?} (before {:?})",
+        "{}: only the untouched phone stays in B's list: {left:?} (before {:?}) {report:?}",
         b.name,
         phones(&ads)
     );
     ensure!(
-        report.excluded.suppressed == 2 && report.excluded.no_marketing_consent == 1,
+        report.excluded.suppressed == 2 && report.excluded.no_marketing_consent == 1 && report.excluded.duplicate == 1,
         "{}: {:?}",
         b.name,
         report.excluded

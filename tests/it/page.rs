@@ -348,3 +348,118 @@ async fn kakao_share_webhook(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(kakao_webhook, super::kakao_share_webhook);
+
+/// A claim whose job was lost is never pending forever on the page: polling sends the job
+/// again (once a minute at most) without counting page views, and after three minutes the
+/// page says it is late and offers to ask again instead of refreshing forever.
+async fn a_lost_claim_is_sent_again_and_never_waits_forever(b: Backend) -> anyhow::Result<()> {
+    let (web, r, token) = setup(&b).await?;
+    let clock = mcamp_tests::TestClock::new();
+    // Every send of this app fails: the claim is recorded, its job lost.
+    let lossy = mcamp_app::App::new(
+        b.table.clone(),
+        std::sync::Arc::new(mcamp_tests::FlakyQueue::new(b.queue.clone(), 1.0, 1)),
+    )
+    .with_campaign_cache(std::time::Duration::ZERO)
+    .with_clock(clock.clock());
+    let lossy = Web {
+        app: lossy,
+        site: web.site.clone(),
+    };
+    let page = format!("/p/{}", r.code);
+    let form = format!("token={token}&name=%ED%99%8D&phone=010-7777-0001&gender=male&birth_year=1990&privacy=yes");
+    ensure!(
+        call(
+            &lossy,
+            "POST",
+            &format!("{page}/form"),
+            &[("content-type", FORM)],
+            &form
+        )
+        .await?
+        .status()
+            == 303
+    );
+    let claim = call(
+        &lossy,
+        "POST",
+        &format!("{page}/claim"),
+        &[("content-type", FORM)],
+        &format!("token={token}&coupon=latte-5000"),
+    )
+    .await?;
+    ensure!(
+        claim.status() == 303,
+        "{}: a lost send is not the person's error: {}",
+        b.name,
+        claim.status()
+    );
+
+    // The page as it polls (`?w=`): pending, refreshing, no page view counted.
+    let working = Web {
+        app: web.app.clone().with_clock(clock.clock()),
+        site: web.site.clone(),
+    };
+    let views = |events: &[mcamp_core::events::Event]| events.iter().filter(|e| e.kind() == "page_view").count();
+    let before = views(&working.app.db.events_of(&r.campaign_id).await?);
+    let depth = || async { anyhow::Ok(b.queue.depth(mcamp_store::ports::QueueId::CouponIssue).await?) };
+    let queued = depth().await?;
+    let poll = call(
+        &working,
+        "GET",
+        &format!("{page}?w=3"),
+        &[("user-agent", KAKAOTALK_ANDROID)],
+        "",
+    )
+    .await?;
+    let html = text(&poll);
+    ensure!(
+        html.contains("쿠폰을 발급하고 있어요") && html.contains("http-equiv=\"refresh\""),
+        "{}: pending",
+        b.name
+    );
+    ensure!(
+        views(&working.app.db.events_of(&r.campaign_id).await?) == before,
+        "{}: polling is not a view",
+        b.name
+    );
+    ensure!(
+        depth().await? == queued,
+        "{}: not yet a minute: nothing sent again",
+        b.name
+    );
+    // A minute on, the poll sends the job again, once however often it polls.
+    clock.advance(chrono::Duration::seconds(61));
+    for _ in 0..3 {
+        call(
+            &working,
+            "GET",
+            &format!("{page}?w=4"),
+            &[("user-agent", KAKAOTALK_ANDROID)],
+            "",
+        )
+        .await?;
+    }
+    ensure!(depth().await? == queued + 1, "{}: sent again once", b.name);
+    // Three minutes on and still undecided: the page says so and stops refreshing.
+    clock.advance(chrono::Duration::seconds(150));
+    let late = text(&call(&working, "GET", &page, &[("user-agent", KAKAOTALK_ANDROID)], "").await?);
+    ensure!(
+        late.contains("발급이 늦어지고 있어요")
+            && late.contains("다시 요청하기")
+            && !late.contains("http-equiv=\"refresh\""),
+        "{}: delayed, with a retry",
+        b.name
+    );
+    // The job that was sent again issues the coupon.
+    mcamp_coupon_issuer::consume(
+        &working.app,
+        std::time::Duration::from_secs(1),
+        std::time::Duration::ZERO,
+    )
+    .await;
+    let done = text(&call(&working, "GET", &page, &[("user-agent", KAKAOTALK_ANDROID)], "").await?);
+    ensure!(done.contains("매장에서 이 화면을 보여 주세요"), "{}: issued", b.name);
+    Ok(())
+}
+contract!(lost_claim, super::a_lost_claim_is_sent_again_and_never_waits_forever);

@@ -22,6 +22,7 @@ fn code_env(binary: &str) -> Option<Vec<mcamp_env::Var>> {
         "redeem" => mcamp_redeem::env(),
         "coupon-issuer" => mcamp_coupon_issuer::env(),
         "privacy-purge" => mcamp_privacy_purge::env(),
+        "claim-sweeper" => mcamp_claim_sweeper::env(),
         _ => return None,
     })
 }

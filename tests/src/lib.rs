@@ -12,7 +12,8 @@ use mcamp_aws::{Aws, Names};
 use mcamp_embedded::Embedded;
 use mcamp_http::{Site, Web};
 use mcamp_store::ports::{
-    ChangeFeed, Cond, Item, JobQueue, Key, Page, Query, StoreResult, Table, TableId, TxWrite, Update,
+    ChangeFeed, Cond, Item, JobQueue, Key, Page, Query, QueueId, Received, StoreError, StoreResult, Table, TableId,
+    TxWrite, Update,
 };
 
 /// One backend under test: the ports, and what it is.
@@ -217,6 +218,92 @@ impl Table for CountingTable {
     async fn put_many(&self, table: TableId, items: Vec<Item>) -> StoreResult<()> {
         self.count();
         self.inner.put_many(table, items).await
+    }
+}
+
+/// A `JobQueue` that fails sends at a given rate, deterministically from a seed: the faults of
+/// a real SQS (a send that times out or is throttled) injected into a test.
+pub struct FlakyQueue {
+    inner: Arc<dyn JobQueue>,
+    rate: f64,
+    rng: std::sync::Mutex<rand::rngs::StdRng>,
+    failed: std::sync::atomic::AtomicUsize,
+}
+
+impl FlakyQueue {
+    pub fn new(inner: Arc<dyn JobQueue>, rate: f64, seed: u64) -> Self {
+        use rand::SeedableRng;
+        FlakyQueue {
+            inner,
+            rate,
+            rng: std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
+            failed: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+    /// Sends failed so far.
+    pub fn failed(&self) -> usize {
+        self.failed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn fails(&self) -> bool {
+        use rand::Rng;
+        self.rng.lock().map(|mut r| r.gen_bool(self.rate)).unwrap_or(false)
+    }
+}
+
+#[async_trait::async_trait]
+impl JobQueue for FlakyQueue {
+    async fn send(&self, queue: QueueId, body: String) -> StoreResult<String> {
+        if self.fails() {
+            self.failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(StoreError::Throttled("injected send failure".into()));
+        }
+        self.inner.send(queue, body).await
+    }
+    async fn receive(
+        &self,
+        queue: QueueId,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> StoreResult<Vec<Received>> {
+        self.inner.receive(queue, max, visibility, wait).await
+    }
+    async fn ack(&self, queue: QueueId, receipt: &str) -> StoreResult<()> {
+        self.inner.ack(queue, receipt).await
+    }
+    async fn retry_later(&self, queue: QueueId, receipt: &str, delay: Duration) -> StoreResult<()> {
+        self.inner.retry_later(queue, receipt, delay).await
+    }
+    async fn depth(&self, queue: QueueId) -> StoreResult<usize> {
+        self.inner.depth(queue).await
+    }
+}
+
+/// A clock a test moves forward (`advance`), for the App.
+#[derive(Clone)]
+pub struct TestClock(Arc<std::sync::atomic::AtomicI64>);
+
+impl TestClock {
+    pub fn new() -> Self {
+        TestClock(Arc::new(std::sync::atomic::AtomicI64::new(
+            chrono::Utc::now().timestamp_millis(),
+        )))
+    }
+    pub fn advance(&self, by: chrono::Duration) {
+        self.0
+            .fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
+    }
+    pub fn clock(&self) -> mcamp_app::Clock {
+        let at = self.0.clone();
+        Arc::new(move || {
+            chrono::DateTime::from_timestamp_millis(at.load(std::sync::atomic::Ordering::SeqCst)).unwrap_or_default()
+        })
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

@@ -195,11 +195,15 @@ pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Res
         .ok_or_else(|| HttpError::BadRequest("phone: required".into()))?;
     let key = web.site.phone_key.customer_key(c.brand(), &phone);
     let owner = p.recipient.customer.as_ref().is_none_or(|k| *k == key);
-    let (mut r, before) = if owner {
-        (p.recipient.clone(), p.customer.clone())
+    let mut r = if owner {
+        p.recipient.clone()
     } else {
-        let visitor = db.add_visitor(&p.recipient, now).await?;
-        (visitor, db.customer(c.brand(), &key).await?)
+        db.add_visitor(&p.recipient, now).await?
+    };
+    // The customer the typed number is: the one on record, or whoever it is in the brand.
+    let before = match &p.customer {
+        Some(known) if owner && known.key == key => Some(known.clone()),
+        _ => db.customer(c.brand(), &key).await?,
     };
     // Linked to this customer before the submit: the number on record was typed again.
     let linked = r.customer.as_ref() == Some(&key);

@@ -80,7 +80,7 @@ pub(crate) async fn opt_out(web: &Web, req: &Request, p: &Personal) -> Result<Re
         Some(customer) => Some(customer.clone()),
         None => db.customer(c.brand(), &key).await?,
     };
-    if p.recipient.opted_out_at.is_some() && before.as_ref().is_some_and(|b| b.suppressed.is_some()) {
+    if p.recipient.opted_out_at.is_some() && before.as_ref().is_some_and(|b| b.is_suppressed()) {
         // Done before: a repeat changes nothing and records nothing.
         return Ok(render(web, p, None, true, 200));
     }

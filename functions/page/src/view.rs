@@ -3,7 +3,7 @@
 
 use lambda_http::{Body, Request, Response};
 use mcamp_core::client::{InApp, Os};
-use mcamp_core::coupon::{ClaimRecord, Ineligible, eligible};
+use mcamp_core::coupon::{ClaimRecord, ClaimStatus, Ineligible, eligible};
 use mcamp_core::events::EventData;
 use mcamp_core::values::CouponId;
 use mcamp_core::values::PhoneNumber;
@@ -15,6 +15,7 @@ use mcamp_http::response::{html_response, json_response};
 use mcamp_http::tokens::form_token;
 use mcamp_http::ua;
 use mcamp_http::{HttpError, Web};
+use mcamp_store::claims;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 
@@ -28,6 +29,26 @@ async fn latest_claim(
     Ok(web.app.db.claims(&p.recipient.id, coupon, per_person).await?.pop())
 }
 
+/// A claim pending this long is shown as delayed, with a button to ask again, rather than
+/// refreshing forever.
+const DELAYED_AFTER_SECS: i64 = 180;
+
+/// A pending claim whose job may have been lost is sent again (once a minute at most, however
+/// often the page polls); a failure only logs, the page still answers.
+async fn redrive(web: &Web, p: &Personal, c: &ClaimRecord) {
+    if let Err(e) = claims::redrive(
+        &web.app.db,
+        web.app.queue.as_ref(),
+        c,
+        Some(&p.recipient),
+        web.app.now(),
+    )
+    .await
+    {
+        tracing::error!(error = %mcamp_http::error::chain(&e), claim = %c.claim_id, "pending claim not sent again");
+    }
+}
+
 /// Each coupon of the campaign with its state for this recipient; the per-coupon reads run at
 /// once.
 async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'a>>, HttpError> {
@@ -36,7 +57,17 @@ async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'
     let claims = futures::future::try_join_all(defs.iter().map(|d| latest_claim(web, p, &d.id, d.per_person))).await?;
     let mut out = Vec::new();
     for (def, claim) in defs.iter().zip(claims) {
+        if let Some(c) = claim.as_ref().filter(|c| c.status == ClaimStatus::Pending) {
+            redrive(web, p, c).await;
+        }
         let state = match claim.as_ref().map(ClaimShown::of) {
+            Some(ClaimShown::Pending)
+                if claim
+                    .as_ref()
+                    .is_some_and(|c| (now - c.claimed_at).num_seconds() >= DELAYED_AFTER_SECS) =>
+            {
+                CouponState::Delayed
+            }
             Some(ClaimShown::Pending) => CouponState::Pending,
             Some(ClaimShown::SoldOut) => CouponState::SoldOut,
             Some(ClaimShown::Issued { code, qr_svg }) => CouponState::Issued { code, qr_svg },
@@ -163,7 +194,9 @@ pub(crate) async fn page(
         refresh,
     };
     let html = mdm::render(&view).into_string();
+    // A refresh while a coupon is pending (`?w=`) is the page polling, not a view.
     if req.method() == lambda_http::http::Method::GET
+        && query_param(req, "w").is_none()
         && let Err(e) = web
             .app
             .db
@@ -182,7 +215,10 @@ pub(crate) async fn coupon_states(web: &Web, p: &Personal) -> Result<Response<Bo
     let mut list = Vec::new();
     let mut pending = false;
     for c in claims.into_iter().flatten() {
-        pending |= c.status == mcamp_core::coupon::ClaimStatus::Pending;
+        if c.status == ClaimStatus::Pending {
+            redrive(web, p, &c).await;
+        }
+        pending |= c.status == ClaimStatus::Pending;
         list.push(json!({ "coupon": c.coupon_id, "status": c.status, "code": c.code }));
     }
     Ok(json_response(200, &json!({ "pending": pending, "coupons": list })))

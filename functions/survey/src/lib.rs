@@ -114,6 +114,21 @@ async fn reward(web: &Web, req: &Request, p: &Personal, def: &SurveyDef) -> Resu
         .claims(&p.recipient.id, &coupon.id, coupon.per_person)
         .await?
         .pop();
+    if let Some(c) = claim
+        .as_ref()
+        .filter(|c| c.status == mcamp_core::coupon::ClaimStatus::Pending)
+        && let Err(e) = claims::redrive(
+            &web.app.db,
+            web.app.queue.as_ref(),
+            c,
+            Some(&p.recipient),
+            web.app.now(),
+        )
+        .await
+    {
+        // The page still answers; the sweeper sends it again later.
+        tracing::error!(error = %mcamp_http::error::chain(&e), claim = %c.claim_id, "pending reward not sent again");
+    }
     Ok(Some(match claim.as_ref().map(ClaimShown::of) {
         Some(ClaimShown::Pending) => Reward::Pending {
             refresh: refresh_url(req, &format!("/s/{}", p.code), ""),

@@ -10,9 +10,14 @@ use crate::Global;
 use crate::failure::Failure;
 
 pub async fn open(g: &Global) -> Result<Db, Failure> {
+    Ok(open_with_queue(g).await?.0)
+}
+
+/// The data and the job queue.
+pub async fn open_with_queue(g: &Global) -> Result<(Db, std::sync::Arc<dyn mcamp_store::ports::JobQueue>), Failure> {
     let backend = Backend::from_flags(g.aws, g.aws_endpoint.clone(), g.data.clone());
     let opened = mcamp_app::backend::open(&backend).await.map_err(failure)?;
-    Ok(Db::new(opened.table))
+    Ok((Db::new(opened.table), opened.queue))
 }
 
 /// The deployment's phone key (it hashes phones into customer keys): `MCAMP_PHONE_KEY`, or

@@ -91,6 +91,9 @@ enum Command {
     /// Brand-wide opt-outs: import the sender's 080 unsubscribe list.
     #[command(subcommand)]
     Suppress(commands::privacy::SuppressCommand),
+    /// Coupon jobs: send again those of claims pending too long; redrive the dead letters.
+    #[command(subcommand)]
+    Jobs(commands::jobs::JobsCommand),
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
@@ -107,6 +110,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Mcs(c) => commands::survey::mcs(g, c).await,
         Command::Privacy(c) => commands::privacy::privacy(g, c).await,
         Command::Suppress(c) => commands::privacy::suppress(g, c).await,
+        Command::Jobs(c) => commands::jobs::run(g, c).await,
     }
 }
 

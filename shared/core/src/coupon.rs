@@ -124,7 +124,7 @@ pub fn eligible(
         }
     }
     // PIPA §22: marketing consent may be required only for a declared marketing benefit.
-    if def.requires_marketing_consent && !customer.is_some_and(Customer::standing_consent) {
+    if def.requires_marketing_consent && !customer.is_some_and(Customer::marketing_given) {
         return Err(Ineligible::NotEligible(
             "광고성 정보 수신에 동의하면 받을 수 있는 혜택이에요",
         ));

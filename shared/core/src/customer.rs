@@ -203,18 +203,31 @@ impl Customer {
         }
     }
 
-    /// Ads are refused: suppressed, and no confirmed marketing consent given after it.
+    /// Ads are refused: suppressed, and no marketing consent confirmed by the person after it
+    /// (on their own link or by the confirmation link; a CRM import never lifts an opt-out).
     pub fn is_suppressed(&self) -> bool {
         let Some(s) = &self.suppressed else {
             return false;
         };
-        let later_confirmed = |c: Option<&ConsentState>| c.is_some_and(|c| c.confirmed_at.is_some_and(|at| at > s.at));
-        !(later_confirmed(self.consents.marketing_sms.as_ref())
-            || later_confirmed(self.consents.marketing_kakao.as_ref()))
+        let lifts = |c: Option<&ConsentState>| {
+            c.is_some_and(|c| {
+                matches!(c.how, Source::Form | Source::ConfirmLink) && c.confirmed_at.is_some_and(|at| at > s.at)
+            })
+        };
+        !(lifts(self.consents.marketing_sms.as_ref()) || lifts(self.consents.marketing_kakao.as_ref()))
     }
 
-    /// A consent that keeps the person's contact details beyond the campaigns' retention.
+    /// A confirmed marketing consent in force: it keeps the person's contact details beyond
+    /// the campaigns' retention (an unconfirmed one, typed by anybody, does not).
     pub fn standing_consent(&self) -> bool {
+        let confirmed = |c: Option<&ConsentState>| c.is_some_and(|c| c.confirmed_at.is_some());
+        !self.is_suppressed()
+            && (confirmed(self.consents.marketing_sms.as_ref()) || confirmed(self.consents.marketing_kakao.as_ref()))
+    }
+
+    /// Marketing consent given and not refused since (confirmed or not): what a coupon that
+    /// requires marketing consent asks of the person on the page.
+    pub fn marketing_given(&self) -> bool {
         !self.is_suppressed() && self.consents.any_marketing()
     }
 

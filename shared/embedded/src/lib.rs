@@ -107,6 +107,11 @@ impl Table for Embedded {
         if keys.len() > 100 {
             return Err(StoreError::Invalid("at most 100 keys per read".into()));
         }
+        // As DynamoDB: the same key twice in one batch is refused.
+        let distinct: std::collections::HashSet<&Key> = keys.iter().collect();
+        if distinct.len() != keys.len() {
+            return Err(StoreError::Invalid("the same key twice in one read".into()));
+        }
         let s = self.lock()?;
         Ok(keys
             .iter()

@@ -101,6 +101,21 @@ pub fn spawn_consumers(app: App) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Sends again the jobs of claims pending too long, every `every`, as the claim-sweeper
+/// function does in AWS.
+pub fn spawn_sweeper(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match mcamp_store::claims::sweep(&app.db, app.queue.as_ref(), app.now(), 1000).await {
+                Ok(r) if r.resent > 0 => tracing::info!(?r, "pending claims sent again"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %mcamp_app::error_chain(&e), "claim sweep failed"),
+            }
+        }
+    })
+}
+
 /// Runs the retention purge every `every`, as the scheduled function does in AWS.
 pub fn spawn_purge(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         println!();
     }
     mcamp_gateway::spawn_consumers(app.clone());
+    mcamp_gateway::spawn_sweeper(app.clone(), Duration::from_secs(30));
     mcamp_gateway::spawn_purge(app, Duration::from_secs(3600));
     mcamp_gateway::serve(web, listener).await?;
     Ok(())

@@ -270,7 +270,7 @@ fn message(text: String) -> Result<AdMessage, TooLong> {
     })
 }
 
-/// The consent-result notice with the confirmation link (Network Act §50(8): the result of a
+/// The consent-result notice with the confirmation link (Network Act §50⑦, 시행령 §62의2: the result of a
 /// consent is told to the person within 14 days). Not an ad: no `(광고)`, no name.
 pub fn confirmation_message(
     brand: &str,
@@ -285,7 +285,7 @@ pub fn confirmation_message(
     ))
 }
 
-/// The opt-out result notice (Network Act §50(8)).
+/// The opt-out result notice (Network Act §50⑦, 시행령 §62의2).
 pub fn opt_out_notice(brand: &str, at: DateTime<Utc>) -> Result<AdMessage, TooLong> {
     message(format!(
         "[{brand}] 수신거부 처리 결과 안내\n{}에 요청하신 광고성 정보 수신거부가 처리되었습니다.",

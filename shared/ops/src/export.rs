@@ -351,7 +351,7 @@ impl LinkExport {
     }
 }
 
-/// Opt-outs at most this old get a result notice on the notice list (Network Act §50(8)).
+/// Opt-outs at most this old get a result notice on the notice list (Network Act §50⑦, 시행령 §62의2).
 pub const NOTICE_DAYS: i64 = 14;
 /// Recipients whose customers are read at once.
 const CUSTOMER_BATCH: usize = 100;

@@ -204,7 +204,7 @@ pub async fn import_unsubscribes<R: Read + 'static>(
         };
         let key = phone_key.customer_key(brand, &phone);
         let before = db.customer(brand, &key).await?;
-        if before.as_ref().is_some_and(|b| b.suppressed.is_some()) {
+        if before.as_ref().is_some_and(|b| b.is_suppressed()) {
             report.already_suppressed += 1;
             continue;
         }

@@ -53,9 +53,7 @@ pub async fn claim(
         let settled = last.status != ClaimStatus::Pending;
         let full = existing.len() as u32 >= def.per_person;
         if !settled {
-            if (now - last.claimed_at).num_seconds() >= RESEND_AFTER_SECS {
-                queue.send(QueueId::CouponIssue, job_for(last, r).to_json()).await?;
-            }
+            redrive(db, queue, last, Some(r), now).await?;
             return Ok(last.clone());
         }
         if full || last.status == ClaimStatus::SoldOut {
@@ -94,16 +92,22 @@ pub async fn claim(
         },
     ];
     // Once per person is once per customer where the coupon needs the form (a phone): the
-    // customer's slot is taken with the claim, so a second recipient with the same phone
-    // cannot take it again.
+    // customer's next slot is taken with the claim, so other recipients with the same phone
+    // cannot take more than `per_person` between them.
     let guard = match (&r.customer, def.needs_form()) {
         (Some(key), true) => Some(key),
         _ => None,
     };
     if let Some(key) = guard {
+        let taken = db
+            .customer_claims(campaign.brand(), key, &campaign.id, coupon_id)
+            .await?;
+        if taken as u32 >= def.per_person {
+            return Err(ClaimError::Ineligible(Ineligible::TakenByThisPhone));
+        }
         writes.push(db.put_new(object(json!({
             "pk": keys::customer(campaign.brand(), key),
-            "sk": keys::customer_claim_sk(&campaign.id, coupon_id, slot),
+            "sk": keys::customer_claim_sk(&campaign.id, coupon_id, taken as u32 + 1),
             "recipient_id": r.id, "claim_id": record.claim_id, "at": now,
         }))));
     }
@@ -127,10 +131,114 @@ pub async fn claim(
         }
         Err(e) => return Err(e.into()),
     }
-    // If this send is lost, the claim stays pending and is re-sent when the recipient asks
-    // again after RESEND_AFTER_SECS (the issuer makes a repeat harmless).
-    queue.send(QueueId::CouponIssue, job_for(&record, r).to_json()).await?;
+    // A lost send leaves the claim pending, never lost: the page sends it again after
+    // RESEND_AFTER_SECS and the sweeper finds it (the issuer makes a repeat harmless). The
+    // person is not told of an error that is not theirs.
+    if let Err(e) = queue.send(QueueId::CouponIssue, job_for(&record, r).to_json()).await {
+        tracing::warn!(error = %e, claim = %record.claim_id, "coupon job not sent; the sweeper sends it again");
+    }
     Ok(record)
+}
+
+/// Sends a pending claim's job again if it was not sent in the last `RESEND_AFTER_SECS` (a
+/// conditional `resent_at` on the claim, so polling pages and the sweeper send it once per
+/// interval). Returns whether it was sent. `r` is the claimant when at hand (read otherwise).
+pub async fn redrive(
+    db: &Db,
+    queue: &dyn JobQueue,
+    claim: &ClaimRecord,
+    r: Option<&Recipient>,
+    now: DateTime<Utc>,
+) -> Result<bool, ClaimError> {
+    if claim.status != ClaimStatus::Pending || (now - claim.claimed_at).num_seconds() < RESEND_AFTER_SECS {
+        return Ok(false);
+    }
+    let cutoff = (now - chrono::Duration::seconds(RESEND_AFTER_SECS)).timestamp();
+    let key = crate::coupons::claim_key(&claim.recipient_id, &claim.coupon_id, claim.slot);
+    let update = crate::ports::Update::new().set("resent_at", now.timestamp());
+    let cond = crate::ports::Cond::And(vec![
+        crate::ports::Cond::Eq("status".into(), json!(ClaimStatus::Pending)),
+        crate::ports::Cond::Or(vec![
+            crate::ports::Cond::AttrMissing("resent_at".into()),
+            crate::ports::Cond::Lt("resent_at".into(), cutoff),
+        ]),
+    ]);
+    match db.table.update(TableId::Main, &key, update, Some(cond)).await {
+        Ok(_) => {}
+        // Decided meanwhile, or sent again a moment ago.
+        Err(e) if e.is_condition() => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    let read;
+    let r = match r {
+        Some(r) => r,
+        None => {
+            read = db
+                .recipient(&claim.recipient_id)
+                .await?
+                .ok_or(ClaimError::Storage(DbError::NotFound("claimant")))?;
+            &read
+        }
+    };
+    queue.send(QueueId::CouponIssue, job_for(claim, r).to_json()).await?;
+    Ok(true)
+}
+
+/// What a sweep of the pending claims did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    /// Pending claims older than the sweep's age.
+    pub stale: usize,
+    /// Jobs sent again.
+    pub resent: usize,
+    /// Sends that failed again (the next run, a minute on, tries them once more).
+    pub failed: usize,
+}
+
+/// Claims pending longer than `RESEND_AFTER_SECS` get their job again (the send was lost, or
+/// the job went to the dead-letter queue and was redriven): no claim stays pending. At most
+/// `limit` claims a run.
+pub async fn sweep(db: &Db, queue: &dyn JobQueue, now: DateTime<Utc>, limit: usize) -> Result<SweepReport, ClaimError> {
+    let stale = db
+        .stale_claims(now - chrono::Duration::seconds(RESEND_AFTER_SECS), limit)
+        .await?;
+    let mut report = SweepReport {
+        stale: stale.len(),
+        ..SweepReport::default()
+    };
+    for c in &stale {
+        match redrive(db, queue, c, None, now).await {
+            Ok(sent) => report.resent += usize::from(sent),
+            Err(ClaimError::Storage(e)) if e.is_transient() => report.failed += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
+/// Moves up to `max` jobs from the coupon queue's dead-letter queue back to the queue (after
+/// the cause was fixed): each is sent, then removed from the dead letters. Returns how many.
+pub async fn redrive_dead_letters(queue: &dyn JobQueue, max: usize) -> Result<usize, ClaimError> {
+    let mut moved = 0;
+    while moved < max {
+        let got = queue
+            .receive(
+                QueueId::CouponIssueDlq,
+                10.min(max - moved),
+                std::time::Duration::from_secs(60),
+                std::time::Duration::ZERO,
+            )
+            .await?;
+        if got.is_empty() {
+            break;
+        }
+        for m in got {
+            queue.send(QueueId::CouponIssue, m.body).await?;
+            queue.ack(QueueId::CouponIssueDlq, &m.receipt).await?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
 }
 
 fn job_for(c: &ClaimRecord, r: &Recipient) -> CouponIssueJob {

@@ -2,7 +2,8 @@
 //! (`ISSUED#…`) on the recipient, issued coupons by code (`COUPON#{code}`), stock counters and
 //! imported code pools. The transactions that move them are in `claims`, `issue` and `redeem`.
 
-use mcamp_core::coupon::{ClaimRecord, IssuedCoupon};
+use chrono::{DateTime, Utc};
+use mcamp_core::coupon::{ClaimRecord, ClaimStatus, IssuedCoupon};
 use mcamp_core::values::{CampaignId, CouponCode, CouponId, RecipientId, random_base62};
 use serde_json::Value;
 
@@ -22,7 +23,38 @@ pub(crate) fn issued_key(r: &RecipientId, c: &CouponId, slot: u32) -> Key {
 impl Db {
     pub(crate) fn claim_item(&self, c: &ClaimRecord) -> DbResult<Item> {
         let k = claim_key(&c.recipient_id, &c.coupon_id, c.slot);
-        to_item(c, &k.pk, &k.sk)
+        let mut item = to_item(c, &k.pk, &k.sk)?;
+        if c.status == ClaimStatus::Pending {
+            // Listed while pending, so a claim whose job was lost is found and sent again.
+            item.insert(
+                "gsi1pk".into(),
+                Value::String(keys::pending_claims(keys::shard_of(&c.claim_id))),
+            );
+            item.insert(
+                "gsi1sk".into(),
+                Value::String(keys::pending_claim_sk(c.claimed_at, &c.claim_id)),
+            );
+        }
+        Ok(item)
+    }
+
+    /// Claims still pending that were made before `before`, oldest first per shard, at most
+    /// `limit` in all.
+    pub async fn stale_claims(&self, before: DateTime<Utc>, limit: usize) -> DbResult<Vec<ClaimRecord>> {
+        let mut out = Vec::new();
+        for shard in 0..keys::SHARDS {
+            let mut q = Query::gsi1(TableId::Main, keys::pending_claims(shard)).limit(limit);
+            // Keys are times ("2026-…"): "0" is below all of them (DynamoDB refuses an empty bound).
+            q.sort = SortKey::Between("0".into(), keys::pending_claim_sk(before, ""));
+            let page = self.table.query(&q).await?;
+            for item in page.items {
+                out.push(from_item(item)?);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) fn issued_coupon_item(&self, c: &IssuedCoupon) -> DbResult<Item> {

@@ -103,10 +103,14 @@ impl Db {
         self.table.get(TableId::Main, &k).await?.map(from_item).transpose()
     }
 
-    /// Many customers at once (100 keys a call); missing ones are left out.
+    /// Many customers at once (100 keys a call); missing ones are left out. Repeated keys are
+    /// read once (DynamoDB refuses a batch with the same key twice).
     pub async fn customers(&self, brand: &BrandId, wanted: &[CustomerKey]) -> DbResult<Vec<Customer>> {
-        let mut out = Vec::with_capacity(wanted.len());
-        for chunk in wanted.chunks(100) {
+        let mut unique: Vec<&CustomerKey> = wanted.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let mut out = Vec::with_capacity(unique.len());
+        for chunk in unique.chunks(100) {
             let ks: Vec<Key> = chunk
                 .iter()
                 .map(|k| Key::new(keys::customer(brand, k), keys::SK_CUSTOMER))
@@ -182,8 +186,10 @@ impl Db {
             ledger.push(change.entry(c.campaign.cloned(), c.recipient.map(|r| r.id.clone()), c.at));
             events.extend(event(change.event()));
         }
+        // A refusal while ads are allowed (never refused, or re-consented since) suppresses
+        // anew, from now.
         if let Some(how) = c.suppress
-            && customer.suppressed.is_none()
+            && !customer.is_suppressed()
         {
             customer.suppressed = Some(Suppression { at: c.at, how });
             events.extend(event(EventData::Suppressed { channel: how }));
@@ -278,6 +284,20 @@ impl Db {
         let k = Key::new(keys::confirmation(code), keys::SK_CONFIRM);
         let found: Option<Confirmation> = self.table.get(TableId::Main, &k).await?.map(from_item).transpose()?;
         Ok(found.filter(|c| c.expires_at > now))
+    }
+
+    /// How many slots of a coupon the customer holds in a campaign, whichever of their
+    /// recipients claimed them.
+    pub async fn customer_claims(
+        &self,
+        brand: &BrandId,
+        key: &CustomerKey,
+        campaign: &CampaignId,
+        coupon: &mcamp_core::values::CouponId,
+    ) -> DbResult<usize> {
+        let q = Query::partition(TableId::Main, keys::customer(brand, key))
+            .prefix(keys::customer_claims_prefix(campaign, coupon));
+        Ok(self.query_all::<Value>(q).await?.len())
     }
 
     /// The consent ledger of a customer, oldest first.

@@ -128,7 +128,9 @@ pub async fn issue(
                 update: Update::new()
                     .set("status", json!(ClaimStatus::Issued))
                     .set("code", json!(code))
-                    .set("decided_at", json!(now)),
+                    .set("decided_at", json!(now))
+                    .remove("gsi1pk")
+                    .remove("gsi1sk"),
                 // Only an undecided claim: a sold-out claim is never issued later.
                 cond: Some(Cond::Eq("status".into(), json!(ClaimStatus::Pending))),
             },
@@ -202,7 +204,9 @@ async fn sold_out(
 ) -> Result<IssueOutcome, IssueError> {
     let update = Update::new()
         .set("status", json!(ClaimStatus::SoldOut))
-        .set("decided_at", json!(now));
+        .set("decided_at", json!(now))
+        .remove("gsi1pk")
+        .remove("gsi1sk");
     let event = Event::new(
         campaign.id.clone(),
         now,

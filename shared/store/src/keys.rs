@@ -63,7 +63,11 @@ pub const CUSTOMER_RECIPIENT_PREFIX: &str = "RCPT#";
 /// A coupon slot this customer took in a campaign, whichever of their recipients claimed it:
 /// once per person is once per customer.
 pub fn customer_claim_sk(c: &CampaignId, coupon: &CouponId, slot: u32) -> String {
-    format!("CLAIM#{c}#{coupon}#{slot:03}")
+    format!("{}{slot:03}", customer_claims_prefix(c, coupon))
+}
+/// The prefix of a customer's slots of one coupon.
+pub fn customer_claims_prefix(c: &CampaignId, coupon: &CouponId) -> String {
+    format!("CLAIM#{c}#{coupon}#")
 }
 
 /// A consent confirmation link's code: `CONFIRM#{code}` / `CONFIRM`, expiring (`ttl`).
@@ -92,6 +96,16 @@ pub fn coupon_stock(c: &CampaignId, coupon: &CouponId) -> (String, String) {
 pub fn claim(r: &RecipientId, coupon: &CouponId, n: u32) -> (String, String) {
     (recipient(r), format!("CLAIM#{coupon}#{n:03}"))
 }
+/// GSI1 partition of the claims still pending (a sparse index: the decision removes the
+/// attributes), write-sharded by claim id and sorted by claim time, for the sweeper.
+pub fn pending_claims(shard: u8) -> String {
+    format!("PENDING#{shard:02}")
+}
+/// A pending claim's place in `pending_claims`: its time, then its id.
+pub fn pending_claim_sk(claimed_at: DateTime<Utc>, claim_id: &str) -> String {
+    format!("{}#{claim_id}", claimed_at.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+}
+
 /// The per-person issue record of a slot: created once, so a slot is never issued twice.
 pub fn issued_record(r: &RecipientId, coupon: &CouponId, n: u32) -> (String, String) {
     (recipient(r), format!("ISSUED#{coupon}#{n:03}"))

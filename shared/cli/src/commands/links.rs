@@ -43,7 +43,7 @@ pub enum LinksCommand {
         format: String,
         /// Also write the notice list (not ads): a confirmation message with its link for each
         /// marketing consent given on a form and not yet confirmed, and the result notice of
-        /// each opt-out of the last 14 days (정보통신망법 §50⑧).
+        /// each opt-out of the last 14 days (정보통신망법 §50⑦, 시행령 §62의2).
         #[arg(long, value_name = "FILE")]
         notices: Option<PathBuf>,
     },

@@ -14,6 +14,8 @@ pub enum CouponState {
     /// Can be claimed after something (the reason, in Korean).
     Blocked(&'static str),
     Pending,
+    /// Pending for longer than a job takes: no more waiting on the page, a button to ask again.
+    Delayed,
     Issued {
         code: String,
         qr_svg: String,
@@ -284,6 +286,14 @@ fn coupon(v: &MdmView<'_>, c: &CouponView<'_>) -> Markup {
                 }
                 CouponState::Blocked(why) => { p.muted { (why) } a.btn.ghost href="#info" { "정보 입력하러 가기" } }
                 CouponState::Pending => { p { "쿠폰을 발급하고 있어요. 잠시만 기다려 주세요." } }
+                CouponState::Delayed => {
+                    p { "발급이 늦어지고 있어요. 다시 요청해 주세요." }
+                    form method="post" action=(format!("/p/{}/claim", v.code)) {
+                        input type="hidden" name="token" value=(v.token);
+                        input type="hidden" name="coupon" value=(c.def.id);
+                        button.btn.ghost type="submit" { "다시 요청하기" }
+                    }
+                }
                 CouponState::Issued { code, qr_svg } => {
                     div.code aria-label="쿠폰 번호" { (code) }
                     div.qr role="img" aria-label="쿠폰 QR 코드" { (PreEscaped(qr_svg)) }
