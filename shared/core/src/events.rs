@@ -1,6 +1,7 @@
 //! Events: the append-only record of what every person did. Stored in the events table,
 //! whose DynamoDB stream downstream consumers read. The JSON shape is a contract:
-//! docs/events.md documents it; bump `SCHEMA_VERSION` on any breaking change.
+//! docs/events.md documents it; a breaking change bumps that type's version
+//! (`EventData::schema_version`), an additive one keeps it.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Recipients (`RCPT#{id}` / `PROFILE`, listed through GSI1 `CAMP#{c}#R#{shard}`) and their
-//! phone de-duplication keys (`PHONE#{c}#{hash}` / `PHONE`).
+//! de-duplication keys, one per customer and campaign (`PHONE#{c}#{customer key}` / `PHONE`).
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
@@ -103,18 +103,9 @@ impl Db {
         self.table.get(TableId::Main, &key).await?.map(from_item).transpose()
     }
 
-    /// Saves what a recipient told us (form submit, opt-out): only these attributes are
-    /// written, and only set, so a share code, consent or opt-out changed at the same moment is
-    /// never overwritten.
-    pub async fn save_profile(&self, r: &Recipient) -> DbResult<()> {
-        let key = Key::new(keys::recipient(&r.id), keys::SK_PROFILE);
-        self.table
-            .update(TableId::Main, &key, self.profile_update(r)?, Some(Cond::Exists))
-            .await?;
-        Ok(())
-    }
-
-    /// The update `save_profile` makes, for a transaction.
+    /// Saves what a recipient told us (form submit, opt-out), inside a transaction: only these
+    /// attributes are written, and only set, so a share code, consent or opt-out changed at the
+    /// same moment is never overwritten.
     pub(crate) fn profile_update(&self, r: &Recipient) -> DbResult<Update> {
         let mut update = Update::new();
         let v = serde_json::to_value(r).map_err(|e| DbError::corrupt(keys::recipient(&r.id), e))?;
