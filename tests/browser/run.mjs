@@ -51,6 +51,29 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'],
 });
 
+// Every page any step opens is watched: each HTML response of the gateway must carry the CSP and
+// its companions, and the browser must report no CSP violation (the pages' own scripts are
+// allowed by their hashes; anything else would be refused and logged).
+const cspViolations = [], missingHeaders = [];
+let htmlPages = 0;
+const openContext = browser.newContext.bind(browser);
+browser.newContext = async (opts) => {
+  const ctx = await openContext(opts);
+  ctx.on('page', (p) => {
+    p.on('console', (m) => { if (/Content Security Policy|Refused to (execute|load|apply)/.test(m.text())) cspViolations.push(`${p.url()}: ${m.text()}`); });
+    p.on('response', (r) => {
+      const h = r.headers();
+      if (!r.url().startsWith(`http://127.0.0.1:${port}/`) || !(h['content-type'] || '').startsWith('text/html')) return;
+      htmlPages++;
+      const csp = h['content-security-policy'] || '';
+      if (!csp.includes("default-src 'none'") || !csp.includes("frame-ancestors 'none'") || h['x-content-type-options'] !== 'nosniff' || !h['referrer-policy']) {
+        missingHeaders.push(`${r.status()} ${r.url()}`);
+      }
+    });
+  });
+  return ctx;
+};
+
 try {
   const byName = campaigns['spring-demo'];
   const seoyeon = byName['박서연'], minji = byName['김민지'];
@@ -295,6 +318,11 @@ try {
     assert.equal(main.find((i) => i.sk === 'STOCK#thanks-1000').issued, 1, 'the MCS thank-you coupon');
     const kinds = events.filter((e) => e.campaign_id === 'spring-survey').map((e) => e.type);
     assert.equal(kinds.filter((k) => k === 'survey_completed').length, 2);
+  });
+  await step('headers: every HTML response carries the CSP, nothing was refused', async () => {
+    assert.ok(htmlPages >= 20, `HTML responses watched: ${htmlPages}`);
+    assert.deepEqual(missingHeaders, [], 'responses without the security headers');
+    assert.deepEqual(cspViolations, [], 'CSP violations reported by Chromium');
   });
 } finally {
   await browser.close();

@@ -110,3 +110,81 @@ fn campaign_urls_must_be_https() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Every HTML response carries the security headers, and each inline script of a page is
+/// allowed by the CSP through its own SHA-256 (so editing a script without the policy, or
+/// adding a script, fails here before it fails in a browser). JSON gets nosniff too.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn every_page_carries_the_security_headers() -> anyhow::Result<()> {
+    use base64::Engine;
+    use sha2::Digest;
+
+    let web = Backend::embedded().web();
+    let mdm = demo_campaign("headers-mdm")?;
+    let path = format!("{}/../examples/survey/campaign.yaml", env!("CARGO_MANIFEST_DIR"));
+    let mut survey = mcamp_ops::campaign_file::load(std::path::Path::new(&path))?;
+    survey.id = mcamp_core::values::CampaignId::parse("headers-survey")?;
+    let mut pages = vec!["/p/nosuchcode1".to_string(), "/nosuchcode1".to_string()];
+    for c in [&mdm, &survey] {
+        web.app.db.push_campaign(c, web.app.now()).await?;
+        import_csv(&web.app.db, c, "이름,휴대폰\n김민지,010-3500-0009\n").await?;
+        let all: Vec<Recipient> = web.app.db.recipients(&c.id).try_collect().await?;
+        let r = all.first().context("recipient")?;
+        pages.push(format!("/p/{}", r.code));
+        pages.push(format!("/p/{}/optout", r.code));
+        pages.push(format!("/s/{}", r.code));
+    }
+    let mut scripts = 0;
+    for p in &pages {
+        let resp = call(&web, "GET", p, &[("user-agent", IPHONE_SAFARI)], "").await?;
+        let header = |n: &str| {
+            resp.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        if !header("content-type").starts_with("text/html") {
+            continue;
+        }
+        let csp = header("content-security-policy");
+        ensure!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{p}: CSP {csp:?}"
+        );
+        ensure!(header("x-content-type-options") == "nosniff", "{p}: nosniff");
+        ensure!(!header("referrer-policy").is_empty(), "{p}: referrer-policy");
+        let body = text(&resp);
+        for part in body.split("<script>").skip(1) {
+            let script = part.split("</script>").next().unwrap_or_default();
+            let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script));
+            ensure!(
+                csp.contains(&format!("'sha256-{hash}'")),
+                "{p}: an inline script the CSP does not allow"
+            );
+            scripts += 1;
+        }
+        ensure!(
+            !body.contains("<script src") && !body.contains(" onclick="),
+            "{p}: a script outside the policy"
+        );
+    }
+    ensure!(scripts >= 2, "the M-DM and survey scripts were checked ({scripts})");
+    // JSON answers are not sniffed either.
+    let resp = call(
+        &web,
+        "GET",
+        "/p/nosuchcode1/coupon",
+        &[("accept", "application/json")],
+        "",
+    )
+    .await?;
+    ensure!(
+        resp.headers()
+            .get("x-content-type-options")
+            .is_some_and(|v| v == "nosniff"),
+        "JSON without nosniff: {}",
+        resp.status()
+    );
+    Ok(())
+}

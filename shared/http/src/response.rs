@@ -10,6 +10,7 @@ pub fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {
         .status(status)
         .header("content-type", "application/json")
         .header("cache-control", "no-store")
+        .header("x-content-type-options", "nosniff")
         .body(Body::from(body.to_string()))
         .unwrap_or_default()
 }
@@ -21,6 +22,8 @@ pub fn html_response(status: u16, html: String) -> Response<Body> {
         .header("cache-control", "no-store")
         .header("x-content-type-options", "nosniff")
         .header("referrer-policy", "strict-origin-when-cross-origin")
+        .header("content-security-policy", crate::pages::content_security_policy())
+        .header("x-frame-options", "DENY")
         .body(Body::from(html))
         .unwrap_or_default()
 }

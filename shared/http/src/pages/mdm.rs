@@ -94,7 +94,10 @@ const CSS: &str = concat!(
 );
 
 /// Inline script (kept small): beacons for interactions, claim without reload, lazy Kakao share.
-const SCRIPT: &str = r#"(function(){var d=document,b=d.querySelector('main'),c=b.dataset.code,t=b.dataset.token;
+/// The SDK is pinned by version and Subresource Integrity (the sha384 Kakao publishes for 2.7.4
+/// in its getting-started page): a changed file on the CDN is refused, and sharing falls back
+/// to nothing rather than running it. The page's CSP allows this script by its hash.
+pub(crate) const SCRIPT: &str = r#"(function(){var d=document,b=d.querySelector('main'),c=b.dataset.code,t=b.dataset.token;
 function ev(a,x){try{navigator.sendBeacon('/e',JSON.stringify({code:c,token:t,action:a,target:x||null}))}catch(e){}}
 d.querySelectorAll('video').forEach(function(v){v.addEventListener('play',function(){ev('video_play',v.dataset.id)},{once:true})});
 d.querySelectorAll('[data-cta]').forEach(function(a){a.addEventListener('click',function(){ev('cta_tap',a.dataset.cta)})});
@@ -107,7 +110,7 @@ fetch('/p/'+c+'/share',{method:'POST',headers:{'Accept':'application/json','Cont
 if(ch==='copy_link'){navigator.clipboard&&navigator.clipboard.writeText(j.url);e.target.textContent='링크를 복사했어요'}
 else if(ch==='sms'){location.href='sms:?&body='+encodeURIComponent(j.title+' '+j.url)}
 else if(ch==='kakao'){var k=b.dataset.kakao;if(!k){location.href='sms:?&body='+encodeURIComponent(j.title+' '+j.url);return}
-var s=d.createElement('script');s.src='https://t1.kakaocdn.net/kakao_js_sdk/2.7.4/kakao.min.js';s.crossOrigin='anonymous';s.onload=function(){if(!Kakao.isInitialized())Kakao.init(k);
+var s=d.createElement('script');s.src='https://t1.kakaocdn.net/kakao_js_sdk/2.7.4/kakao.min.js';s.integrity='sha384-DKYJZ8NLiK8MN4/C5P2dtSmLQ4KwPaoqAfyA/DfmEc1VDxu4yyC7wy6K1Hs90nka';s.crossOrigin='anonymous';s.onload=function(){if(!Kakao.isInitialized())Kakao.init(k);
 Kakao.Share.sendDefault({objectType:'feed',content:{title:j.title,description:j.description,imageUrl:j.image||'',link:{mobileWebUrl:j.url,webUrl:j.url}},buttons:[{title:'자세히 보기',link:{mobileWebUrl:j.url,webUrl:j.url}}],serverCallbackArgs:{share_code:j.code}})};d.head.appendChild(s)}})})}
 })();"#;
 

@@ -29,6 +29,37 @@ pub const BASE_CSS: &str = concat!(
     "footer a{color:var(--muted)}",
 );
 
+/// The Content-Security-Policy of every page: no script but the pages' own inline scripts (by
+/// their SHA-256) and the pinned Kakao SDK; images and video over https or inline; requests
+/// only to this origin (and Kakao's, for the share); never framed. Inline `style` stays
+/// allowed: each page's accent colour is written into its stylesheet, and text is escaped.
+pub fn content_security_policy() -> &'static str {
+    static CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        use base64::Engine;
+        use sha2::Digest;
+        let hashes: Vec<String> = [mdm::SCRIPT, survey::SCRIPT]
+            .iter()
+            .map(|s| {
+                format!(
+                    "'sha256-{}'",
+                    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(s))
+                )
+            })
+            .collect();
+        format!(
+            "default-src 'none'; script-src {} {KAKAO_SDK}; style-src 'unsafe-inline'; \
+             img-src https: data:; media-src https:; frame-src https://www.youtube-nocookie.com; \
+             connect-src 'self' https://*.kakao.com; form-action 'self'; base-uri 'none'; \
+             frame-ancestors 'none'",
+            hashes.join(" ")
+        )
+    });
+    &CSP
+}
+
+/// Where the Kakao SDK comes from (pinned; see `mdm::SCRIPT`).
+const KAKAO_SDK: &str = "https://t1.kakaocdn.net/kakao_js_sdk/2.7.4/kakao.min.js";
+
 /// The document around a page's body.
 pub fn layout(title: &str, head_extra: Markup, body: Markup) -> Markup {
     html! {

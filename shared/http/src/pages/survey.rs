@@ -82,7 +82,7 @@ const CSS: &str = concat!(
 /// Listeners sit on `document`, which survives the swap, so the swapped-in copy of this
 /// script (inert under `innerHTML`) never binds twice. A swapped-in meta refresh is inert
 /// too, so the script follows it itself.
-const SCRIPT: &str = r#"(function(){var d=document;
+pub(crate) const SCRIPT: &str = r#"(function(){var d=document;
 d.addEventListener('change',function(e){var i=e.target;if(i.type==='radio'&&i.form&&i.form.dataset.auto){i.form.requestSubmit?i.form.requestSubmit():i.form.submit()}});
 d.addEventListener('submit',function(e){var f=e.target;if(!window.fetch||!window.FormData)return;e.preventDefault();var b=new FormData(f),s=e.submitter;if(s&&s.name)b.append(s.name,s.value);
 d.body.style.opacity='.6';fetch(f.action,{method:'POST',body:new URLSearchParams(b)}).then(function(r){return r.text().then(function(t){history.replaceState(null,'',r.url);d.documentElement.innerHTML=t;scrollTo(0,0);
