@@ -514,3 +514,132 @@ async fn every_claim_finishes_despite_lost_sends(b: Backend) -> anyhow::Result<(
     Ok(())
 }
 contract!(every_claim_finishes, super::every_claim_finishes_despite_lost_sends);
+
+/// The stock cap and "every claim finishes" under the faults of a real DynamoDB and SQS at a
+/// burst: transaction conflicts, throttling, timeouts whose write landed, lost sends, all
+/// seeded. People whose tap failed tap again; the issuer retries through redelivery; the
+/// sweeper runs as its schedule would. Exactly the stock is issued, nobody twice, and no
+/// claim is left pending.
+async fn stock_cap_under_injected_faults(b: Backend) -> anyhow::Result<()> {
+    const PEOPLE: usize = 1000;
+    const STOCK: u32 = 50;
+    let clean = b.app();
+    let campaign = campaign_with_coupon("faulty-burst", STOCK)?;
+    clean.db.push_campaign(&campaign, clean.now()).await?;
+    let people = recipients(&clean.db, &campaign.id, PEOPLE).await?;
+    let coupon = CouponId::parse("welcome")?;
+
+    let faults = mcamp_tests::Faults {
+        conflict: 0.05,
+        throttle: 0.03,
+        timeout: 0.02,
+        only: None,
+    };
+    let table = std::sync::Arc::new(mcamp_tests::FaultyTable::new(b.table.clone(), faults, 42));
+    let queue = std::sync::Arc::new(mcamp_tests::FlakyQueue::new(b.queue.clone(), 0.10, 43));
+    let clock = mcamp_tests::TestClock::new();
+    let app = App::new(table.clone(), queue.clone())
+        .with_campaign_cache(Duration::ZERO)
+        .with_clock(clock.clock());
+
+    // 1000 taps at once (64 in flight); a tap that fails is tapped again, up to 10 times.
+    let retries = std::sync::atomic::AtomicUsize::new(0);
+    let claims = stream::iter(people.iter())
+        .map(|r| {
+            let (app, campaign, coupon, retries) = (&app, &campaign, &coupon, &retries);
+            async move {
+                let mut last = None;
+                for _ in 0..10 {
+                    match claims::claim(&app.db, app.queue.as_ref(), campaign, r, None, coupon, app.now()).await {
+                        Ok(c) => return Ok(c),
+                        Err(e) => {
+                            retries.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            last = Some(e);
+                        }
+                    }
+                }
+                Err(last)
+            }
+        })
+        .buffer_unordered(64);
+    let issuing = async {
+        for _ in 0..5 {
+            consume(&app, Duration::from_millis(100), Duration::ZERO).await;
+        }
+    };
+    let (results, ()) = tokio::join!(claims.collect::<Vec<_>>(), issuing);
+    let failed_taps = results.iter().filter(|r| r.is_err()).count();
+    ensure!(
+        failed_taps == 0,
+        "{}: {failed_taps} people could not claim in 10 taps",
+        b.name
+    );
+
+    // The issuer and the sweeper run until every claim is decided (their own calls meet the
+    // same faults; a sweep that fails is simply the next run's work).
+    let pending = || async {
+        let mut n = 0;
+        for r in &people {
+            let c = clean.db.claim(&r.id, &coupon, 1).await?;
+            n += usize::from(c.is_none_or(|c| c.status == ClaimStatus::Pending));
+        }
+        anyhow::Ok(n)
+    };
+    let (mut sweeps, mut resent) = (0, 0);
+    loop {
+        drain(&app, 4).await;
+        let left = pending().await?;
+        if left == 0 {
+            break;
+        }
+        ensure!(
+            sweeps < 30,
+            "{}: {left} claims still pending after {sweeps} sweeps",
+            b.name
+        );
+        clock.advance(chrono::Duration::seconds(61));
+        if let Ok(r) = claims::sweep(&app.db, app.queue.as_ref(), app.now(), 5000).await {
+            resent += r.resent;
+        }
+        sweeps += 1;
+    }
+
+    let issued = clean.db.issued_coupons(&campaign.id, &coupon).await?;
+    let owners: HashSet<_> = issued.iter().map(|c| c.recipient_id.clone()).collect();
+    let counter = clean.db.coupon_stock(&campaign.id, &coupon).await?.0;
+    let mut sold_out = 0;
+    for r in &people {
+        let c = clean.db.claim(&r.id, &coupon, 1).await?;
+        sold_out += usize::from(c.is_some_and(|c| c.status == ClaimStatus::SoldOut));
+    }
+    let dead = b.queue.depth(QueueId::CouponIssueDlq).await?;
+    let (conflicts, throttles, timeouts) = table.counts.get();
+    println!(
+        "{}: {PEOPLE} claims, stock {STOCK}: issued {}, sold out {sold_out}, pending 0; injected {conflicts} conflicts, \
+         {throttles} throttles, {timeouts} timeouts, {} lost sends; {} taps retried, {sweeps} sweeps resent {resent}, \
+         {dead} jobs dead-lettered",
+        b.name,
+        issued.len(),
+        queue.failed(),
+        retries.into_inner(),
+    );
+    ensure!(
+        issued.len() == STOCK as usize && owners.len() == STOCK as usize && counter == i64::from(STOCK),
+        "{}: exactly the stock, nobody twice: {} issued to {} people, counter {counter}",
+        b.name,
+        issued.len(),
+        owners.len()
+    );
+    ensure!(
+        sold_out == PEOPLE - STOCK as usize,
+        "{}: every other claim sold out: {sold_out}",
+        b.name
+    );
+    ensure!(
+        conflicts > 0 && throttles > 0 && timeouts > 0 && queue.failed() > 0,
+        "{}: faults were injected",
+        b.name
+    );
+    Ok(())
+}
+contract!(stock_cap_under_faults, super::stock_cap_under_injected_faults);

@@ -354,3 +354,57 @@ async fn minting_is_idempotent(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(minting, super::minting_is_idempotent);
+
+/// The events table down (every write throttled): the person still gets the redirect and their
+/// page, the click is on the link's counter, and each lost event is counted and logged, never
+/// silent.
+async fn lost_events_never_stop_the_person(b: Backend) -> anyhow::Result<()> {
+    let faults = mcamp_tests::Faults {
+        throttle: 1.0,
+        only: Some(TableId::Events),
+        ..mcamp_tests::Faults::default()
+    };
+    let table = std::sync::Arc::new(mcamp_tests::FaultyTable::new(b.table.clone(), faults, 1));
+    let web = mcamp_http::Web::new(
+        mcamp_app::App::new(table.clone(), b.queue.clone()),
+        mcamp_http::Site::local(
+            "http://127.0.0.1:3000",
+            mcamp_tests::TEST_SECRET,
+            mcamp_tests::phone_key(),
+        ),
+    );
+    let c = campaign_with_coupon("lost-events", 5)?;
+    web.app.db.push_campaign(&c, web.app.now()).await?;
+    let r = recipients(&web.app.db, &c.id, 1).await?.pop().context("recipient")?;
+    let resp = call(
+        &web,
+        "GET",
+        &format!("/{}", r.code),
+        &[("user-agent", IPHONE_SAFARI)],
+        "",
+    )
+    .await?;
+    ensure!(
+        resp.status() == 302,
+        "{}: the redirect answers: {}",
+        b.name,
+        resp.status()
+    );
+    let page = call(&web, "GET", &location(&resp), &[("user-agent", IPHONE_SAFARI)], "").await?;
+    ensure!(page.status() == 200, "{}: the page answers: {}", b.name, page.status());
+    let link = web.app.db.link(&r.code).await?.context("link")?;
+    ensure!(
+        link.clicks == 1,
+        "{}: the click is on the link's counter: {}",
+        b.name,
+        link.clicks
+    );
+    ensure!(
+        web.app.events_lost() == 2 && table.counts.get().1 >= 2,
+        "{}: the click and the page view were counted as lost: {}",
+        b.name,
+        web.app.events_lost()
+    );
+    Ok(())
+}
+contract!(lost_events, super::lost_events_never_stop_the_person);

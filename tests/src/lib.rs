@@ -12,9 +12,11 @@ use mcamp_aws::{Aws, Names};
 use mcamp_embedded::Embedded;
 use mcamp_http::{Site, Web};
 use mcamp_store::ports::{
-    ChangeFeed, Cond, Item, JobQueue, Key, Page, Query, QueueId, Received, StoreError, StoreResult, Table, TableId,
-    TxWrite, Update,
+    ChangeFeed, Cond, Item, JobQueue, Key, Page, Query, StoreResult, Table, TableId, TxWrite, Update,
 };
+
+pub mod faults;
+pub use faults::{Faults, FaultyTable, FlakyQueue};
 
 /// One backend under test: the ports, and what it is.
 #[derive(Clone)]
@@ -218,64 +220,6 @@ impl Table for CountingTable {
     async fn put_many(&self, table: TableId, items: Vec<Item>) -> StoreResult<()> {
         self.count();
         self.inner.put_many(table, items).await
-    }
-}
-
-/// A `JobQueue` that fails sends at a given rate, deterministically from a seed: the faults of
-/// a real SQS (a send that times out or is throttled) injected into a test.
-pub struct FlakyQueue {
-    inner: Arc<dyn JobQueue>,
-    rate: f64,
-    rng: std::sync::Mutex<rand::rngs::StdRng>,
-    failed: std::sync::atomic::AtomicUsize,
-}
-
-impl FlakyQueue {
-    pub fn new(inner: Arc<dyn JobQueue>, rate: f64, seed: u64) -> Self {
-        use rand::SeedableRng;
-        FlakyQueue {
-            inner,
-            rate,
-            rng: std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(seed)),
-            failed: std::sync::atomic::AtomicUsize::new(0),
-        }
-    }
-    /// Sends failed so far.
-    pub fn failed(&self) -> usize {
-        self.failed.load(std::sync::atomic::Ordering::SeqCst)
-    }
-    fn fails(&self) -> bool {
-        use rand::Rng;
-        self.rng.lock().map(|mut r| r.gen_bool(self.rate)).unwrap_or(false)
-    }
-}
-
-#[async_trait::async_trait]
-impl JobQueue for FlakyQueue {
-    async fn send(&self, queue: QueueId, body: String) -> StoreResult<String> {
-        if self.fails() {
-            self.failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            return Err(StoreError::Throttled("injected send failure".into()));
-        }
-        self.inner.send(queue, body).await
-    }
-    async fn receive(
-        &self,
-        queue: QueueId,
-        max: usize,
-        visibility: Duration,
-        wait: Duration,
-    ) -> StoreResult<Vec<Received>> {
-        self.inner.receive(queue, max, visibility, wait).await
-    }
-    async fn ack(&self, queue: QueueId, receipt: &str) -> StoreResult<()> {
-        self.inner.ack(queue, receipt).await
-    }
-    async fn retry_later(&self, queue: QueueId, receipt: &str, delay: Duration) -> StoreResult<()> {
-        self.inner.retry_later(queue, receipt, delay).await
-    }
-    async fn depth(&self, queue: QueueId) -> StoreResult<usize> {
-        self.inner.depth(queue).await
     }
 }
 

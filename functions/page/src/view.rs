@@ -195,15 +195,10 @@ pub(crate) async fn page(
     };
     let html = mdm::render(&view).into_string();
     // A refresh while a coupon is pending (`?w=`) is the page polling, not a view.
-    if req.method() == lambda_http::http::Method::GET
-        && query_param(req, "w").is_none()
-        && let Err(e) = web
-            .app
-            .db
-            .append_event(&p.event(now, EventData::PageView { page: "mdm".into() }))
-            .await
-    {
-        tracing::error!(error = %mcamp_http::error::chain(&e), "page view not recorded");
+    if req.method() == lambda_http::http::Method::GET && query_param(req, "w").is_none() {
+        web.app
+            .record(&p.event(now, EventData::PageView { page: "mdm".into() }))
+            .await;
     }
     Ok(html_response(status, html))
 }

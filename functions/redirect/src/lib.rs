@@ -101,10 +101,9 @@ async fn click(web: &Web, req: &Request, code: ShortCode, client: ClientInfo) ->
         }
     };
     let event = Event::new(link.campaign_id.clone(), now, EventData::Click { code, client, first }).by(credit);
-    if let Err(e) = app.db.append_event(&event).await {
-        // The person still gets their page; the counter on the link already holds the click.
-        tracing::error!(error = %mcamp_http::error::chain(&e), "click event not recorded");
-    }
+    // The person gets their page whatever happens to the event (the link's counter already
+    // holds the click).
+    app.record(&event).await;
     let mut resp = Response::builder()
         .status(302)
         .header("location", page_path(stored.campaign.kind, &target_code))
@@ -160,9 +159,7 @@ async fn preview_card(
     let url = format!("{}/{}", origin(req, web.site.base_url.as_deref()), code);
     let event = Event::new(link.campaign_id.clone(), now, EventData::Preview { code, client })
         .by(Attribution::owner(link.recipient_id.clone()));
-    if let Err(e) = app.db.append_event(&event).await {
-        tracing::error!(error = %mcamp_http::error::chain(&e), "preview event not recorded");
-    }
+    app.record(&event).await;
     let c = &stored.campaign;
     let html = preview::render(&Card {
         title: &c.share.title,

@@ -159,9 +159,7 @@ async fn show(web: &Web, req: &Request, p: &Personal) -> Result<Response<Body>, 
     let (path, at) = def.walk(&answers);
     if resp.is_none() && query_param(req, "start").is_none() {
         let event = p.event(web.app.now(), EventData::PageView { page: "survey".into() });
-        if let Err(e) = web.app.db.append_event(&event).await {
-            tracing::error!(error = %e, "page view not recorded");
-        }
+        web.app.record(&event).await;
         return render(web, p, None, Screen::Intro, 200).await;
     }
     if needs_demographics(def, &p.recipient, resp.as_ref()) {

@@ -6,10 +6,12 @@ pub mod backend;
 pub mod lambda;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use mcamp_core::events::Event;
 use mcamp_core::values::CampaignId;
 use mcamp_store::campaigns::StoredCampaign;
 use mcamp_store::ports::{JobQueue, Table};
@@ -17,6 +19,25 @@ use mcamp_store::{Db, DbResult};
 
 /// The current time; tests pin it.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// One `EventsLost` count in CloudWatch's embedded metric format: a JSON log line that Lambda's
+/// log pipeline turns into a metric, with no API call in the request path.
+fn lost_event_metric(kind: &str, now: DateTime<Utc>) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": "mcamp",
+                // The total (no dimension, which the alarm watches) and per event type.
+                "Dimensions": [[], ["Type"]],
+                "Metrics": [{"Name": "EventsLost", "Unit": "Count"}],
+            }],
+        },
+        "Type": kind,
+        "EventsLost": 1,
+    })
+    .to_string()
+}
 
 /// How long a warm function trusts its cached copy of a campaign by default (a pause takes
 /// effect after it).
@@ -29,6 +50,7 @@ pub struct App {
     pub clock: Clock,
     campaign_cache: Duration,
     campaigns: Arc<Mutex<HashMap<CampaignId, (Instant, Arc<StoredCampaign>)>>>,
+    events_lost: Arc<AtomicU64>,
 }
 
 impl App {
@@ -39,7 +61,26 @@ impl App {
             clock: Arc::new(Utc::now),
             campaign_cache: CAMPAIGN_CACHE,
             campaigns: Arc::new(Mutex::new(HashMap::new())),
+            events_lost: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Appends an event that must not stand in the person's way (a click, a view): when the
+    /// write fails, the person still gets their page, and the loss is never silent. It is
+    /// logged, counted here, and published as the CloudWatch metric `mcamp/EventsLost` (in
+    /// total and per `Type`) through an embedded-metric-format log line; `EventsLostAlarm`
+    /// watches it.
+    pub async fn record(&self, event: &Event) {
+        if let Err(e) = self.db.append_event(event).await {
+            self.events_lost.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %error_chain(&e), event = event.kind(), "event not recorded");
+            println!("{}", lost_event_metric(event.kind(), self.now()));
+        }
+    }
+
+    /// Events this instance could not record (`record`).
+    pub fn events_lost(&self) -> u64 {
+        self.events_lost.load(Ordering::Relaxed)
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {

@@ -53,7 +53,10 @@ pub async fn claim(
         let settled = last.status != ClaimStatus::Pending;
         let full = existing.len() as u32 >= def.per_person;
         if !settled {
-            redrive(db, queue, last, Some(r), now).await?;
+            // The claim stands whatever the resend does; a failed one is the sweeper's.
+            if let Err(e) = redrive(db, queue, last, Some(r), now).await {
+                tracing::warn!(error = %e, claim = %last.claim_id, "coupon job not sent again; the sweeper will");
+            }
             return Ok(last.clone());
         }
         if full || last.status == ClaimStatus::SoldOut {
