@@ -304,3 +304,278 @@ fn every_function_gets_the_variables_start_up_requires() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// What each function's IAM policy in template.yaml allows, as `action resource` pairs in the
+/// `Recorder`'s terms: inline `Statement`s on the tables (and the index), and the SAM SQS
+/// policy templates on the queues.
+fn allowed(function: &Value) -> anyhow::Result<BTreeSet<String>> {
+    let label = |v: &Value| {
+        untag(v)
+            .as_str()
+            .map(|r| r.replace("${", "").replace(".Arn}", "").replace(".Arn", ""))
+    };
+    let mut out = BTreeSet::new();
+    let props = get(function, "Properties").context("Properties")?;
+    for p in get(props, "Policies")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let p = untag(p);
+        if let Some(statements) = get(p, "Statement").and_then(Value::as_sequence) {
+            for st in statements {
+                let resource = get(st, "Resource").and_then(label).context("a statement's Resource")?;
+                for a in get(st, "Action").and_then(Value::as_sequence).into_iter().flatten() {
+                    out.insert(format!("{} {resource}", a.as_str().context("an action")?));
+                }
+            }
+        }
+        for (template, actions) in [
+            ("SQSSendMessagePolicy", &["sqs:SendMessage"][..]),
+            (
+                "SQSPollerPolicy",
+                &[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                ][..],
+            ),
+        ] {
+            if let Some(q) = get(p, template).and_then(|t| get(t, "QueueName")).and_then(label) {
+                let q = q.replace(".QueueName", "");
+                out.extend(actions.iter().map(|a| format!("{a} {q}")));
+            }
+        }
+        ensure!(
+            get(p, "DynamoDBCrudPolicy").is_none() && get(p, "DynamoDBWritePolicy").is_none(),
+            "a broad DynamoDB policy template"
+        );
+    }
+    Ok(out)
+}
+
+/// Least privilege that works: every function's flows run over recording ports, and each call
+/// they make must be allowed by that function's policy in template.yaml (a missing action
+/// would be an AccessDenied in AWS), while no policy holds DynamoDB's broad templates.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> {
+    use futures::TryStreamExt;
+    use mcamp_core::recipient::Recipient;
+    use mcamp_http::tokens::form_token;
+    use mcamp_tests::{IPHONE_SAFARI, KAKAO_SCRAPER, Recorder, RecordingQueue, RecordingTable, call, text};
+    use std::sync::Arc;
+
+    let b = mcamp_tests::Backend::embedded();
+    let recorder = Arc::new(Recorder::default());
+    let clock = mcamp_tests::TestClock::new();
+    let app = mcamp_app::App::new(
+        Arc::new(RecordingTable {
+            inner: b.table.clone(),
+            recorder: recorder.clone(),
+        }),
+        Arc::new(RecordingQueue {
+            inner: b.queue.clone(),
+            recorder: recorder.clone(),
+        }),
+    )
+    .with_clock(clock.clock());
+    let web = mcamp_http::Web::new(
+        app.clone(),
+        mcamp_http::Site::local(
+            "http://127.0.0.1:3000",
+            mcamp_tests::TEST_SECRET,
+            mcamp_tests::phone_key(),
+        ),
+    );
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+
+    // Set-up, as the CLI does it (not a function).
+    recorder.now_running("cli");
+    let mdm = mcamp_tests::demo_campaign("iam-mdm")?;
+    app.db.push_campaign(&mdm, app.now()).await?;
+    mcamp_tests::import_csv(&app.db, &mdm, "이름,휴대폰\n김민지,010-3600-0001\n").await?;
+    let r: Recipient = app.db.recipients(&mdm.id).try_collect::<Vec<_>>().await?.remove(0);
+    let path = format!("{}/../examples/survey/campaign.yaml", env!("CARGO_MANIFEST_DIR"));
+    let mut survey = mcamp_ops::campaign_file::load(Path::new(&path))?;
+    survey.id = mcamp_core::values::CampaignId::parse("iam-survey")?;
+    app.db.push_campaign(&survey, app.now()).await?;
+    mcamp_tests::import_csv(&app.db, &survey, "이름,휴대폰\n김민지,010-3600-0001\n").await?;
+    let sr: Recipient = app.db.recipients(&survey.id).try_collect::<Vec<_>>().await?.remove(0);
+    let store = mcamp_core::values::StoreId::parse("iam-store")?;
+    let key = mcamp_ops::stores::add_store(&app.db, &store, "강남점", false, app.now()).await?;
+    let mut ended = mcamp_tests::campaign_with_coupon("iam-ended", 5)?;
+    ended.ends_at = Some(app.now() - chrono::Duration::days(30));
+    ended.retention_days = 1;
+    app.db.push_campaign(&ended, app.now()).await?;
+    mcamp_tests::import_csv(&app.db, &ended, "이름,휴대폰\n박서연,010-3600-0002\n").await?;
+
+    recorder.now_running("RedirectFunction");
+    for ua in [IPHONE_SAFARI, KAKAO_SCRAPER] {
+        call(&web, "GET", &format!("/{}", r.code), &[("user-agent", ua)], "").await?;
+    }
+
+    recorder.now_running("PageFunction");
+    let page = format!("/p/{}", r.code);
+    let token = form_token(&web.site.secret, r.code.as_str());
+    let ok = |what: &str, resp: &lambda_http::Response<lambda_http::Body>| {
+        ensure!(resp.status().as_u16() < 400, "{what}: {} {}", resp.status(), text(resp));
+        anyhow::Ok(())
+    };
+    ok(
+        "view",
+        &call(&web, "GET", &page, &[("user-agent", IPHONE_SAFARI)], "").await?,
+    )?;
+    let body = format!(
+        "token={token}&name=%EA%B9%80%EB%AF%BC%EC%A7%80&phone=010-3600-0001&gender=female&birth_year=1990&privacy=yes&marketing=yes"
+    );
+    ok(
+        "form",
+        &call(&web, "POST", &format!("{page}/form"), &form, &body).await?,
+    )?;
+    let coupon = &mdm.coupons.first().context("a coupon")?.id;
+    let body = format!("token={token}&coupon={coupon}");
+    ok(
+        "claim",
+        &call(&web, "POST", &format!("{page}/claim"), &form, &body).await?,
+    )?;
+    ok(
+        "poll",
+        &call(
+            &web,
+            "GET",
+            &format!("{page}/coupon"),
+            &[("accept", "application/json")],
+            "",
+        )
+        .await?,
+    )?;
+    let share = call(
+        &web,
+        "POST",
+        &format!("{page}/share"),
+        &[form[0], ("accept", "application/json")],
+        &format!("token={token}&channel=copy_link"),
+    )
+    .await?;
+    ok("share", &share)?;
+    let share_code: String = serde_json::from_str::<serde_json::Value>(&text(&share))?["code"]
+        .as_str()
+        .context("share code")?
+        .to_owned();
+
+    recorder.now_running("RedirectFunction");
+    call(
+        &web,
+        "GET",
+        &format!("/{share_code}"),
+        &[("user-agent", IPHONE_SAFARI)],
+        "",
+    )
+    .await?;
+
+    recorder.now_running("CouponIssuerFunction");
+    mcamp_coupon_issuer::consume(&app, std::time::Duration::from_millis(50), std::time::Duration::ZERO).await;
+    let issued = app
+        .db
+        .claim(&r.id, coupon, 1)
+        .await?
+        .and_then(|c| c.code)
+        .context("issued")?;
+
+    recorder.now_running("RedeemFunction");
+    let resp = call(
+        &web,
+        "POST",
+        &format!("/api/stores/{store}/redeem"),
+        &[
+            ("authorization", &format!("Bearer {key}")),
+            ("content-type", "application/json"),
+        ],
+        &serde_json::json!({ "code": issued.to_string() }).to_string(),
+    )
+    .await?;
+    ok("redeem", &resp)?;
+
+    recorder.now_running("SurveyFunction");
+    let s = format!("/s/{}", sr.code);
+    let stoken = form_token(&web.site.secret, sr.code.as_str());
+    ok(
+        "survey",
+        &call(&web, "GET", &s, &[("user-agent", IPHONE_SAFARI)], "").await?,
+    )?;
+    for screen in [
+        "q=_demo&gender=female&age_band=30s",
+        "q=tried&v=no",
+        "q=pick&v=matcha",
+        "q=visits&v=lunch",
+        "q=nps&v=9",
+        "q=comment&skip=1",
+    ] {
+        ok(
+            screen,
+            &call(&web, "POST", &s, &form, &format!("token={stoken}&{screen}")).await?,
+        )?;
+    }
+
+    recorder.now_running("PageFunction");
+    let body = format!("token={token}&phone=010-3600-0001");
+    ok(
+        "opt-out",
+        &call(&web, "POST", &format!("{page}/optout"), &form, &body).await?,
+    )?;
+
+    // A claim whose job was lost, found by the sweeper a minute later.
+    recorder.now_running("cli");
+    let lost = mcamp_tests::campaign_with_coupon("iam-lost", 5)?;
+    app.db.push_campaign(&lost, app.now()).await?;
+    let lr = mcamp_tests::recipients(&app.db, &lost.id, 1).await?.remove(0);
+    let flaky = mcamp_tests::FlakyQueue::new(b.queue.clone(), 1.0, 1);
+    let lost_coupon = &lost.coupons.first().context("coupon")?.id;
+    mcamp_store::claims::claim(&app.db, &flaky, &lost, &lr, None, lost_coupon, app.now()).await?;
+    clock.advance(chrono::Duration::seconds(61));
+    recorder.now_running("ClaimSweeperFunction");
+    let swept = mcamp_claim_sweeper::handle(&app, serde_json::json!({}))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(swept.resent >= 1, "the sweeper resent the lost job: {swept:?}");
+
+    recorder.now_running("PrivacyPurgeFunction");
+    clock.advance(chrono::Duration::days(2));
+    let purged = mcamp_privacy_purge::handle(&app, serde_json::json!({}))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(
+        purged.recipients_erased >= 1,
+        "the purge erased the ended campaign's people: {purged:?}"
+    );
+
+    let t = template()?;
+    let fns = functions(&t)?;
+    for (function, used) in recorder.seen() {
+        println!("{function}: {}", used.into_iter().collect::<Vec<_>>().join(", "));
+    }
+    let mut problems = String::new();
+    for (function, used) in recorder.seen() {
+        if function == "cli" {
+            continue;
+        }
+        let def = fns
+            .get(&function)
+            .with_context(|| format!("{function} in template.yaml"))?;
+        let allowed = allowed(def)?;
+        let missing: Vec<String> = used.difference(&allowed).cloned().collect();
+        if !missing.is_empty() {
+            problems += &listing(&format!("{function} does but may not"), missing);
+        }
+    }
+    ensure!(
+        problems.is_empty(),
+        "IAM policies short of what the code does:\n{problems}"
+    );
+    let ran: BTreeSet<String> = recorder.seen().into_keys().collect();
+    for f in fns.keys() {
+        ensure!(ran.contains(f), "{f}: no flow exercised it");
+    }
+    Ok(())
+}

@@ -222,3 +222,136 @@ impl JobQueue for FlakyQueue {
         self.inner.depth(queue).await
     }
 }
+
+/// Records what each function does to the stores, as IAM actions on the resources of
+/// template.yaml (`dynamodb:GetItem MainTable`, `dynamodb:Query MainTable/index/gsi1`,
+/// `sqs:SendMessage CouponIssueQueue`), under the name of the function running (set by the
+/// test before each call): what least privilege must allow.
+#[derive(Default)]
+pub struct Recorder {
+    function: std::sync::Mutex<String>,
+    seen: std::sync::Mutex<std::collections::BTreeMap<String, std::collections::BTreeSet<String>>>,
+}
+
+impl Recorder {
+    /// Attributes what follows to `function` (a template logical id such as `PageFunction`).
+    pub fn now_running(&self, function: &str) {
+        if let Ok(mut f) = self.function.lock() {
+            *f = function.to_owned();
+        }
+    }
+    /// What each function did.
+    pub fn seen(&self) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+    fn note(&self, action: &str, resource: &str) {
+        let f = self.function.lock().map(|f| f.clone()).unwrap_or_default();
+        if let Ok(mut s) = self.seen.lock() {
+            s.entry(f).or_default().insert(format!("{action} {resource}"));
+        }
+    }
+    fn table(t: TableId) -> &'static str {
+        match t {
+            TableId::Main => "MainTable",
+            TableId::Events => "EventsTable",
+        }
+    }
+    fn queue(q: QueueId) -> &'static str {
+        match q {
+            QueueId::CouponIssue => "CouponIssueQueue",
+            QueueId::CouponIssueDlq => "CouponIssueDlq",
+        }
+    }
+}
+
+/// A `Table` that tells a `Recorder` each call, then makes it.
+pub struct RecordingTable {
+    pub inner: Arc<dyn Table>,
+    pub recorder: Arc<Recorder>,
+}
+
+#[async_trait::async_trait]
+impl Table for RecordingTable {
+    async fn get(&self, table: TableId, key: &Key) -> StoreResult<Option<Item>> {
+        self.recorder.note("dynamodb:GetItem", Recorder::table(table));
+        self.inner.get(table, key).await
+    }
+    async fn get_many(&self, table: TableId, keys: &[Key]) -> StoreResult<Vec<Item>> {
+        self.recorder.note("dynamodb:BatchGetItem", Recorder::table(table));
+        self.inner.get_many(table, keys).await
+    }
+    async fn put(&self, table: TableId, item: Item, cond: Option<Cond>) -> StoreResult<()> {
+        self.recorder.note("dynamodb:PutItem", Recorder::table(table));
+        self.inner.put(table, item, cond).await
+    }
+    async fn update(&self, table: TableId, key: &Key, update: Update, cond: Option<Cond>) -> StoreResult<Item> {
+        self.recorder.note("dynamodb:UpdateItem", Recorder::table(table));
+        self.inner.update(table, key, update, cond).await
+    }
+    async fn delete(&self, table: TableId, key: &Key, cond: Option<Cond>) -> StoreResult<()> {
+        self.recorder.note("dynamodb:DeleteItem", Recorder::table(table));
+        self.inner.delete(table, key, cond).await
+    }
+    async fn transact(&self, writes: Vec<TxWrite>) -> StoreResult<()> {
+        // A transaction is authorised write by write, by the single-item actions.
+        for w in &writes {
+            let action = match w {
+                TxWrite::Put { .. } => "dynamodb:PutItem",
+                TxWrite::Update { .. } => "dynamodb:UpdateItem",
+                TxWrite::Delete { .. } => "dynamodb:DeleteItem",
+                TxWrite::Check { .. } => "dynamodb:ConditionCheckItem",
+            };
+            self.recorder.note(action, Recorder::table(tx_table(w)));
+        }
+        self.inner.transact(writes).await
+    }
+    async fn query(&self, query: &Query) -> StoreResult<Page> {
+        let resource = match query.index {
+            mcamp_store::ports::Index::Primary => Recorder::table(query.table).to_owned(),
+            mcamp_store::ports::Index::Gsi1 => format!("{}/index/gsi1", Recorder::table(query.table)),
+        };
+        self.recorder.note("dynamodb:Query", &resource);
+        self.inner.query(query).await
+    }
+    async fn put_many(&self, table: TableId, items: Vec<Item>) -> StoreResult<()> {
+        self.recorder.note("dynamodb:BatchWriteItem", Recorder::table(table));
+        self.inner.put_many(table, items).await
+    }
+}
+
+/// A `JobQueue` that tells a `Recorder` each call, then makes it.
+pub struct RecordingQueue {
+    pub inner: Arc<dyn JobQueue>,
+    pub recorder: Arc<Recorder>,
+}
+
+#[async_trait::async_trait]
+impl JobQueue for RecordingQueue {
+    async fn send(&self, queue: QueueId, body: String) -> StoreResult<String> {
+        self.recorder.note("sqs:SendMessage", Recorder::queue(queue));
+        self.inner.send(queue, body).await
+    }
+    async fn receive(
+        &self,
+        queue: QueueId,
+        max: usize,
+        visibility: Duration,
+        wait: Duration,
+    ) -> StoreResult<Vec<Received>> {
+        self.recorder.note("sqs:ReceiveMessage", Recorder::queue(queue));
+        self.inner.receive(queue, max, visibility, wait).await
+    }
+    async fn ack(&self, queue: QueueId, receipt: &str) -> StoreResult<()> {
+        self.recorder.note("sqs:DeleteMessage", Recorder::queue(queue));
+        self.inner.ack(queue, receipt).await
+    }
+    async fn retry_later(&self, queue: QueueId, receipt: &str, delay: Duration) -> StoreResult<()> {
+        self.recorder
+            .note("sqs:ChangeMessageVisibility", Recorder::queue(queue));
+        self.inner.retry_later(queue, receipt, delay).await
+    }
+    async fn depth(&self, queue: QueueId) -> StoreResult<usize> {
+        self.recorder.note("sqs:GetQueueAttributes", Recorder::queue(queue));
+        self.inner.depth(queue).await
+    }
+}

@@ -16,7 +16,7 @@ use mcamp_store::ports::{
 };
 
 pub mod faults;
-pub use faults::{Faults, FaultyTable, FlakyQueue};
+pub use faults::{Faults, FaultyTable, FlakyQueue, Recorder, RecordingQueue, RecordingTable};
 
 /// One backend under test: the ports, and what it is.
 #[derive(Clone)]
