@@ -391,6 +391,15 @@ async fn store_redemption(b: Backend) -> anyhow::Result<()> {
         .await,
         Err(RedeemError::NotFound)
     ));
+    // The coupon's window moved to start tomorrow (a re-pushed campaign): not yet honoured.
+    let mut later = campaign.clone();
+    later.coupons[0].valid_from = Some(now + chrono::Duration::days(1));
+    app.db.push_campaign(&later, now).await?;
+    match redeem::redeem(&app.db, &gangnam, "key-gangnam-0123456789", &code, now).await {
+        Err(RedeemError::NotYetValid(from)) => ensure!(from > now),
+        other => anyhow::bail!("{}: a coupon before its window must be refused, got {other:?}", b.name),
+    }
+    app.db.push_campaign(&campaign, now).await?;
     let first = redeem::redeem(&app.db, &gangnam, "key-gangnam-0123456789", &code, now).await?;
     ensure!(!first.repeat && first.coupon.redeemed_store.as_ref() == Some(&gangnam));
     let again = redeem::redeem(&app.db, &gangnam, "key-gangnam-0123456789", &code, now).await?;

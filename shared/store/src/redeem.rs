@@ -22,6 +22,9 @@ pub enum RedeemError {
     AlreadyUsed { at: DateTime<Utc>, store: StoreId },
     #[error("expired on {0}")]
     Expired(DateTime<Utc>),
+    /// The coupon's validity has not begun (its definition's `valid_from`).
+    #[error("valid from {0}")]
+    NotYetValid(DateTime<Utc>),
     #[error("storage")]
     Storage(#[from] DbError),
 }
@@ -57,6 +60,18 @@ pub async fn redeem(
         && now >= until
     {
         return Err(RedeemError::Expired(until));
+    }
+    // The window's start lives on the campaign's definition of the coupon; a coupon whose
+    // campaign or definition is gone is not honoured.
+    let campaign = db.campaign(&coupon.campaign_id).await?.ok_or(RedeemError::NotFound)?;
+    let def = campaign
+        .campaign
+        .coupon(&coupon.coupon_id)
+        .ok_or(RedeemError::NotFound)?;
+    if let Some(from) = def.valid_from
+        && now < from
+    {
+        return Err(RedeemError::NotYetValid(from));
     }
     let key = Key::new(keys::issued_coupon(code), keys::SK_COUPON);
     let update = Update::new()
