@@ -652,3 +652,30 @@ async fn stock_cap_under_injected_faults(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(stock_cap_under_faults, super::stock_cap_under_injected_faults);
+
+/// Seeding a demo never resets a store's key: a store that exists keeps the key it has (and
+/// the seed does not print one it does not know); a new store gets the demo key.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_demo_seed_keeps_existing_store_keys() -> anyhow::Result<()> {
+    let app = Backend::embedded().app();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/mcs");
+    let first = StoreId::parse("gangnam-01")?;
+    let real = mcamp_ops::stores::add_store(&app.db, &first, "강남점", false, app.now()).await?;
+    let seeded = mcamp_ops::seed::seed_dir(&app.db, &dir, &mcamp_tests::phone_key(), app.now()).await?;
+    ensure!(
+        !seeded.stores.iter().any(|(id, _)| id == first.as_str()),
+        "the existing store's key is not printed: {:?}",
+        seeded.stores
+    );
+    ensure!(
+        !seeded.stores.is_empty(),
+        "the other demo stores are created with their demo keys"
+    );
+    ensure!(
+        seeded.store_links.iter().any(|(id, _, _)| id == first.as_str()),
+        "the store still gets its poster link"
+    );
+    let stored = app.db.store(&first).await?.ok_or_else(|| anyhow::anyhow!("store"))?;
+    ensure!(stored.key_hash == hash_key(&real), "the real key still works");
+    Ok(())
+}

@@ -29,6 +29,10 @@ struct Args {
     /// Demo folders to seed (campaign.yaml, recipients.csv, stores.yaml); repeat for several.
     #[arg(long)]
     seed: Vec<PathBuf>,
+    /// With --aws: seed the demo stores' published keys into a real account anyway (for a
+    /// throw-away stack only; existing stores always keep their keys).
+    #[arg(long)]
+    allow_demo_keys: bool,
 }
 
 #[tokio::main]
@@ -39,6 +43,12 @@ async fn main() -> anyhow::Result<()> {
         .with_target(false)
         .init();
     let args = Args::parse();
+    if args.aws && !args.seed.is_empty() && !args.allow_demo_keys {
+        anyhow::bail!(
+            "refusing to seed demos into a real AWS account: their stores' keys are published in the \
+             repository. Use a local store or an emulator, or pass --allow-demo-keys for a throw-away stack."
+        );
+    }
     if let Some(dir) = args.data.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

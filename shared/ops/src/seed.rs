@@ -93,13 +93,27 @@ pub async fn seed_dir(db: &Db, dir: &Path, phone_key: &PhoneKey, now: DateTime<U
             serde_yaml_ng::from_str(&text).map_err(|e| SeedError::Stores(shown.clone(), e.to_string()))?;
         for s in list {
             let hash = hash_key(&s.demo_key);
-            db.put_store(&Store {
-                id: s.id.clone(),
-                name: s.name.clone(),
-                key_hash: hash,
-                created_at: now,
-            })
-            .await?;
+            // An existing store keeps its key: a demo must never reset a real till's key to a
+            // published one. Its demo key is shown only when it is still the one it has.
+            match db.store(&s.id).await? {
+                Some(existing) if existing.key_hash != hash => {
+                    if campaign.kind == CampaignKind::Mcs {
+                        let code = db.store_link(&campaign.id, &s.id, now).await?;
+                        store_links.push((s.id.to_string(), s.name.clone(), code));
+                    }
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    db.put_store(&Store {
+                        id: s.id.clone(),
+                        name: s.name.clone(),
+                        key_hash: hash,
+                        created_at: now,
+                    })
+                    .await?
+                }
+            }
             if campaign.kind == CampaignKind::Mcs {
                 let code = db.store_link(&campaign.id, &s.id, now).await?;
                 store_links.push((s.id.to_string(), s.name.clone(), code));
