@@ -38,7 +38,7 @@ export async function startGateway({ port, dataFile, demos, ready, release = fal
   const bin = process.env.MCAMP_GATEWAY_BIN;
   const cargo = ['run', ...(release ? ['--release'] : []), '-q', '-p', 'mcamp-gateway', '--'];
   const [cmd, args] = bin ? [bin, []] : ['cargo', cargo];
-  const seeds = demos.flatMap((d) => ['--seed', join(root, 'examples', d)]);
+  const seeds = demos.flatMap((d) => ['--seed', d.startsWith('/') ? d : join(root, 'examples', d)]);
   const child = spawn(cmd, [...args, '--port', String(port), '--data', dataFile, ...seeds],
     { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { RUST_LOG: 'warn', ...process.env } });
   let text = '';

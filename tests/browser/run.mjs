@@ -42,8 +42,9 @@ const dataDir = mkdtempSync(join(tmpdir(), 'mcamp-browser-'));
 const dataFile = join(dataDir, 'mcamp.jsonl');
 const port = await freePort();
 const { child, campaigns, stores } = await startGateway({
-  port, dataFile, demos: ['demo', 'survey', 'mcs'],
+  port, dataFile, demos: ['demo', 'survey', 'mcs', join(root, 'tests', 'browser', 'xss')],
   ready: (f) => Object.keys(f.campaigns['spring-demo'] || {}).length >= 3
+    && Object.keys(f.campaigns['xss-test'] || {}).length >= 1
     && Object.keys(f.campaigns['spring-survey'] || {}).length >= 3 && Object.keys(f.stores).length >= 3,
 });
 const browser = await chromium.launch({
@@ -319,6 +320,28 @@ try {
     const kinds = events.filter((e) => e.campaign_id === 'spring-survey').map((e) => e.type);
     assert.equal(kinds.filter((k) => k === 'survey_completed').length, 2);
   });
+  // A campaign file and a visitor full of script payloads (tests/browser/xss): the text shows
+  // as text, nothing runs, and the CSP has nothing to refuse because nothing got through.
+  await step('XSS: payloads in the campaign file, the recipient name and the form show as text and never run', async () => {
+    const link = Object.values(campaigns['xss-test'])[0];
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: KAKAOTALK_IOS, locale: 'ko-KR' });
+    const page = await ctx.newPage();
+    let dialogs = 0;
+    page.on('dialog', (d) => { dialogs++; d.dismiss().catch(() => {}); });
+    await page.goto(link);
+    assert.ok(await page.getByText("<script>window.__xss='body'</script>", { exact: false }).count() >= 1, 'the payload is shown as text');
+    await page.fill('#f-name', '"><script>window.__xss="form"</script>');
+    await page.fill('#f-phone', '010-4444-0001');
+    await page.check('input[name=privacy]');
+    await page.click('button:has-text("입력 완료")');
+    await page.waitForLoadState('load');
+    await page.goto(link);
+    await page.screenshot({ path: join(out, 'xss.png'), fullPage: true });
+    assert.equal(await page.evaluate(() => window.__xss), undefined, 'no payload ran');
+    assert.equal(dialogs, 0, 'no dialog opened');
+    await ctx.close();
+  });
+
   await step('headers: every HTML response carries the CSP, nothing was refused', async () => {
     assert.ok(htmlPages >= 20, `HTML responses watched: ${htmlPages}`);
     assert.deepEqual(missingHeaders, [], 'responses without the security headers');

@@ -15,7 +15,7 @@ use mcamp_core::coupon::{ClaimRecord, ClaimStatus};
 pub const BASE_CSS: &str = concat!(
     ":root{--accent:#d9480f;--ink:#1b1b1f;--muted:#6b6b75;--line:#e7e7ec;--bg:#f6f6f8}",
     "*{box-sizing:border-box}",
-    "body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.55 -apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Noto Sans KR','Malgun Gothic',sans-serif;-webkit-text-size-adjust:100%;word-break:keep-all}",
+    "body{margin:0;background:var(--bg);color:var(--ink);font:16px/1.55 -apple-system,BlinkMacSystemFont,'Apple SD Gothic Neo','Noto Sans KR','Malgun Gothic',sans-serif;-webkit-text-size-adjust:100%;word-break:keep-all;overflow-wrap:anywhere}",
     "main{max-width:480px;margin:0 auto;background:#fff;min-height:100vh}",
     ".pad{padding:20px}",
     "h1{font-size:22px;line-height:1.35;margin:0 0 8px}",
