@@ -345,6 +345,89 @@ async fn kakao_share_webhook(b: Backend) -> anyhow::Result<()> {
             .any(|e| e.kind() == "share_delivered" && e.recipient_id.as_ref() == Some(&r.id)),
         "delivered share recorded"
     );
+
+    // Kakao's own delivery id: the same delivery twice records one event, with the chat.
+    let delivered = |web: &Web, method: &'static str, path: String, body: String, id: &'static str| {
+        let web = web.clone();
+        async move {
+            call(
+                &web,
+                method,
+                &path,
+                &[
+                    ua[0],
+                    ("authorization", "KakaoAK admin-key-123"),
+                    ("x-kakao-resource-id", id),
+                ],
+                &body,
+            )
+            .await
+        }
+    };
+    let direct = format!("share_code={share}&CHAT_TYPE=DirectChat&HASH_CHAT_ID=room-1");
+    for _ in 0..2 {
+        let resp = delivered(&web, "POST", "/hooks/kakao/share".into(), direct.clone(), "delivery-1").await?;
+        ensure!(resp.status() == 200, "{}: form body -> {}", b.name, resp.status());
+    }
+    // The webhook configured as GET.
+    let get = format!("/hooks/kakao/share?share_code={share}&CHAT_TYPE=MultiChat&HASH_CHAT_ID=room-2");
+    let resp = delivered(&web, "GET", get, String::new(), "delivery-2").await?;
+    ensure!(resp.status() == 200, "{}: GET -> {}", b.name, resp.status());
+    let chats: Vec<(Option<String>, Option<String>)> = app
+        .db
+        .events_of(&r.campaign_id)
+        .await?
+        .into_iter()
+        .filter_map(|e| match e.data {
+            mcamp_core::events::EventData::ShareDelivered { chat_type, chat, .. } => Some((chat_type, chat)),
+            _ => None,
+        })
+        .collect();
+    let want = |t: &str, c: &str| (Some(t.to_owned()), Some(c.to_owned()));
+    ensure!(
+        chats.len() == 3
+            && chats.contains(&want("MemoChat", "x"))
+            && chats.contains(&want("DirectChat", "room-1"))
+            && chats.contains(&want("MultiChat", "room-2")),
+        "{}: one event per delivery, with its chat: {chats:?}",
+        b.name
+    );
+
+    // Kakao never resends: a throttled write is retried in the request, not lost.
+    let faults = mcamp_tests::Faults {
+        throttle: 0.3,
+        only: Some(mcamp_store::ports::TableId::Events),
+        ..mcamp_tests::Faults::default()
+    };
+    let table = std::sync::Arc::new(mcamp_tests::FaultyTable::new(b.table.clone(), faults, 3));
+    let flaky = Web::new(mcamp_app::App::new(table.clone(), b.queue.clone()), (*web.site).clone());
+    for (i, id) in ["delivery-3", "delivery-4", "delivery-5", "delivery-6"]
+        .into_iter()
+        .enumerate()
+    {
+        let body = format!("share_code={share}&CHAT_TYPE=DirectChat&HASH_CHAT_ID=room-{}", i + 3);
+        let resp = delivered(&flaky, "POST", "/hooks/kakao/share".into(), body, id).await?;
+        ensure!(
+            resp.status() == 200,
+            "{}: {id} under throttling -> {} {}",
+            b.name,
+            resp.status(),
+            text(&resp)
+        );
+    }
+    let delivered_now = app
+        .db
+        .events_of(&r.campaign_id)
+        .await?
+        .iter()
+        .filter(|e| e.kind() == "share_delivered")
+        .count();
+    ensure!(
+        delivered_now == 7 && table.counts.get().1 > 0,
+        "{}: every delivery recorded despite {} throttles: {delivered_now}",
+        b.name,
+        table.counts.get().1
+    );
     Ok(())
 }
 contract!(kakao_webhook, super::kakao_share_webhook);

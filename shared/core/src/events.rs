@@ -190,6 +190,13 @@ pub enum EventData {
     },
     ShareDelivered {
         share_code: ShortCode,
+        /// Kakao's `CHAT_TYPE`: `MemoChat` is a share to oneself (나와의 채팅), not to anyone
+        /// else; `DirectChat`, `MultiChat`, `OpenDirectChat`, `OpenMultiChat`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chat_type: Option<String>,
+        /// Kakao's `HASH_CHAT_ID`: the chat room, hashed per service, to count distinct rooms.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chat: Option<String>,
     },
     CouponClaimed {
         coupon_id: CouponId,

@@ -84,6 +84,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/c/{token}", Function::Page, Action::ConfirmPage),
     r("POST", "/c/{token}", Function::Page, Action::Confirm),
     r("POST", "/e", Function::Page, Action::Beacon),
+    r("GET", "/hooks/kakao/share", Function::Page, Action::KakaoShare),
     r("POST", "/hooks/kakao/share", Function::Page, Action::KakaoShare),
     r("POST", "/api/stores/{store}/redeem", Function::Redeem, Action::Redeem),
     r("GET", "/s/{code}", Function::Survey, Action::SurveyScreen),

@@ -30,6 +30,35 @@ impl Db {
         Ok(())
     }
 
+    /// Appends an event once per delivery id (a webhook's own id for a delivery): the event and
+    /// a marker of the delivery go in one transaction, so a repeated delivery records nothing.
+    /// Returns false for a repeat.
+    pub async fn append_event_once(&self, delivery: &str, e: &Event) -> DbResult<bool> {
+        let marker = crate::object(serde_json::json!({
+            "pk": keys::hook_delivery(delivery),
+            "sk": keys::SK_HOOK,
+            "event_id": e.event_id,
+            "ttl": (e.at + chrono::Duration::days(keys::HOOK_TTL_DAYS)).timestamp(),
+        }));
+        let writes = vec![
+            self.put_new(marker),
+            crate::ports::TxWrite::Put {
+                table: TableId::Events,
+                item: self.event_item(e)?,
+                cond: None,
+            },
+        ];
+        match self.table.transact(writes).await {
+            Ok(()) => Ok(true),
+            Err(crate::ports::StoreError::TransactionCancelled { reasons })
+                if reasons.first().is_some_and(Option::is_some) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Every event of a campaign, oldest first. For reports at scale, read the stream's
     /// aggregates instead; this reads all shards.
     pub async fn events_of(&self, campaign: &CampaignId) -> DbResult<Vec<Event>> {

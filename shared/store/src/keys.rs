@@ -70,6 +70,15 @@ pub fn customer_claims_prefix(c: &CampaignId, coupon: &CouponId) -> String {
     format!("CLAIM#{c}#{coupon}#")
 }
 
+/// A webhook delivery already recorded (`HOOK#{delivery id}` / `HOOK`, expiring): Kakao's
+/// `X-Kakao-Resource-ID`, so a repeated delivery records nothing twice.
+pub fn hook_delivery(id: &str) -> String {
+    format!("HOOK#{id}")
+}
+pub const SK_HOOK: &str = "HOOK";
+/// How long a delivery id is remembered.
+pub const HOOK_TTL_DAYS: i64 = 7;
+
 /// A consent confirmation link's code: `CONFIRM#{code}` / `CONFIRM`, expiring (`ttl`).
 pub fn confirmation(code: &ShortCode) -> String {
     format!("CONFIRM#{code}")
