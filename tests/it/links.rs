@@ -408,3 +408,60 @@ async fn lost_events_never_stop_the_person(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(lost_events, super::lost_events_never_stop_the_person);
+
+/// A share link brings in at most `share.max_visitors` new visitors: past it a new browser
+/// gets the Korean 429 page and nothing is written; a returning visitor still gets in.
+async fn a_share_link_fan_out_is_capped(b: Backend) -> anyhow::Result<()> {
+    let web = b.web();
+    let mut c = campaign_with_coupon("fan-out", 5)?;
+    c.share.max_visitors = 3;
+    web.app.db.push_campaign(&c, web.app.now()).await?;
+    let sharer = recipients(&web.app.db, &c.id, 1).await?.pop().context("sharer")?;
+    let share = web.app.db.share_code(&sharer, web.app.now()).await?;
+    let mut first_cookie = String::new();
+    for i in 0..5 {
+        let resp = call(&web, "GET", &format!("/{share}"), &[("user-agent", IPHONE_SAFARI)], "").await?;
+        if i < 3 {
+            ensure!(resp.status() == 302, "{}: visitor {i} -> {}", b.name, resp.status());
+            if i == 0 {
+                first_cookie = set_cookie(&resp);
+            }
+        } else {
+            ensure!(
+                resp.status() == 429 && text(&resp).contains("이 링크로는 더 참여할 수 없어요"),
+                "{}: visitor {i} past the cap -> {}",
+                b.name,
+                resp.status()
+            );
+        }
+    }
+    let people: Vec<_> = web.app.db.recipients(&c.id).try_collect().await?;
+    ensure!(
+        people.len() == 1 + 3,
+        "{}: nothing written past the cap: {}",
+        b.name,
+        people.len()
+    );
+    ensure!(
+        web.app.db.referrals(&sharer.id).await?.len() == 3,
+        "{}: three referral edges",
+        b.name
+    );
+    // The first visitor, back with their cookie, is no new visitor.
+    let back = call(
+        &web,
+        "GET",
+        &format!("/{share}"),
+        &[("user-agent", IPHONE_SAFARI), ("cookie", &first_cookie)],
+        "",
+    )
+    .await?;
+    ensure!(
+        back.status() == 302,
+        "{}: a returning visitor -> {}",
+        b.name,
+        back.status()
+    );
+    Ok(())
+}
+contract!(fan_out_cap, super::a_share_link_fan_out_is_capped);

@@ -198,7 +198,8 @@ pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Res
     let mut r = if owner {
         p.recipient.clone()
     } else {
-        db.add_visitor(&p.recipient, now).await?
+        // Not a share: the reader of a forwarded link joins as themself, whatever its fan-out.
+        db.add_visitor(&p.recipient, u32::MAX, now).await?
     };
     // The customer the typed number is: the one on record, or whoever it is in the brand.
     let before = match &p.customer {

@@ -134,7 +134,13 @@ async fn visitor_for(web: &Web, req: &Request, link: &Link) -> Result<(Recipient
     let visitor = match &link.recipient_id {
         Some(sharer) if link.kind == LinkKind::Share => {
             let sharer = app.db.recipient(sharer).await?.ok_or(HttpError::NotFound)?;
-            app.db.add_visitor(&sharer, now).await?
+            let max = app
+                .campaign(&link.campaign_id)
+                .await?
+                .map_or(mcamp_core::campaign::VISITORS_PER_SHARE, |c| {
+                    c.campaign.share.max_visitors
+                });
+            app.db.add_visitor(&sharer, max, now).await?
         }
         _ if link.kind == LinkKind::Store => app.db.add_store_visitor(link, now).await?,
         _ => return Err(HttpError::NotFound),

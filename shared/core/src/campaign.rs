@@ -99,6 +99,17 @@ pub struct ShareCard {
     /// Absolute https URL of an image (800×400 works for Kakao feed cards).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Most new visitors one share link brings in (a group chat reaches hundreds; a script
+    /// would reach the whole coupon stock). Past it the link shows a Korean 429 page.
+    #[serde(default = "default_visitors_per_share")]
+    pub max_visitors: u32,
+}
+
+/// `share.max_visitors` when the file sets none.
+pub const VISITORS_PER_SHARE: u32 = 300;
+
+fn default_visitors_per_share() -> u32 {
+    VISITORS_PER_SHARE
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

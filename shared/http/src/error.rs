@@ -33,6 +33,9 @@ pub enum HttpError {
     TooLarge,
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A limit that protects the campaign (a share link's visitors); nothing was written.
+    #[error("too many requests: {0}")]
+    TooMany(&'static str),
     /// Logged with its chain of causes; the client sees only that something failed.
     #[error("internal")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -40,7 +43,10 @@ pub enum HttpError {
 
 impl From<DbError> for HttpError {
     fn from(e: DbError) -> Self {
-        HttpError::Internal(Box::new(e))
+        match e {
+            DbError::LimitReached(what) => HttpError::TooMany(what),
+            e => HttpError::Internal(Box::new(e)),
+        }
     }
 }
 
@@ -57,6 +63,7 @@ impl HttpError {
             HttpError::Conflict(_) => 409,
             HttpError::TooLarge => 413,
             HttpError::MethodNotAllowed => 405,
+            HttpError::TooMany(_) => 429,
             HttpError::Internal(_) => 500,
         }
     }
@@ -71,6 +78,7 @@ impl HttpError {
             HttpError::Conflict(_) => "conflict",
             HttpError::TooLarge => "payload_too_large",
             HttpError::MethodNotAllowed => "method_not_allowed",
+            HttpError::TooMany(_) => "too_many_requests",
             HttpError::Internal(_) => "internal",
         }
     }
@@ -104,6 +112,10 @@ impl HttpError {
                     HttpError::Conflict(_) => ("이미 처리되었어요", "같은 요청이 이미 처리되었습니다."),
                     HttpError::TooLarge => ("입력이 너무 길어요", "내용을 줄여서 다시 보내 주세요."),
                     HttpError::MethodNotAllowed => ("잘못된 요청이에요", "링크를 다시 열어 주세요."),
+                    HttpError::TooMany(_) => (
+                        "이 링크로는 더 참여할 수 없어요",
+                        "공유 링크 한 개로 참여할 수 있는 인원이 다 찼어요. 친구에게 새 링크를 받아 주세요.",
+                    ),
                     HttpError::Internal(_) => ("잠시 후 다시 시도해 주세요", "일시적인 문제가 생겼어요."),
                 };
                 html_response(status, pages::error::render(title, message).into_string())

@@ -373,6 +373,7 @@ mod tests {
                 title: "t".into(),
                 description: "d".into(),
                 image: None,
+                max_visitors: mcamp_core::campaign::VISITORS_PER_SHARE,
             },
             page: Default::default(),
             form: None,

@@ -42,6 +42,10 @@ pub enum DbError {
     },
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A limit that protects the campaign was reached (a share link's visitors): refused, and
+    /// nothing written. Not transient.
+    #[error("limit reached: {0}")]
+    LimitReached(&'static str),
     /// Every freshly minted code collided with a live one (1 in 62^10 per attempt).
     #[error("could not mint a unique code")]
     MintExhausted,

@@ -43,7 +43,7 @@ impl Db {
 
     /// A new recipient who arrived through `sharer`'s share link: their own personal link,
     /// the chain extended by the sharer, and the referral edge, in one transaction.
-    pub async fn add_visitor(&self, sharer: &Recipient, now: DateTime<Utc>) -> DbResult<Recipient> {
+    pub async fn add_visitor(&self, sharer: &Recipient, max_visitors: u32, now: DateTime<Utc>) -> DbResult<Recipient> {
         let id = RecipientId::generate();
         let edge = TxWrite::Put {
             table: TableId::Main,
@@ -52,8 +52,23 @@ impl Db {
             ),
             cond: None,
         };
-        self.mint_visitor(|code| Recipient::shared_by(sharer, id.clone(), code, now), None, edge)
-            .await
+        // The sharer's fan-out, counted on their profile in the same transaction and capped by
+        // its condition: one script cannot mint visitors without end through one link.
+        let fan_out = TxWrite::Update {
+            table: TableId::Main,
+            key: Key::new(keys::recipient(&sharer.id), keys::SK_PROFILE),
+            update: Update::new().add("visitors_brought", 1),
+            cond: Some(Cond::Or(vec![
+                Cond::AttrMissing("visitors_brought".into()),
+                Cond::Lt("visitors_brought".into(), i64::from(max_visitors)),
+            ])),
+        };
+        self.mint_visitor(
+            |code| Recipient::shared_by(sharer, id.clone(), code, now),
+            None,
+            vec![edge, fan_out],
+        )
+        .await
     }
 
     /// Mints a visitor (a recipient who arrived by a link rather than by import) with their
@@ -62,20 +77,26 @@ impl Db {
         &self,
         recipient: impl Fn(ShortCode) -> Recipient,
         store: Option<mcamp_core::values::StoreId>,
-        extra: TxWrite,
+        extra: Vec<TxWrite>,
     ) -> DbResult<Recipient> {
         with_fresh_code(|code| {
             let r = recipient(code);
             let extra = extra.clone();
             let store = store.clone();
             async move {
-                let writes = vec![
+                let mut writes = vec![
                     self.put_new(self.link_item(&Link::personal(&r, store))?),
                     self.put_new(self.recipient_item(&r)?),
-                    extra,
                 ];
+                writes.extend(extra);
                 match self.table.transact(writes).await {
                     Ok(()) => Ok(Some(r)),
+                    // Only the new link and profile can collide; any later condition is a limit.
+                    Err(StoreError::TransactionCancelled { reasons })
+                        if reasons.iter().skip(2).any(Option::is_some) =>
+                    {
+                        Err(DbError::LimitReached("visitors of this share link"))
+                    }
                     Err(StoreError::TransactionCancelled { .. }) => Ok(None),
                     Err(e) => Err(e.into()),
                 }

@@ -86,7 +86,7 @@ impl Db {
         self.mint_visitor(
             |code| Recipient::store_visitor(store.clone(), id.clone(), link.campaign_id.clone(), code, now),
             Some(store.clone()),
-            scan,
+            vec![scan],
         )
         .await
     }
