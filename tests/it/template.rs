@@ -579,3 +579,34 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
     }
     Ok(())
 }
+
+/// Floods are refused by API Gateway before any function runs: every route has a default
+/// throttle, and each per-route setting names a route that exists (a stale key fails the
+/// deployment).
+#[test]
+fn the_api_throttles_every_route() -> anyhow::Result<()> {
+    let t = template()?;
+    let api = get(&t, "Resources")
+        .and_then(|r| get(r, "HttpApi"))
+        .and_then(|a| get(a, "Properties"))
+        .context("HttpApi")?;
+    let default = get(api, "DefaultRouteSettings").context("DefaultRouteSettings")?;
+    ensure!(
+        get(default, "ThrottlingRateLimit").is_some() && get(default, "ThrottlingBurstLimit").is_some(),
+        "a default rate and burst"
+    );
+    let routes: BTreeSet<String> = ROUTES.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    for (key, setting) in get(api, "RouteSettings")
+        .and_then(Value::as_mapping)
+        .map(entries)
+        .into_iter()
+        .flatten()
+    {
+        ensure!(
+            routes.contains(&key),
+            "RouteSettings for a route that does not exist: {key}"
+        );
+        ensure!(get(setting, "ThrottlingRateLimit").is_some(), "{key}: a rate");
+    }
+    Ok(())
+}
