@@ -140,7 +140,12 @@ pub(crate) async fn kakao_share_delivered(web: &Web, req: &Request) -> Result<Re
     let mut attempt = 0;
     loop {
         let written = match &delivery {
-            Some(id) => web.app.db.append_event_once(id, &event).await.map(|_| ()),
+            Some(id) => web
+                .app
+                .db
+                .append_event_once(&format!("kakao:{id}"), &event)
+                .await
+                .map(|_| ()),
             None => web.app.db.append_event(&event).await,
         };
         match written {

@@ -163,9 +163,16 @@ async fn preview_card(
         return Err(HttpError::Gone);
     }
     let url = format!("{}/{}", origin(req, web.site.base_url.as_deref()), code);
+    // A messenger fetches a card again and again (every chat that shows the link): one preview
+    // per link, bot and hour is what it tells, the rest would only fill the log.
+    let once = format!(
+        "preview:{code}:{}:{}",
+        client.bot_name.as_deref().unwrap_or("unknown"),
+        now.format("%Y%m%d%H")
+    );
     let event = Event::new(link.campaign_id.clone(), now, EventData::Preview { code, client })
         .by(Attribution::owner(link.recipient_id.clone()));
-    app.record(&event).await;
+    app.record_once(&once, &event).await;
     let c = &stored.campaign;
     let html = preview::render(&Card {
         title: &c.share.title,

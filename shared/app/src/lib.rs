@@ -72,10 +72,21 @@ impl App {
     /// watches it.
     pub async fn record(&self, event: &Event) {
         if let Err(e) = self.db.append_event(event).await {
-            self.events_lost.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %error_chain(&e), event = event.kind(), "event not recorded");
-            println!("{}", lost_event_metric(event.kind(), self.now()));
+            self.lost(event, &e);
         }
+    }
+
+    /// `record`, but once per `once` key (`Db::append_event_once`): a repeat records nothing.
+    pub async fn record_once(&self, once: &str, event: &Event) {
+        if let Err(e) = self.db.append_event_once(once, event).await {
+            self.lost(event, &e);
+        }
+    }
+
+    fn lost(&self, event: &Event, e: &mcamp_store::DbError) {
+        self.events_lost.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(error = %error_chain(e), event = event.kind(), "event not recorded");
+        println!("{}", lost_event_metric(event.kind(), self.now()));
     }
 
     /// Events this instance could not record (`record`).

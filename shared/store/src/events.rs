@@ -30,15 +30,15 @@ impl Db {
         Ok(())
     }
 
-    /// Appends an event once per delivery id (a webhook's own id for a delivery): the event and
-    /// a marker of the delivery go in one transaction, so a repeated delivery records nothing.
-    /// Returns false for a repeat.
-    pub async fn append_event_once(&self, delivery: &str, e: &Event) -> DbResult<bool> {
+    /// Appends an event once per `once` key (a webhook's delivery id, a crawler's hour on a
+    /// link): the event and a marker of the key go in one transaction, so a repeat records
+    /// nothing. Returns false for a repeat.
+    pub async fn append_event_once(&self, once: &str, e: &Event) -> DbResult<bool> {
         let marker = crate::object(serde_json::json!({
-            "pk": keys::hook_delivery(delivery),
-            "sk": keys::SK_HOOK,
+            "pk": keys::once(once),
+            "sk": keys::SK_ONCE,
             "event_id": e.event_id,
-            "ttl": (e.at + chrono::Duration::days(keys::HOOK_TTL_DAYS)).timestamp(),
+            "ttl": (e.at + chrono::Duration::days(keys::ONCE_TTL_DAYS)).timestamp(),
         }));
         let writes = vec![
             self.put_new(marker),

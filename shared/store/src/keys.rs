@@ -70,14 +70,15 @@ pub fn customer_claims_prefix(c: &CampaignId, coupon: &CouponId) -> String {
     format!("CLAIM#{c}#{coupon}#")
 }
 
-/// A webhook delivery already recorded (`HOOK#{delivery id}` / `HOOK`, expiring): Kakao's
-/// `X-Kakao-Resource-ID`, so a repeated delivery records nothing twice.
-pub fn hook_delivery(id: &str) -> String {
-    format!("HOOK#{id}")
+/// Something already recorded once (`ONCE#{key}` / `ONCE`, expiring): a webhook's delivery id
+/// (`kakao:{X-Kakao-Resource-ID}`), or a crawler's preview of a link in one hour
+/// (`preview:{code}:{bot}:{hour}`), so a repeat records nothing.
+pub fn once(key: &str) -> String {
+    format!("ONCE#{key}")
 }
-pub const SK_HOOK: &str = "HOOK";
-/// How long a delivery id is remembered.
-pub const HOOK_TTL_DAYS: i64 = 7;
+pub const SK_ONCE: &str = "ONCE";
+/// How long such a key is remembered.
+pub const ONCE_TTL_DAYS: i64 = 7;
 
 /// A consent confirmation link's code: `CONFIRM#{code}` / `CONFIRM`, expiring (`ttl`).
 pub fn confirmation(code: &ShortCode) -> String {
