@@ -416,6 +416,45 @@ async fn store_redemption(b: Backend) -> anyhow::Result<()> {
             && redeemed[0].chain_head.as_ref() == Some(&people[0].id),
         "credited to the recipient and chain"
     );
+
+    // A store's key is rate-limited: PER_MINUTE calls a minute, counted after the key check
+    // (a wrong key spends nothing), and the next minute starts afresh.
+    let busy = StoreId::parse("busy")?;
+    app.db
+        .put_store(&Store {
+            id: busy.clone(),
+            name: "busy".into(),
+            key_hash: hash_key("key-busy-0123456789"),
+            created_at: now,
+        })
+        .await?;
+    let minute = now + chrono::Duration::minutes(5);
+    let nope = CouponCode::parse("NOPE-NOPE")?;
+    for i in 0..redeem::PER_MINUTE {
+        let r = redeem::redeem(&app.db, &busy, "key-busy-0123456789", &nope, minute).await;
+        ensure!(matches!(r, Err(RedeemError::NotFound)), "{}: call {i}: {r:?}", b.name);
+        let wrong = redeem::redeem(&app.db, &busy, "wrong", &nope, minute).await;
+        ensure!(matches!(wrong, Err(RedeemError::Unauthorized)), "{}: {wrong:?}", b.name);
+    }
+    let over = redeem::redeem(&app.db, &busy, "key-busy-0123456789", &nope, minute).await;
+    ensure!(
+        matches!(over, Err(RedeemError::TooMany)),
+        "{}: past the limit: {over:?}",
+        b.name
+    );
+    let later = redeem::redeem(
+        &app.db,
+        &busy,
+        "key-busy-0123456789",
+        &nope,
+        minute + chrono::Duration::minutes(1),
+    )
+    .await;
+    ensure!(
+        matches!(later, Err(RedeemError::NotFound)),
+        "{}: the next minute: {later:?}",
+        b.name
+    );
     Ok(())
 }
 contract!(redemption, super::store_redemption);

@@ -133,6 +133,10 @@ pub fn code_pool(c: &CampaignId, coupon: &CouponId) -> String {
 pub fn store(s: &StoreId) -> String {
     format!("STORE#{s}")
 }
+/// A store's redemptions in one minute (`STORE#{id}` / `RATE#{%Y%m%d%H%M}`, expiring).
+pub fn store_rate_sk(minute: DateTime<Utc>) -> String {
+    format!("RATE#{}", minute.format("%Y%m%d%H%M"))
+}
 
 /// A respondent's survey response: `RCPT#{id}` / `SURVEY`.
 pub const SK_SURVEY: &str = "SURVEY";

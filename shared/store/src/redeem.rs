@@ -25,9 +25,16 @@ pub enum RedeemError {
     /// The coupon's validity has not begun (its definition's `valid_from`).
     #[error("valid from {0}")]
     NotYetValid(DateTime<Utc>),
+    /// More than `PER_MINUTE` calls with this store's key in a minute.
+    #[error("too many redemptions this minute")]
+    TooMany,
     #[error("storage")]
     Storage(#[from] DbError),
 }
+
+/// Most redemption calls a store's key may make in one minute: a till redeems a few; a leaked
+/// key in a script is slowed to this.
+pub const PER_MINUTE: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Redeemed {
@@ -47,6 +54,17 @@ pub async fn redeem(
     let store = db.store(store_id).await?.ok_or(RedeemError::Unauthorized)?;
     if !constant_time_eq(&hash_key(key), &store.key_hash) {
         return Err(RedeemError::Unauthorized);
+    }
+    // Counted only after the key is good, so nobody else can spend a store's budget.
+    let rate = Key::new(keys::store(store_id), keys::store_rate_sk(now));
+    let count = Update::new()
+        .add("n", 1)
+        .set("ttl", json!((now + chrono::Duration::minutes(10)).timestamp()));
+    let under = Cond::Or(vec![Cond::AttrMissing("n".into()), Cond::Lt("n".into(), PER_MINUTE)]);
+    match db.table.update(TableId::Main, &rate, count, Some(under)).await {
+        Ok(_) => {}
+        Err(e) if e.is_condition() => return Err(RedeemError::TooMany),
+        Err(e) => return Err(RedeemError::Storage(e.into())),
     }
     let coupon = db.issued_coupon(code).await?.ok_or(RedeemError::NotFound)?;
     if let (Some(at), Some(by)) = (coupon.redeemed_at, &coupon.redeemed_store) {
