@@ -272,8 +272,25 @@ async fn share_and_beacons(b: Backend) -> anyhow::Result<()> {
         "one share link per recipient, and its code for Kakao's serverCallbackArgs"
     );
 
+    // Beacons carry the page's expiring token (`data-beacon`), not the form token.
+    let page_html = text(
+        &call(
+            &web,
+            "GET",
+            &format!("/p/{}", r.code),
+            &[("user-agent", KAKAOTALK_ANDROID)],
+            "",
+        )
+        .await?,
+    );
+    let beacon_token = page_html
+        .split("data-beacon=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("the page's beacon token")?
+        .to_owned();
     let beacon = format!(
-        r#"{{"code":"{}","token":"{token}","action":"video_play","target":"0"}}"#,
+        r#"{{"code":"{}","token":"{beacon_token}","action":"video_play","target":"0"}}"#,
         r.code
     );
     ensure!(
@@ -282,12 +299,20 @@ async fn share_and_beacons(b: Backend) -> anyhow::Result<()> {
             .status()
             == 204
     );
+    let with_form_token = format!(r#"{{"code":"{}","token":"{token}","action":"video_play"}}"#, r.code);
+    ensure!(
+        call(&web, "POST", "/e", &[], &with_form_token).await?.status() == 403,
+        "the never-expiring form token does not feed beacons"
+    );
     let forged = format!(r#"{{"code":"{}","token":"nope","action":"video_play"}}"#, r.code);
     ensure!(
         call(&web, "POST", "/e", &[], &forged).await?.status() == 403,
         "forged beacon refused"
     );
-    let odd = format!(r#"{{"code":"{}","token":"{token}","action":"buy_everything"}}"#, r.code);
+    let odd = format!(
+        r#"{{"code":"{}","token":"{beacon_token}","action":"buy_everything"}}"#,
+        r.code
+    );
     ensure!(
         call(&web, "POST", "/e", &[], &odd).await?.status() == 400,
         "unknown action refused"

@@ -270,7 +270,12 @@ async fn mdm_page() -> anyhow::Result<()> {
     .await?;
     anyhow::ensure!(page.status() == 200);
     let token = form_token(&web.site.secret, r.code.as_str());
-    let names = vec![(token, "form-token"), (r.code.to_string(), "code")];
+    let beacon = mcamp_http::tokens::beacon_token(&web.site.secret, r.code.as_str(), web.app.now());
+    let names = vec![
+        (token, "form-token"),
+        (beacon, "beacon-token"),
+        (r.code.to_string(), "code"),
+    ];
     anyhow::ensure!(
         !text(&page).contains("2468-1357") && !text(&page).contains("24681357"),
         "no full phone on the page"

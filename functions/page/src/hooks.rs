@@ -7,7 +7,7 @@ use mcamp_core::link::LinkKind;
 use mcamp_core::values::{ShortCode, constant_time_eq};
 use mcamp_http::request::{body_bytes, header, pairs, query_param};
 use mcamp_http::response::{json_response, no_content};
-use mcamp_http::tokens::token_ok;
+use mcamp_http::tokens::beacon_token_ok;
 use mcamp_http::{HttpError, Web};
 use serde::Deserialize;
 use serde_json::json;
@@ -27,8 +27,10 @@ pub(crate) async fn beacon(web: &Web, req: &Request) -> Result<Response<Body>, H
     // sendBeacon posts a string as text/plain: read the JSON whatever the content type.
     let b: Beacon = serde_json::from_slice(bytes).map_err(|e| HttpError::BadRequest(format!("body: {e}")))?;
     let code = ShortCode::parse(&b.code).map_err(|e| HttpError::BadRequest(e.to_string()))?;
-    if !token_ok(&web.site.secret, code.as_str(), &b.token) {
-        return Err(HttpError::Forbidden("token does not match the code".into()));
+    if !beacon_token_ok(&web.site.secret, code.as_str(), &b.token, web.app.now()) {
+        return Err(HttpError::Forbidden(
+            "token does not match the code or has expired".into(),
+        ));
     }
     if !matches!(b.action.as_str(), "video_play" | "scroll_end" | "cta_tap") {
         return Err(HttpError::BadRequest(

@@ -185,6 +185,7 @@ pub(crate) async fn page(
         name: p.recipient.name.as_deref(),
         code: p.code.as_str(),
         token: &token,
+        beacon: &mcamp_http::tokens::beacon_token(&web.site.secret, p.code.as_str(), now),
         form,
         coupons,
         share_url: share_url.as_deref(),

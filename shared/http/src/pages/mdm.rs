@@ -58,6 +58,8 @@ pub struct MdmView<'a> {
     pub name: Option<&'a str>,
     pub code: &'a str,
     pub token: &'a str,
+    /// The expiring token the page's beacons carry (`tokens::beacon_token`).
+    pub beacon: &'a str,
     pub form: Option<FormView<'a>>,
     pub coupons: Vec<CouponView<'a>>,
     /// The recipient's share link once minted.
@@ -98,7 +100,7 @@ const CSS: &str = concat!(
 /// in its getting-started page): a changed file on the CDN is refused, and sharing falls back
 /// to nothing rather than running it. The page's CSP allows this script by its hash.
 pub(crate) const SCRIPT: &str = r#"(function(){var d=document,b=d.querySelector('main'),c=b.dataset.code,t=b.dataset.token;
-function ev(a,x){try{navigator.sendBeacon('/e',JSON.stringify({code:c,token:t,action:a,target:x||null}))}catch(e){}}
+function ev(a,x){try{navigator.sendBeacon('/e',JSON.stringify({code:c,token:b.dataset.beacon,action:a,target:x||null}))}catch(e){}}
 d.querySelectorAll('video').forEach(function(v){v.addEventListener('play',function(){ev('video_play',v.dataset.id)},{once:true})});
 d.querySelectorAll('[data-cta]').forEach(function(a){a.addEventListener('click',function(){ev('cta_tap',a.dataset.cta)})});
 var end=d.getElementById('end');if(end&&'IntersectionObserver'in window){var o=new IntersectionObserver(function(e){if(e[0].isIntersecting){ev('scroll_end');o.disconnect()}});o.observe(end)}
@@ -354,7 +356,7 @@ pub fn render(v: &MdmView<'_>) -> Markup {
         @if let Some(url) = &v.refresh { meta http-equiv="refresh" content=(format!("3;url={url}")); }
     };
     let body = html! {
-        main data-code=(v.code) data-token=(v.token) data-kakao=[v.kakao_app_key] {
+        main data-code=(v.code) data-token=(v.token) data-beacon=(v.beacon) data-kakao=[v.kakao_app_key] {
             div.top {
                 span { (c.sender.brand) }
                 @if let Some(u) = &v.escape_url { a.esc href=(u) { "외부 브라우저로 열기" } }
