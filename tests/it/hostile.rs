@@ -188,3 +188,31 @@ async fn every_page_carries_the_security_headers() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A recipient file with an unclosed quote (which swallows the rest of the file into one row)
+/// and a row over the bound: those rows are refused with their row numbers and store nothing;
+/// the good rows around them are imported.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn oversized_csv_rows_are_refused_by_row_number() -> anyhow::Result<()> {
+    let web = Backend::embedded().web();
+    let c = demo_campaign("csv-bounds")?;
+    web.app.db.push_campaign(&c, web.app.now()).await?;
+    let long = "가".repeat(mcamp_ops::import::MAX_ROW_BYTES);
+    let csv = format!(
+        "이름,휴대폰\n김민지,010-3700-0001\n{long},010-3700-0002\n박서연,010-3700-0003\n\"열린따옴표,010-3700-0004\n이준호,010-3700-0005\n"
+    );
+    let report = import_csv(&web.app.db, &c, &csv).await?;
+    let rows: Vec<usize> = report.rejected.iter().map(|r| r.row).collect();
+    ensure!(
+        rows == vec![3, 5] && report.rejected[0].reason.contains("bytes"),
+        "refused by row: {:?}",
+        report.rejected
+    );
+    let stored: Vec<Recipient> = web.app.db.recipients(&c.id).try_collect().await?;
+    ensure!(
+        stored.len() == 2,
+        "only the two good rows before the quote: {}",
+        stored.len()
+    );
+    Ok(())
+}

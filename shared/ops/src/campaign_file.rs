@@ -5,10 +5,15 @@ use std::path::Path;
 
 use mcamp_core::campaign::Campaign;
 
+/// Largest campaign file read (a real one is a few kilobytes; inline images make it larger).
+pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignFileError {
     #[error("{path}: cannot read: {source}")]
     Read { path: String, source: std::io::Error },
+    #[error("{path}: {bytes} bytes, over the {MAX_FILE_BYTES}-byte limit of a campaign file")]
+    TooLarge { path: String, bytes: u64 },
     /// serde's message names the field path (`coupons[0].stock: …`).
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
@@ -26,6 +31,14 @@ pub enum CampaignFileError {
 }
 
 pub fn parse(path: &str, text: &str) -> Result<Campaign, CampaignFileError> {
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(CampaignFileError::TooLarge {
+            path: path.to_owned(),
+            bytes: text.len() as u64,
+        });
+    }
+    // Aliases are expanded by the parser under its own repetition limit, so a "billion
+    // laughs" file is an error, not a blow-up (see the test below).
     let campaign: Campaign = serde_yaml_ng::from_str(text).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
         CampaignFileError::Syntax {
@@ -45,6 +58,15 @@ pub fn parse(path: &str, text: &str) -> Result<Campaign, CampaignFileError> {
 
 pub fn load(path: &Path) -> Result<Campaign, CampaignFileError> {
     let shown = path.display().to_string();
+    let bytes = std::fs::metadata(path)
+        .map_err(|source| CampaignFileError::Read {
+            path: shown.clone(),
+            source,
+        })?
+        .len();
+    if bytes > MAX_FILE_BYTES {
+        return Err(CampaignFileError::TooLarge { path: shown, bytes });
+    }
     let text = std::fs::read_to_string(path).map_err(|source| CampaignFileError::Read {
         path: shown.clone(),
         source,
@@ -84,5 +106,41 @@ mod tests {
             }
             other => panic!("expected invalid, got {other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod bounds {
+    use super::*;
+
+    #[test]
+    fn a_billion_laughs_is_refused_not_expanded() {
+        let mut yaml =
+            String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            yaml += &format!("a{i}: &a{i} [*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p},*a{p}]\n");
+        }
+        yaml += "id: *a8\n";
+        // The parser itself refuses the expansion (whatever the target type), so the campaign
+        // parse that uses it cannot blow up either.
+        let expanded = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&yaml);
+        assert!(
+            expanded
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("repetition limit")),
+            "{:?}",
+            expanded.map(|_| ())
+        );
+        assert!(parse("laughs.yaml", &yaml).is_err());
+    }
+
+    #[test]
+    fn an_oversized_file_is_refused_before_parsing() {
+        let big = "#".repeat(MAX_FILE_BYTES as usize + 1);
+        assert!(matches!(
+            parse("big.yaml", &big),
+            Err(CampaignFileError::TooLarge { .. })
+        ));
     }
 }

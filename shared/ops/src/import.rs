@@ -22,6 +22,9 @@ use serde::Serialize;
 const CONCURRENCY: usize = 32;
 const CHUNK: usize = 512;
 const MAX_NAME: usize = 50;
+/// Longest row kept (a real one is under 200 bytes; an unclosed quote swallows the rest of the
+/// file into one row, which is then refused by its row number).
+pub const MAX_ROW_BYTES: usize = 4096;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ImportReport {
@@ -231,6 +234,13 @@ pub async fn import_recipients<R: Read + 'static>(
             let row = record.position().map_or(report.rows + 1, |p| p.line() as usize);
             if record.iter().all(|f| f.trim().is_empty()) {
                 report.rows -= 1;
+                continue;
+            }
+            if record.as_slice().len() > MAX_ROW_BYTES {
+                report.rejected.push(RejectedRow {
+                    row,
+                    reason: format!("row is over {MAX_ROW_BYTES} bytes (an unclosed quote?)"),
+                });
                 continue;
             }
             match parse_row(&columns, &record, now) {

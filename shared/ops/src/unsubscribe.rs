@@ -179,6 +179,16 @@ pub async fn import_unsubscribes<R: Read + 'static>(
         }
         report.rows += 1;
         let row = record.position().map_or(report.rows + 1, |p| p.line() as usize);
+        if record.as_slice().len() > crate::import::MAX_ROW_BYTES {
+            report.rejected.push(RejectedRow {
+                row,
+                reason: format!(
+                    "row is over {} bytes (an unclosed quote?)",
+                    crate::import::MAX_ROW_BYTES
+                ),
+            });
+            continue;
+        }
         let phone = match PhoneNumber::parse(record.get(phone_col).unwrap_or_default()) {
             Ok(p) => p,
             Err(e) => {
