@@ -144,3 +144,29 @@ mod bounds {
         ));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text, and any mutation of a good file: parsed or refused with a reason, never a
+        /// panic.
+        #[test]
+        fn any_text_parses_or_is_refused(text in "\\PC{0,400}") {
+            let _ = parse("any.yaml", &text);
+        }
+
+        #[test]
+        fn a_good_file_mutated_parses_or_is_refused(at in 0usize..200, insert in "[\\[\\]{}:&*!|>'\"#,\\-\n 0-9a-z가]{0,12}") {
+            let good = "id: spring\nname: 봄 세일\nsender: {brand: 봄꽃커피, opt_out_080: 080-123-4567}\nshare: {title: 봄 세일, description: 최대 50%}\n";
+            let at = good.char_indices().map(|(i, _)| i).nth(at % good.chars().count()).unwrap_or(0);
+            let text = format!("{}{insert}{}", &good[..at], &good[at..]);
+            match parse("mutated.yaml", &text) {
+                Ok(c) => prop_assert!(c.check().is_ok()),
+                Err(e) => prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+}

@@ -415,3 +415,42 @@ mod tests {
         assert!(matches!(r, Err(ImportError::NoPhoneColumn)));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::Arc;
+
+    fn campaign() -> Campaign {
+        crate::campaign_file::parse(
+            "test.yaml",
+            "id: spring\nname: 봄\nsender: {brand: 봄꽃커피, opt_out_080: 080-000-0000}\nshare: {title: t, description: d}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any bytes after a valid header: the import never panics, every row is either
+        /// imported, a duplicate or rejected with a row number, and a rejected row is named.
+        #[test]
+        fn any_file_imports_or_reports_rows(body in proptest::collection::vec(any::<u8>(), 0..2048),
+                                            rows in proptest::collection::vec("[가-힣a-z0-9 ,\"+\\-]{0,20},(010-?[0-9]{4}-?[0-9]{4}|[0-9+ -]{0,14})", 0..20)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut input = b"\xef\xbb\xbf\xec\x9d\xb4\xeb\xa6\x84,\xed\x9c\xb4\xeb\x8c\x80\xed\x8f\xb0\n".to_vec();
+            for r in &rows {
+                input.extend_from_slice(r.as_bytes());
+                input.push(b'\n');
+            }
+            input.extend_from_slice(&body);
+            let db = Db::new(Arc::new(mcamp_embedded::Embedded::in_memory()));
+            let key = PhoneKey::parse("test-phone-key-0123456789abcdef-0123").map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let report = rt.block_on(import_recipients(&db, &campaign(), &key, std::io::Cursor::new(input), Utc::now(), &|_| {}));
+            if let Ok(r) = report {
+                prop_assert!(r.imported + r.duplicates + r.rejected.len() <= r.rows + 1, "{r:?}");
+                prop_assert!(r.rejected.iter().all(|x| x.row >= 2 && !x.reason.is_empty()), "{:?}", r.rejected);
+            }
+        }
+    }
+}
