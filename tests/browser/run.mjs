@@ -174,7 +174,9 @@ try {
     await Promise.all([swapped(page), page.click('.nps label:has-text("10")')]);
     await page.waitForSelector('textarea');
     seen.push(await legends(page));
-    await page.fill('textarea', '벚꽃 시즌이 기다려져요');
+    // Free text with a payload: stored as typed; the CSP watcher below fails the run if it ever
+    // runs on a page (the HTML report lists no free text; the CSV export carries it as data).
+    await page.fill('textarea', '벚꽃 시즌이 기다려져요 <img src=x onerror="window.__xss=1">');
     await Promise.all([swapped(page), page.click('button:has-text("제출")')]);
     assert.ok(!seen.some((l) => l.includes('맛은') || l.includes('단맛')), `taste questions skipped: ${seen.join(' / ')}`);
     await page.waitForSelector('.code', { timeout: 30_000 });
