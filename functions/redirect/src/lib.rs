@@ -8,7 +8,7 @@
 use cookie::Cookie;
 use cookie::time::Duration as CookieAge;
 use lambda_http::{Body, Request, Response};
-use mcamp_core::campaign::CampaignKind;
+use mcamp_core::campaign::{Campaign, CampaignKind};
 use mcamp_core::events::{Attribution, ClientInfo, Event, EventData};
 use mcamp_core::link::{Link, LinkKind};
 use mcamp_core::recipient::Recipient;
@@ -84,7 +84,7 @@ async fn click(web: &Web, req: &Request, code: ShortCode, client: ClientInfo) ->
             (Attribution::from(&link), link.code.clone(), link.clicks == 1, None)
         }
         LinkKind::Share | LinkKind::Store => {
-            let (visitor, first) = visitor_for(web, req, &link).await?;
+            let (visitor, first) = visitor_for(web, req, &link, &stored.campaign).await?;
             let cookie = Cookie::build((visitor_cookie(&link), visitor.code.to_string()))
                 .path("/")
                 .max_age(visitor_cookie_age(&link))
@@ -117,7 +117,12 @@ async fn click(web: &Web, req: &Request, code: ShortCode, client: ClientInfo) ->
 
 /// The visitor this browser is for this share link: the one remembered in its cookie, or a new
 /// one minted now. Returns whether this is their first click.
-async fn visitor_for(web: &Web, req: &Request, link: &Link) -> Result<(Recipient, bool), HttpError> {
+async fn visitor_for(
+    web: &Web,
+    req: &Request,
+    link: &Link,
+    campaign: &Campaign,
+) -> Result<(Recipient, bool), HttpError> {
     let app = &web.app;
     let now = app.now();
     // A returning visitor's tap counts on their own link as well (its `clicks` are the
@@ -134,13 +139,7 @@ async fn visitor_for(web: &Web, req: &Request, link: &Link) -> Result<(Recipient
     let visitor = match &link.recipient_id {
         Some(sharer) if link.kind == LinkKind::Share => {
             let sharer = app.db.recipient(sharer).await?.ok_or(HttpError::NotFound)?;
-            let max = app
-                .campaign(&link.campaign_id)
-                .await?
-                .map_or(mcamp_core::campaign::VISITORS_PER_SHARE, |c| {
-                    c.campaign.share.max_visitors
-                });
-            app.db.add_visitor(&sharer, max, now).await?
+            app.db.add_visitor(&sharer, campaign.share.max_visitors, now).await?
         }
         _ if link.kind == LinkKind::Store => app.db.add_store_visitor(link, now).await?,
         _ => return Err(HttpError::NotFound),

@@ -26,6 +26,37 @@ const MAX_NAME: usize = 50;
 /// file into one row, which is then refused by its row number).
 pub const MAX_ROW_BYTES: usize = 4096;
 
+/// The next row of a spreadsheet, as `next_row` read it.
+pub(crate) enum NextRow {
+    End,
+    /// Every cell empty: not counted.
+    Blank,
+    /// Unreadable (bad quoting, invalid bytes) or over `MAX_ROW_BYTES`: a bad row, not a
+    /// failed file.
+    Refused(RejectedRow),
+    /// Read into the record, with its row number.
+    Row(usize),
+}
+
+/// Reads the next row into `record`. `rows` is how many rows were counted so far (the row
+/// number when the reader cannot tell it).
+pub(crate) fn next_row<R: Read>(csv: &mut csv::Reader<R>, record: &mut csv::StringRecord, rows: usize) -> NextRow {
+    let line = |p: Option<&csv::Position>| p.map_or(rows + 2, |p| p.line() as usize);
+    match csv.read_record(record) {
+        Err(e) => NextRow::Refused(RejectedRow {
+            row: line(e.position()),
+            reason: format!("unreadable line: {e}"),
+        }),
+        Ok(false) => NextRow::End,
+        Ok(true) if record.iter().all(|f| f.trim().is_empty()) => NextRow::Blank,
+        Ok(true) if record.as_slice().len() > MAX_ROW_BYTES => NextRow::Refused(RejectedRow {
+            row: line(record.position()),
+            reason: format!("row is over {MAX_ROW_BYTES} bytes (an unclosed quote?)"),
+        }),
+        Ok(true) => NextRow::Row(line(record.position())),
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ImportReport {
     pub encoding: String,
@@ -216,41 +247,26 @@ pub async fn import_recipients<R: Read + 'static>(
     let mut chunk: Vec<(usize, NewRecipient)> = Vec::with_capacity(CHUNK);
     let mut record = csv::StringRecord::new();
     loop {
-        let more = match csv.read_record(&mut record) {
-            Ok(more) => more,
-            Err(e) => {
-                // A broken line (bad quoting, invalid bytes) is a bad row, not a failed import.
-                let row = e.position().map_or(report.rows + 2, |p| p.line() as usize);
+        let more = match next_row(&mut csv, &mut record, report.rows) {
+            NextRow::End => false,
+            NextRow::Blank => continue,
+            NextRow::Refused(rejected) => {
                 report.rows += 1;
-                report.rejected.push(RejectedRow {
-                    row,
-                    reason: format!("unreadable line: {e}"),
-                });
+                report.rejected.push(rejected);
                 continue;
+            }
+            NextRow::Row(row) => {
+                report.rows += 1;
+                match parse_row(&columns, &record, now) {
+                    Ok(r) => chunk.push((row, r)),
+                    Err(e) => report.rejected.push(RejectedRow {
+                        row,
+                        reason: e.to_string(),
+                    }),
+                }
+                true
             }
         };
-        if more {
-            report.rows += 1;
-            let row = record.position().map_or(report.rows + 1, |p| p.line() as usize);
-            if record.iter().all(|f| f.trim().is_empty()) {
-                report.rows -= 1;
-                continue;
-            }
-            if record.as_slice().len() > MAX_ROW_BYTES {
-                report.rejected.push(RejectedRow {
-                    row,
-                    reason: format!("row is over {MAX_ROW_BYTES} bytes (an unclosed quote?)"),
-                });
-                continue;
-            }
-            match parse_row(&columns, &record, now) {
-                Ok(r) => chunk.push((row, r)),
-                Err(e) => report.rejected.push(RejectedRow {
-                    row,
-                    reason: e.to_string(),
-                }),
-            }
-        }
         if chunk.len() >= CHUNK || (!more && !chunk.is_empty()) {
             let results: Vec<(usize, Result<(Added, bool), DbError>)> = stream::iter(chunk.drain(..))
                 .map(|(row, r)| async move { (row, import_row(db, campaign, phone_key, r, now).await) })

@@ -14,7 +14,7 @@ use mcamp_store::customers::CustomerChange;
 use mcamp_store::{Db, DbError};
 use serde::Serialize;
 
-use crate::import::{RejectedRow, decoding_reader};
+use crate::import::{NextRow, RejectedRow, decoding_reader, next_row};
 
 /// Whose export the file is: which header names its phone and date columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -159,36 +159,17 @@ pub async fn import_unsubscribes<R: Read + 'static>(
     };
     let mut record = csv::StringRecord::new();
     loop {
-        let more = match csv.read_record(&mut record) {
-            Ok(more) => more,
-            Err(e) => {
-                let row = e.position().map_or(report.rows + 2, |p| p.line() as usize);
+        let row = match next_row(&mut csv, &mut record, report.rows) {
+            NextRow::End => break,
+            NextRow::Blank => continue,
+            NextRow::Refused(rejected) => {
                 report.rows += 1;
-                report.rejected.push(RejectedRow {
-                    row,
-                    reason: format!("unreadable line: {e}"),
-                });
+                report.rejected.push(rejected);
                 continue;
             }
+            NextRow::Row(row) => row,
         };
-        if !more {
-            break;
-        }
-        if record.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
         report.rows += 1;
-        let row = record.position().map_or(report.rows + 1, |p| p.line() as usize);
-        if record.as_slice().len() > crate::import::MAX_ROW_BYTES {
-            report.rejected.push(RejectedRow {
-                row,
-                reason: format!(
-                    "row is over {} bytes (an unclosed quote?)",
-                    crate::import::MAX_ROW_BYTES
-                ),
-            });
-            continue;
-        }
         let phone = match PhoneNumber::parse(record.get(phone_col).unwrap_or_default()) {
             Ok(p) => p,
             Err(e) => {

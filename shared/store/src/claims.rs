@@ -11,7 +11,7 @@ use mcamp_core::recipient::Recipient;
 use mcamp_core::values::{CouponId, random_base62};
 use serde_json::json;
 
-use crate::ports::{JobQueue, QueueId, StoreError, TableId, TxWrite};
+use crate::ports::{Cond, JobQueue, QueueId, StoreError, TableId, TxWrite, Update};
 use crate::{Db, DbError, keys, object};
 
 /// A pending claim older than this is re-queued when the recipient asks again (the first send
@@ -158,12 +158,12 @@ pub async fn redrive(
     }
     let cutoff = (now - chrono::Duration::seconds(RESEND_AFTER_SECS)).timestamp();
     let key = crate::coupons::claim_key(&claim.recipient_id, &claim.coupon_id, claim.slot);
-    let update = crate::ports::Update::new().set("resent_at", now.timestamp());
-    let cond = crate::ports::Cond::And(vec![
-        crate::ports::Cond::Eq("status".into(), json!(ClaimStatus::Pending)),
-        crate::ports::Cond::Or(vec![
-            crate::ports::Cond::AttrMissing("resent_at".into()),
-            crate::ports::Cond::Lt("resent_at".into(), cutoff),
+    let update = Update::new().set("resent_at", now.timestamp());
+    let cond = Cond::And(vec![
+        Cond::Eq("status".into(), json!(ClaimStatus::Pending)),
+        Cond::Or(vec![
+            Cond::AttrMissing("resent_at".into()),
+            Cond::Lt("resent_at".into(), cutoff),
         ]),
     ]);
     match db.table.update(TableId::Main, &key, update, Some(cond)).await {
