@@ -7,6 +7,7 @@ mod customers;
 mod hostile;
 mod links;
 mod page;
+mod secrets;
 mod snapshots;
 mod survey;
 mod template;

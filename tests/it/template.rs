@@ -323,7 +323,8 @@ fn allowed(function: &Value) -> anyhow::Result<BTreeSet<String>> {
     {
         let p = untag(p);
         if let Some(statements) = get(p, "Statement").and_then(Value::as_sequence) {
-            for st in statements {
+            // The secrets are read at init, not through the ports (`secrets_reach_…` checks them).
+            for st in statements.iter().filter(|st| get_str(st, "Sid") != Some("Secrets")) {
                 let resource = get(st, "Resource").and_then(label).context("a statement's Resource")?;
                 for a in get(st, "Action").and_then(Value::as_sequence).into_iter().flatten() {
                     out.insert(format!("{} {resource}", a.as_str().context("an action")?));
@@ -576,6 +577,79 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
     let ran: BTreeSet<String> = recorder.seen().into_keys().collect();
     for f in fns.keys() {
         ensure!(ran.contains(f), "{f}: no flow exercised it");
+    }
+    Ok(())
+}
+
+/// Secrets reach the functions only as Secrets Manager ARNs: no template parameter carries a
+/// secret value, no function is given a plain secret variable, every HTTP function gets the
+/// ARNs its start-up needs and may read exactly those secrets, and no other function may read
+/// any.
+#[test]
+fn secrets_reach_functions_only_as_secret_arns() -> anyhow::Result<()> {
+    use mcamp_http::site::SiteSecrets;
+    let t = template()?;
+    let no_echo: Vec<String> = get(&t, "Parameters")
+        .and_then(Value::as_mapping)
+        .map(|m| {
+            entries(m)
+                .filter(|(_, p)| get(p, "NoEcho").is_some())
+                .map(|(k, _)| k)
+                .collect()
+        })
+        .unwrap_or_default();
+    ensure!(no_echo.is_empty(), "secret values as template parameters: {no_echo:?}");
+    let secrets = [
+        SiteSecrets::SECRET,
+        SiteSecrets::PHONE_KEY,
+        SiteSecrets::KAKAO_ADMIN_KEY,
+    ];
+    let fns = functions(&t)?;
+    for (id, (binary, vars)) in environments(&t)? {
+        let reads = code_env(&binary).with_context(|| format!("{id}: no crate for {binary}"))?;
+        for s in &secrets {
+            ensure!(!vars.contains(s.plain), "{id} is given {} as a plain value", s.plain);
+        }
+        let needs = reads.iter().any(|v| v.name == SiteSecrets::SECRET.arn);
+        for required in [SiteSecrets::SECRET.arn, SiteSecrets::PHONE_KEY.arn] {
+            ensure!(!needs || vars.contains(required), "{id} starts without {required}");
+        }
+        let def = fns.get(&id).context("the function")?;
+        let statements: Vec<&Value> = get(def, "Properties")
+            .and_then(|p| get(p, "Policies"))
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| get(p, "Statement").and_then(Value::as_sequence))
+            .flatten()
+            .collect();
+        let secret_statements: Vec<&&Value> = statements
+            .iter()
+            .filter(|st| format!("{:?}", get(st, "Action")).contains("secretsmanager"))
+            .collect();
+        if !needs {
+            ensure!(secret_statements.is_empty(), "{id} may read secrets it never reads");
+            continue;
+        }
+        ensure!(secret_statements.len() == 1, "{id}: one statement for its secrets");
+        let st = secret_statements[0];
+        let actions: Vec<&str> = get(st, "Action")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        ensure!(actions == ["secretsmanager:GetSecretValue"], "{id}: {actions:?}");
+        let resources = format!("{:?}", get(st, "Resource"));
+        ensure!(
+            resources.contains("AppSecret") && resources.contains("PhoneKey") && !resources.contains('*'),
+            "{id} reads other secrets than its own: {resources}"
+        );
+        let kakao = vars.contains(SiteSecrets::KAKAO_ADMIN_KEY.arn);
+        ensure!(
+            kakao == resources.contains("KakaoAdminKeySecretArn"),
+            "{id}: the Kakao admin key's ARN and its permission go together"
+        );
     }
     Ok(())
 }

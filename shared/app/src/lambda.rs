@@ -25,6 +25,45 @@ pub fn env() -> Vec<Var> {
 pub enum InitError {
     #[error(transparent)]
     Env(#[from] EnvError),
+    #[error(transparent)]
+    Secret(#[from] mcamp_aws::SecretError),
+}
+
+/// A secret a function reads at start-up. Deployed, `arn` names a Secrets Manager secret and
+/// only that name sits in the environment; locally and in tests `plain` holds the value.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretVar {
+    pub plain: &'static str,
+    pub arn: &'static str,
+}
+
+impl SecretVar {
+    pub const fn new(plain: &'static str, arn: &'static str) -> Self {
+        SecretVar { plain, arn }
+    }
+
+    /// The variables it may read (both optional: `resolve` says when neither is set).
+    pub const fn vars(self) -> [Var; 2] {
+        [Var::optional(self.plain), Var::optional(self.arn)]
+    }
+
+    /// The value: from Secrets Manager when the ARN is set (one call, at init), else the
+    /// plain variable; `None` when neither is set.
+    pub async fn resolve(self, config: &aws_config::SdkConfig) -> Result<Option<String>, InitError> {
+        self.resolve_in(config, &optional).await
+    }
+
+    /// `resolve` with the variables looked up in `env` (tests give their own).
+    pub async fn resolve_in(
+        self,
+        config: &aws_config::SdkConfig,
+        env: &(dyn Fn(&'static str) -> Option<String> + Sync),
+    ) -> Result<Option<String>, InitError> {
+        match env(self.arn) {
+            Some(arn) => Ok(Some(mcamp_aws::secret_string(config, arn.trim()).await?)),
+            None => Ok(env(self.plain)),
+        }
+    }
 }
 
 /// JSON logs at `RUST_LOG` (default `info`), without ANSI colours or timestamps (CloudWatch adds them).
@@ -40,12 +79,15 @@ pub fn init_tracing() {
         .init();
 }
 
-/// The AWS clients and names from the environment (`MCAMP_AWS_ENDPOINT` for an emulator).
-pub async fn aws_from_env() -> Result<mcamp_aws::Aws, InitError> {
+/// The SDK configuration from the environment (`MCAMP_AWS_ENDPOINT` for an emulator).
+pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
+    mcamp_aws::sdk_config(optional("MCAMP_AWS_ENDPOINT").as_deref()).await
+}
+
+/// The AWS clients and names from the environment.
+pub async fn aws_from_env(config: &aws_config::SdkConfig) -> Result<mcamp_aws::Aws, InitError> {
     let names = mcamp_aws::Names::from_env()?;
-    let endpoint = optional("MCAMP_AWS_ENDPOINT");
-    let config = mcamp_aws::sdk_config(endpoint.as_deref()).await;
-    let aws = mcamp_aws::Aws::new(&config, names);
+    let aws = mcamp_aws::Aws::new(config, names);
     aws.warm_up().await;
     Ok(aws)
 }
@@ -64,7 +106,13 @@ pub fn campaign_cache_from_env() -> Result<Duration, EnvError> {
 /// The whole `App` of a function, with tracing set up.
 pub async fn init() -> Result<App, InitError> {
     init_tracing();
+    init_with(&sdk_config_from_env().await).await
+}
+
+/// The `App` over `config` (tracing already set up), for a function that also reads secrets
+/// with the same configuration.
+pub async fn init_with(config: &aws_config::SdkConfig) -> Result<App, InitError> {
     let cache = campaign_cache_from_env()?;
-    let aws = Arc::new(aws_from_env().await?);
+    let aws = Arc::new(aws_from_env(config).await?);
     Ok(App::new(aws.clone(), aws).with_campaign_cache(cache))
 }

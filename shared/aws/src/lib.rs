@@ -6,6 +6,7 @@
 mod dynamo;
 mod expr;
 mod provision;
+mod secrets;
 mod sqs;
 #[cfg(feature = "streams")]
 mod streams;
@@ -17,6 +18,7 @@ use mcamp_env::{EnvError, Var, optional, required};
 use mcamp_store::ports::{QueueId, TableId};
 
 pub use provision::{create_queues, create_tables};
+pub use secrets::{SecretError, secret_string};
 
 /// Real names of the tables and queues, from the environment in Lambda.
 #[derive(Debug, Clone)]

@@ -20,11 +20,19 @@ pub async fn open_with_queue(g: &Global) -> Result<(Db, std::sync::Arc<dyn mcamp
     Ok((Db::new(opened.table), opened.queue))
 }
 
-/// The deployment's phone key (it hashes phones into customer keys): `MCAMP_PHONE_KEY`, or
+/// The deployment's phone key (it hashes phones into customer keys). With `--aws`: the secret
+/// `MCAMP_PHONE_KEY_ARN` names (the stack's output `PhoneKeySecretArn`), or `MCAMP_PHONE_KEY`;
 /// locally the key file beside the data file that the gateway uses too.
-pub fn phone_key(g: &Global) -> Result<PhoneKey, Failure> {
+pub async fn phone_key(g: &Global) -> Result<PhoneKey, Failure> {
     let text = if g.aws {
-        mcamp_env::required("MCAMP_PHONE_KEY").map_err(|e| Failure::user(e.to_string()))?
+        let var = mcamp_app::lambda::SecretVar::new("MCAMP_PHONE_KEY", "MCAMP_PHONE_KEY_ARN");
+        let config = mcamp_aws::sdk_config(g.aws_endpoint.as_deref()).await;
+        var.resolve(&config)
+            .await
+            .map_err(|e| Failure::Storage(mcamp_app::error_chain(&e)))?
+            .ok_or_else(|| {
+                Failure::user("set MCAMP_PHONE_KEY_ARN (the stack's output PhoneKeySecretArn) or MCAMP_PHONE_KEY")
+            })?
     } else {
         mcamp_app::backend::local_key(&g.data, "MCAMP_PHONE_KEY", "phone-key")
             .map_err(|e| Failure::Storage(format!("the local phone key beside {}: {e}", g.data.display())))?

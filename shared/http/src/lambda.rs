@@ -3,17 +3,20 @@
 
 use std::sync::Arc;
 
+use crate::site::SiteSecrets;
 use crate::{Site, Web};
 
 /// Every variable an HTTP function reads at start-up.
 pub fn env() -> Vec<mcamp_env::Var> {
-    [mcamp_app::lambda::env(), Site::ENV.to_vec()].concat()
+    [mcamp_app::lambda::env(), Site::env()].concat()
 }
 
 /// The whole `Web` of an HTTP function, with tracing set up.
 pub async fn init() -> Result<Web, lambda_http::Error> {
-    let app = mcamp_app::lambda::init().await?;
-    let site = Site::from_env()?;
+    mcamp_app::lambda::init_tracing();
+    let config = mcamp_app::lambda::sdk_config_from_env().await;
+    let (app, secrets) = tokio::try_join!(mcamp_app::lambda::init_with(&config), SiteSecrets::resolve(&config))?;
+    let site = Site::from_env(secrets)?;
     Ok(Web {
         app,
         site: Arc::new(site),

@@ -4,8 +4,9 @@
 
 use std::fmt;
 
+use mcamp_app::lambda::{InitError, SecretVar};
 use mcamp_core::customer::PhoneKey;
-use mcamp_env::{EnvError, Var, optional, required};
+use mcamp_env::{EnvError, Var, optional};
 
 /// A secret that never prints.
 #[derive(Clone)]
@@ -38,25 +39,81 @@ pub struct Site {
     pub phone_key: PhoneKey,
 }
 
-impl Site {
-    /// What `from_env` reads.
-    pub const ENV: &[Var] = &[
-        Var::required("MCAMP_SECRET"),
-        Var::optional("MCAMP_BASE_URL"),
-        Var::optional("MCAMP_KAKAO_APP_KEY"),
-        Var::optional("MCAMP_KAKAO_ADMIN_KEY"),
-        Var::required("MCAMP_PHONE_KEY"),
-    ];
+/// The web edge's secrets, before they are checked.
+#[derive(Default)]
+pub struct SiteSecrets {
+    pub secret: Option<String>,
+    pub phone_key: Option<String>,
+    pub kakao_admin_key: Option<String>,
+}
 
-    /// `MCAMP_SECRET` (required), `MCAMP_BASE_URL`, `MCAMP_KAKAO_APP_KEY`, `MCAMP_KAKAO_ADMIN_KEY`.
-    pub fn from_env() -> Result<Self, EnvError> {
-        let secret = required("MCAMP_SECRET")?;
-        if secret.len() < 16 {
+impl SiteSecrets {
+    /// `MCAMP_SECRET_ARN` or `MCAMP_SECRET` (locally).
+    pub const SECRET: SecretVar = SecretVar::new("MCAMP_SECRET", "MCAMP_SECRET_ARN");
+    /// `MCAMP_PHONE_KEY_ARN` or `MCAMP_PHONE_KEY`.
+    pub const PHONE_KEY: SecretVar = SecretVar::new("MCAMP_PHONE_KEY", "MCAMP_PHONE_KEY_ARN");
+    /// `MCAMP_KAKAO_ADMIN_KEY_ARN` or `MCAMP_KAKAO_ADMIN_KEY` (optional).
+    pub const KAKAO_ADMIN_KEY: SecretVar = SecretVar::new("MCAMP_KAKAO_ADMIN_KEY", "MCAMP_KAKAO_ADMIN_KEY_ARN");
+
+    /// Reads the three at once (Secrets Manager calls run concurrently).
+    pub async fn resolve(config: &aws_config::SdkConfig) -> Result<Self, InitError> {
+        Self::resolve_in(config, &optional).await
+    }
+
+    /// `resolve` with the variables looked up in `env` (tests give their own).
+    pub async fn resolve_in(
+        config: &aws_config::SdkConfig,
+        env: &(dyn Fn(&'static str) -> Option<String> + Sync),
+    ) -> Result<Self, InitError> {
+        let (secret, phone_key, kakao_admin_key) = tokio::try_join!(
+            Self::SECRET.resolve_in(config, env),
+            Self::PHONE_KEY.resolve_in(config, env),
+            Self::KAKAO_ADMIN_KEY.resolve_in(config, env),
+        )?;
+        Ok(SiteSecrets {
+            secret,
+            phone_key,
+            kakao_admin_key,
+        })
+    }
+
+    /// The plain variables only (the local gateway and tests).
+    pub fn from_plain_env() -> Self {
+        SiteSecrets {
+            secret: optional(Self::SECRET.plain),
+            phone_key: optional(Self::PHONE_KEY.plain),
+            kakao_admin_key: optional(Self::KAKAO_ADMIN_KEY.plain),
+        }
+    }
+}
+
+impl Site {
+    /// What `from_env` reads (each secret by value or by its Secrets Manager ARN).
+    pub fn env() -> Vec<Var> {
+        [
+            &SiteSecrets::SECRET.vars()[..],
+            &SiteSecrets::PHONE_KEY.vars(),
+            &SiteSecrets::KAKAO_ADMIN_KEY.vars(),
+            &[Var::optional("MCAMP_BASE_URL"), Var::optional("MCAMP_KAKAO_APP_KEY")],
+        ]
+        .concat()
+    }
+
+    /// The settings from `MCAMP_BASE_URL`, `MCAMP_KAKAO_APP_KEY` and the resolved secrets: the
+    /// app secret (at least 16 characters) and the phone key are required.
+    pub fn from_env(secrets: SiteSecrets) -> Result<Self, EnvError> {
+        let secret = secrets
+            .secret
+            .ok_or(EnvError::Missing("MCAMP_SECRET_ARN (or MCAMP_SECRET)"))?;
+        if secret.trim().len() < 16 {
             return Err(EnvError::Malformed(
                 "MCAMP_SECRET",
                 "must be at least 16 characters".into(),
             ));
         }
+        let phone_key = secrets
+            .phone_key
+            .ok_or(EnvError::Missing("MCAMP_PHONE_KEY_ARN (or MCAMP_PHONE_KEY)"))?;
         let base_url = optional("MCAMP_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
         if let Some(u) = &base_url
             && !(u.starts_with("https://") || u.starts_with("http://"))
@@ -67,8 +124,11 @@ impl Site {
             base_url,
             secret: Secret::new(secret),
             kakao_app_key: optional("MCAMP_KAKAO_APP_KEY"),
-            kakao_admin_key: optional("MCAMP_KAKAO_ADMIN_KEY").map(Secret::new),
-            phone_key: PhoneKey::parse(&required("MCAMP_PHONE_KEY")?)
+            kakao_admin_key: secrets
+                .kakao_admin_key
+                .filter(|k| !k.trim().is_empty())
+                .map(Secret::new),
+            phone_key: PhoneKey::parse(phone_key.trim())
                 .map_err(|e| EnvError::Malformed("MCAMP_PHONE_KEY", e.reason))?,
         })
     }

@@ -53,14 +53,14 @@ pub enum SuppressCommand {
     },
 }
 
-fn person(
+async fn person(
     g: &Global,
     phone: &str,
     brand: &str,
 ) -> Result<(BrandId, mcamp_core::customer::CustomerKey, PhoneNumber), Failure> {
     let brand = BrandId::parse(brand)?;
     let phone = PhoneNumber::parse(phone)?;
-    let key = backend::phone_key(g)?.customer_key(&brand, &phone);
+    let key = backend::phone_key(g).await?.customer_key(&brand, &phone);
     Ok((brand, key, phone))
 }
 
@@ -68,7 +68,7 @@ pub async fn privacy(g: &Global, cmd: PrivacyCommand) -> Result<(), Failure> {
     let db = backend::open(g).await?;
     match cmd {
         PrivacyCommand::Export { phone, brand } => {
-            let (brand, key, phone) = person(g, &phone, &brand)?;
+            let (brand, key, phone) = person(g, &phone, &brand).await?;
             let data = db.personal_data(&brand, &key).await?.ok_or_else(|| {
                 Failure::user(format!(
                     "no customer of brand {brand} has the number {}",
@@ -78,7 +78,7 @@ pub async fn privacy(g: &Global, cmd: PrivacyCommand) -> Result<(), Failure> {
             output::json(&data)
         }
         PrivacyCommand::Erase { phone, brand } => {
-            let (brand, key, phone) = person(g, &phone, &brand)?;
+            let (brand, key, phone) = person(g, &phone, &brand).await?;
             let erased = db.erase_person(&brand, &key, Utc::now()).await?.ok_or_else(|| {
                 Failure::user(format!(
                     "no customer of brand {brand} has the number {}",
@@ -118,7 +118,7 @@ pub async fn suppress(g: &Global, cmd: SuppressCommand) -> Result<(), Failure> {
     let brand = BrandId::parse(&brand)?;
     let shown = file.display().to_string();
     let input = std::fs::File::open(&file).map_err(|e| Failure::user(format!("{shown}: cannot read: {e}")))?;
-    let key = backend::phone_key(g)?;
+    let key = backend::phone_key(g).await?;
     let db = backend::open(g).await?;
     let report = import_unsubscribes(&db, &brand, &key, format, input, Utc::now())
         .await

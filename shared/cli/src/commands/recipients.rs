@@ -74,7 +74,7 @@ async fn import(g: &Global, campaign: &str, file: &Path, rejects: Option<&Path>)
     let input = std::fs::File::open(file).map_err(|e| Failure::user(format!("{shown}: cannot read: {e}")))?;
     let db = backend::open(g).await?;
     let stored = stored_campaign(&db, &id).await?;
-    let phone_key = backend::phone_key(g)?;
+    let phone_key = backend::phone_key(g).await?;
 
     let bar = if g.json {
         ProgressBar::hidden()
