@@ -136,7 +136,7 @@ async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
                     // Store i % 500 in week (i / 500) % 4: every store-week fills up evenly.
                     let week = ((i / STORES) % 4) as i64;
                     let when = week0 + chrono::Duration::days(7 * week) + chrono::Duration::seconds((i % 3600) as i64);
-                    let r = db.add_store_visitor(&links[i % STORES], when).await?;
+                    let r = db.add_store_visitor(&links[i % STORES], None, when).await?;
                     let gender = [Gender::Female, Gender::Male][i % 2];
                     let age = AgeBand::ALL[i % 6];
                     let resp = db

@@ -3,16 +3,19 @@
 
 use anyhow::{Context, ensure};
 use futures::TryStreamExt;
+use mcamp_app::App;
 use mcamp_core::campaign::CampaignStatus;
 use mcamp_core::client::{AgentKind, Device, InApp, Os};
 use mcamp_core::events::EventData;
 use mcamp_core::recipient::NewRecipient;
 use mcamp_core::values::PhoneNumber;
+use mcamp_core::values::StoreId;
+use mcamp_http::Web;
 use mcamp_store::ports::TableId;
 use mcamp_store::recipients::Added;
 use mcamp_tests::{
-    Backend, CountingTable, IPHONE_SAFARI, KAKAO_SCRAPER, KAKAOTALK_ANDROID, call, campaign_with_coupon, contract,
-    recipients, text,
+    Backend, CountingTable, IPHONE_SAFARI, KAKAO_SCRAPER, KAKAOTALK_ANDROID, call, call_from, campaign_with_coupon,
+    contract, recipients, text,
 };
 
 fn location(resp: &lambda_http::Response<lambda_http::Body>) -> String {
@@ -471,3 +474,108 @@ async fn a_share_link_fan_out_is_capped(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(fan_out_cap, super::a_share_link_fan_out_is_capped);
+
+/// One network mints at most `share.visitors_per_network_hour` new visitors an hour, through
+/// share and store links together: past it a new browser from there gets the Korean 429 page
+/// and nothing is written, while other networks and people already in still get in; the next
+/// hour opens a new window. The stored window holds a keyed tag, never the address.
+async fn one_network_mints_few_visitors_an_hour(b: Backend) -> anyhow::Result<()> {
+    let clock = mcamp_tests::TestClock::new();
+    let app = App::new(b.table.clone(), b.queue.clone()).with_clock(clock.clock());
+    let web = Web {
+        app,
+        site: b.web().site.clone(),
+    };
+    let mut c = campaign_with_coupon("per-network", 5)?;
+    c.share.visitors_per_network_hour = 4;
+    web.app.db.push_campaign(&c, web.app.now()).await?;
+    let sharers = recipients(&web.app.db, &c.id, 2).await?;
+    let mut shares = Vec::new();
+    for s in &sharers {
+        shares.push(web.app.db.share_code(s, web.app.now()).await?);
+    }
+    let store = StoreId::parse("gangnam-01")?;
+    mcamp_ops::stores::add_store(&web.app.db, &store, "강남점", false, web.app.now()).await?;
+    let store_link = web.app.db.store_link(&c.id, &store, web.app.now()).await?;
+    let tap = |ip: &'static str, code: String, cookie: Option<String>| {
+        let web = web.clone();
+        async move {
+            let mut headers = vec![("user-agent", IPHONE_SAFARI)];
+            if let Some(c) = &cookie {
+                headers.push(("cookie", c.as_str()));
+            }
+            call_from(&web, ip, "GET", &format!("/{code}"), &headers, "").await
+        }
+    };
+    let flood = "203.0.113.9";
+    let mut first_cookie = None;
+    // Two share links and a store link from one network: four new visitors in all.
+    for (i, code) in [&shares[0], &shares[1], &shares[0], &store_link]
+        .into_iter()
+        .enumerate()
+    {
+        let resp = tap(flood, code.to_string(), None).await?;
+        ensure!(resp.status() == 302, "{}: visitor {i} -> {}", b.name, resp.status());
+        if i == 0 {
+            first_cookie = Some(set_cookie(&resp));
+        }
+    }
+    let before = web.app.db.recipients(&c.id).try_collect::<Vec<_>>().await?.len();
+    for code in [&shares[1], &store_link, &shares[0]] {
+        let resp = tap(flood, code.to_string(), None).await?;
+        ensure!(
+            resp.status() == 429 && text(&resp).contains("같은 인터넷 연결에서 새로 참여하는 분이 너무 많아요"),
+            "{}: past the window -> {}",
+            b.name,
+            resp.status()
+        );
+    }
+    let after = web.app.db.recipients(&c.id).try_collect::<Vec<_>>().await?.len();
+    ensure!(
+        before == after,
+        "{}: nothing written past the window: {before} -> {after}",
+        b.name
+    );
+    // Whoever is already in still gets in from the same network.
+    let back = tap(flood, shares[0].to_string(), first_cookie).await?;
+    ensure!(
+        back.status() == 302,
+        "{}: a returning visitor -> {}",
+        b.name,
+        back.status()
+    );
+    // Another network (an IPv6 subscriber; a new address in the same /64 is the same network).
+    for ip in ["2001:db8:1:2::10", "2001:db8:1:2::99"] {
+        let resp = tap(ip, shares[1].to_string(), None).await?;
+        ensure!(resp.status() == 302, "{}: from {ip} -> {}", b.name, resp.status());
+    }
+    // An hour later the flood's network has a new window.
+    clock.advance(chrono::Duration::minutes(61));
+    let resp = tap(flood, shares[1].to_string(), None).await?;
+    ensure!(resp.status() == 302, "{}: the next hour -> {}", b.name, resp.status());
+    // The window is stored under a keyed tag of the network, not the address.
+    let tag = mcamp_http::tokens::network_tag(&web.site.secret, flood);
+    let windows = b
+        .table
+        .query(&mcamp_store::ports::Query::partition(
+            TableId::Main,
+            mcamp_store::keys::network_window(&c.id, &tag),
+        ))
+        .await?
+        .items;
+    let counts: Vec<i64> = windows.iter().filter_map(|w| w.get("n")?.as_i64()).collect();
+    ensure!(
+        counts == [4, 1],
+        "{}: two hourly windows of this network: {windows:?}",
+        b.name
+    );
+    ensure!(
+        windows
+            .iter()
+            .all(|w| w.get("ttl").is_some_and(|t| t.as_i64().is_some()) && !format!("{w:?}").contains(flood)),
+        "{}: windows expire and never hold the address: {windows:?}",
+        b.name
+    );
+    Ok(())
+}
+contract!(network_window, super::one_network_mints_few_visitors_an_hour);

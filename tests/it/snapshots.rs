@@ -73,7 +73,7 @@ async fn item_shapes() -> anyhow::Result<()> {
         anyhow::bail!("created")
     };
     let share = app.db.share_code(&sharer, now).await?;
-    let visitor = app.db.add_visitor(&sharer, 300, now).await?;
+    let visitor = app.db.add_visitor(&sharer, 300, None, now).await?;
     // The visitor types a number on the form: a customer with an unconfirmed consent.
     let visitor_phone = PhoneNumber::parse("010-9876-5432")?;
     let visitor_key = phone_key().customer_key(&brand, &visitor_phone);

@@ -376,13 +376,40 @@ pub async fn call(
     headers: &[(&str, &str)],
     body: &str,
 ) -> anyhow::Result<lambda_http::Response<lambda_http::Body>> {
+    request(web, None, method, uri, headers, body).await
+}
+
+/// `call` from the source address `ip` (as the local gateway's socket, or API Gateway, gives it).
+pub async fn call_from(
+    web: &Web,
+    ip: &str,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<lambda_http::Response<lambda_http::Body>> {
+    let peer = std::net::SocketAddr::new(ip.parse()?, 50_000);
+    request(web, Some(peer), method, uri, headers, body).await
+}
+
+async fn request(
+    web: &Web,
+    peer: Option<std::net::SocketAddr>,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> anyhow::Result<lambda_http::Response<lambda_http::Body>> {
     let mut b = http::Request::builder()
         .method(method)
         .uri(format!("http://127.0.0.1:3000{uri}"));
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    let (parts, ()) = b.body(())?.into_parts();
+    let (mut parts, ()) = b.body(())?.into_parts();
+    if let Some(peer) = peer {
+        parts.extensions.insert(axum::extract::ConnectInfo(peer));
+    }
     let req = mcamp_gateway::to_lambda(parts, bytes::Bytes::from(body.to_owned()));
     Ok(mcamp_gateway::dispatch(web, req).await)
 }

@@ -15,6 +15,7 @@ use mcamp_http::request::form;
 use mcamp_http::response::see_other;
 use mcamp_http::{HttpError, Web, tokens};
 use mcamp_store::customers::CustomerChange;
+use mcamp_store::shares::NetworkWindow;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -198,8 +199,14 @@ pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Res
     let mut r = if owner {
         p.recipient.clone()
     } else {
-        // Not a share: the reader of a forwarded link joins as themself, whatever its fan-out.
-        db.add_visitor(&p.recipient, u32::MAX, now).await?
+        // Not a share: the reader of a forwarded link joins as themself, whatever its fan-out,
+        // within their network's hourly window of new visitors.
+        let tag = web.network_tag(req);
+        let network = tag.as_deref().map(|tag| NetworkWindow {
+            tag,
+            per_hour: c.share.visitors_per_network_hour,
+        });
+        db.add_visitor(&p.recipient, u32::MAX, network, now).await?
     };
     // The customer the typed number is: the one on record, or whoever it is in the brand.
     let before = match &p.customer {

@@ -62,7 +62,7 @@ async fn redeem(web: &Web, req: &Request) -> Result<Response<Body>, HttpError> {
         Err(RedeemError::Expired(until)) => Err(HttpError::Conflict(
             json!({ "reason": "expired", "valid_until": until }),
         )),
-        Err(RedeemError::TooMany) => Err(HttpError::TooMany("redemptions of this store this minute")),
+        Err(RedeemError::TooMany) => Err(HttpError::TooMany(mcamp_store::Limit::StoreRedemptions)),
         Err(RedeemError::NotYetValid(from)) => Err(HttpError::Conflict(
             json!({ "reason": "not_yet_valid", "valid_from": from }),
         )),

@@ -18,6 +18,7 @@ use mcamp_http::request::{cookie, header, origin, path_param};
 use mcamp_http::response::html_response;
 use mcamp_http::ua;
 use mcamp_http::{Flavor, HttpError, Web};
+use mcamp_store::shares::NetworkWindow;
 
 /// Remembers, per campaign, which visitor this browser became through a share link, so a
 /// second tap on the same share link is the same person.
@@ -136,12 +137,20 @@ async fn visitor_for(
     {
         return Ok((r, false));
     }
+    // A browser without the cookie is a new person, up to the network's hourly window.
+    let tag = web.network_tag(req);
+    let network = tag.as_deref().map(|tag| NetworkWindow {
+        tag,
+        per_hour: campaign.share.visitors_per_network_hour,
+    });
     let visitor = match &link.recipient_id {
         Some(sharer) if link.kind == LinkKind::Share => {
             let sharer = app.db.recipient(sharer).await?.ok_or(HttpError::NotFound)?;
-            app.db.add_visitor(&sharer, campaign.share.max_visitors, now).await?
+            app.db
+                .add_visitor(&sharer, campaign.share.max_visitors, network, now)
+                .await?
         }
-        _ if link.kind == LinkKind::Store => app.db.add_store_visitor(link, now).await?,
+        _ if link.kind == LinkKind::Store => app.db.add_store_visitor(link, network, now).await?,
         _ => return Err(HttpError::NotFound),
     };
     Ok((visitor, true))

@@ -103,6 +103,18 @@ pub struct ShareCard {
     /// would reach the whole coupon stock). Past it the link shows a Korean 429 page.
     #[serde(default = "default_visitors_per_share")]
     pub max_visitors: u32,
+    /// Most new visitors one network (a source address; an IPv6 /64) mints through share and
+    /// store links, and forwarded personal links, per hour: what a family, an office or a
+    /// store's Wi-Fi brings in, far below what a script would.
+    #[serde(default = "default_visitors_per_network_hour")]
+    pub visitors_per_network_hour: u32,
+}
+
+/// `share.visitors_per_network_hour` when the file sets none.
+pub const VISITORS_PER_NETWORK_HOUR: u32 = 60;
+
+fn default_visitors_per_network_hour() -> u32 {
+    VISITORS_PER_NETWORK_HOUR
 }
 
 /// `share.max_visitors` when the file sets none.
@@ -402,6 +414,12 @@ impl Campaign {
         }
         if self.name.trim().is_empty() {
             return Err(ParseError::new("name", "must not be empty"));
+        }
+        if self.share.max_visitors == 0 {
+            return Err(ParseError::new("share.max_visitors", "must be at least 1"));
+        }
+        if self.share.visitors_per_network_hour == 0 {
+            return Err(ParseError::new("share.visitors_per_network_hour", "must be at least 1"));
         }
         if self.sender.brand.trim().is_empty() {
             return Err(ParseError::new("sender.brand", "must not be empty"));

@@ -39,9 +39,14 @@ pub async fn dispatch(web: &Web, req: Request) -> Response<Body> {
     }
 }
 
-/// Builds the `lambda_http` request API Gateway would hand the function.
+/// Builds the `lambda_http` request API Gateway would hand the function, with the peer's
+/// address as its source IP.
 pub fn to_lambda(parts: http::request::Parts, body: bytes::Bytes) -> Request {
     let query: HashMap<String, Vec<String>> = parts.uri.query().map(parse_query).unwrap_or_default();
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let body = if body.is_empty() {
         Body::Empty
     } else {
@@ -50,7 +55,11 @@ pub fn to_lambda(parts: http::request::Parts, body: bytes::Bytes) -> Request {
             Err(e) => Body::Binary(e.into_bytes()),
         }
     };
-    Request::from_parts(parts, body).with_query_string_parameters(query)
+    let req = Request::from_parts(parts, body).with_query_string_parameters(query);
+    match peer {
+        Some(ip) => mcamp_http::request::with_source_ip(req, ip),
+        None => req,
+    }
 }
 
 fn parse_query(q: &str) -> HashMap<String, Vec<String>> {

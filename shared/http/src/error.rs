@@ -1,7 +1,7 @@
 //! The one error type of the HTTP boundary and its mapping to a status, in one place.
 //! Recipients get a Korean page; APIs get JSON with a reason.
 
-use mcamp_store::DbError;
+use mcamp_store::{DbError, Limit};
 use serde_json::json;
 
 use crate::pages;
@@ -35,7 +35,7 @@ pub enum HttpError {
     MethodNotAllowed,
     /// A limit that protects the campaign (a share link's visitors); nothing was written.
     #[error("too many requests: {0}")]
-    TooMany(&'static str),
+    TooMany(mcamp_store::Limit),
     /// Logged with its chain of causes; the client sees only that something failed.
     #[error("internal")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -93,6 +93,7 @@ impl HttpError {
                 let mut body = json!({ "error": self.code() });
                 match &self {
                     HttpError::BadRequest(r) | HttpError::Forbidden(r) => body["reason"] = json!(r),
+                    HttpError::TooMany(limit) => body["reason"] = json!(limit.to_string()),
                     HttpError::Conflict(detail) => body["detail"] = detail.clone(),
                     _ => {}
                 }
@@ -112,9 +113,17 @@ impl HttpError {
                     HttpError::Conflict(_) => ("이미 처리되었어요", "같은 요청이 이미 처리되었습니다."),
                     HttpError::TooLarge => ("입력이 너무 길어요", "내용을 줄여서 다시 보내 주세요."),
                     HttpError::MethodNotAllowed => ("잘못된 요청이에요", "링크를 다시 열어 주세요."),
-                    HttpError::TooMany(_) => (
+                    HttpError::TooMany(Limit::ShareVisitors) => (
                         "이 링크로는 더 참여할 수 없어요",
                         "공유 링크 한 개로 참여할 수 있는 인원이 다 찼어요. 친구에게 새 링크를 받아 주세요.",
+                    ),
+                    HttpError::TooMany(Limit::NetworkVisitors) => (
+                        "잠시 후 다시 시도해 주세요",
+                        "같은 인터넷 연결에서 새로 참여하는 분이 너무 많아요. 한 시간쯤 뒤에 다시 열어 주세요.",
+                    ),
+                    HttpError::TooMany(Limit::StoreRedemptions) => (
+                        "잠시 후 다시 시도해 주세요",
+                        "짧은 시간에 요청이 너무 많았어요. 1분 뒤에 다시 시도해 주세요.",
                     ),
                     HttpError::Internal(_) => ("잠시 후 다시 시도해 주세요", "일시적인 문제가 생겼어요."),
                 };

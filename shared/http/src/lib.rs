@@ -33,4 +33,10 @@ impl Web {
             site: Arc::new(site),
         }
     }
+
+    /// The keyed tag of the caller's network, for the per-network limits (`None` when the
+    /// request carries no source address).
+    pub fn network_tag(&self, req: &lambda_http::Request) -> Option<String> {
+        request::source_network(req).map(|n| tokens::network_tag(&self.site.secret, &n))
+    }
 }

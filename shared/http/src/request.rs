@@ -3,11 +3,52 @@
 //! (serde_urlencoded); cookies through the `cookie` crate.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 
+use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, RequestPayloadExt};
 use serde::de::DeserializeOwned;
 
 use crate::HttpError;
+
+/// The caller's network as API Gateway saw it (`requestContext.http.sourceIp`; the local gateway
+/// fills it from the socket): an IPv4 address, or the /64 an IPv6 address lies in (one
+/// subscriber's block, inside which a device picks new addresses at will).
+pub fn source_network(req: &Request) -> Option<String> {
+    let ip: IpAddr = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(c) => c.http.source_ip.as_deref()?.trim().parse().ok()?,
+        _ => return None,
+    };
+    Some(network_of(ip))
+}
+
+/// `req` as API Gateway would hand it from `ip` (the local gateway and tests).
+pub fn with_source_ip(req: Request, ip: IpAddr) -> Request {
+    use lambda_http::aws_lambda_events::apigw::{
+        ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
+    };
+    // Non-exhaustive structs: built from their defaults, field by field.
+    let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
+    http.method = req.method().clone();
+    http.path = Some(req.uri().path().to_owned());
+    http.source_ip = Some(ip.to_string());
+    let mut ctx = ApiGatewayV2httpRequestContext::default();
+    ctx.http = http;
+    req.with_request_context(RequestContext::ApiGatewayV2(ctx))
+}
+
+fn network_of(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => a.to_string(),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = a.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
 
 /// Largest form or JSON body accepted (bigger -> 413).
 pub const MAX_BODY: usize = 16 * 1024;
@@ -145,6 +186,19 @@ mod tests {
             lambda_http::http::HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
         req
+    }
+
+    #[test]
+    fn the_network_is_the_v4_address_or_the_v6_slash_64() -> Result<(), std::net::AddrParseError> {
+        let from = |ip: &str| -> Result<Option<String>, std::net::AddrParseError> {
+            Ok(source_network(&with_source_ip(post(""), ip.parse()?)))
+        };
+        assert_eq!(from("203.0.113.7")?.as_deref(), Some("203.0.113.7"));
+        assert_eq!(from("2001:db8:aa:bb:1:2:3:4")?.as_deref(), Some("2001:db8:aa:bb::/64"));
+        assert_eq!(from("2001:db8:aa:bb:ffff::9")?, from("2001:db8:aa:bb:1:2:3:4")?);
+        assert_eq!(from("::ffff:203.0.113.7")?.as_deref(), Some("203.0.113.7"));
+        assert_eq!(source_network(&post("")), None);
+        Ok(())
     }
 
     #[test]

@@ -59,6 +59,17 @@ pub fn beacon_token_ok(secret: &Secret, code: &str, presented: &str, now: chrono
     (today - 1..=today).contains(&day) && !expected.is_empty() && mcamp_core::values::constant_time_eq(&expected, mac)
 }
 
+/// An opaque tag of a network (`request::source_network`) for the per-network limits: a keyed
+/// hash, so the stored counters never hold an address.
+pub fn network_tag(secret: &Secret, network: &str) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
+        return String::new();
+    };
+    mac.update(b"network|");
+    mac.update(network.as_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..12])
+}
+
 /// Constant-time check of a presented token.
 pub fn token_ok(secret: &Secret, code: &str, presented: &str) -> bool {
     let expected = form_token(secret, code);

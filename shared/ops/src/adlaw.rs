@@ -374,6 +374,7 @@ mod tests {
                 description: "d".into(),
                 image: None,
                 max_visitors: mcamp_core::campaign::VISITORS_PER_SHARE,
+                visitors_per_network_hour: mcamp_core::campaign::VISITORS_PER_NETWORK_HOUR,
             },
             page: Default::default(),
             form: None,

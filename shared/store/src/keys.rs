@@ -138,6 +138,15 @@ pub fn store_rate_sk(minute: DateTime<Utc>) -> String {
     format!("RATE#{}", minute.format("%Y%m%d%H%M"))
 }
 
+/// New visitors one network brought into a campaign (`NET#{campaign}#{tag}` / `H#{%Y%m%d%H}`,
+/// expiring): the tag is a keyed hash of the source address, never the address.
+pub fn network_window(c: &CampaignId, tag: &str) -> String {
+    format!("NET#{c}#{tag}")
+}
+pub fn hour_sk(at: DateTime<Utc>) -> String {
+    format!("H#{}", at.format("%Y%m%d%H"))
+}
+
 /// A respondent's survey response: `RCPT#{id}` / `SURVEY`.
 pub const SK_SURVEY: &str = "SURVEY";
 /// One partition of a campaign's maintained survey aggregates, `AGG#{c}#{shard:02}`: 16 of

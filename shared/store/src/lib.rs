@@ -27,6 +27,22 @@ use serde_json::Value;
 
 use crate::ports::{Item, Query, StoreError, Table};
 
+/// The limits that keep a flood from costing anything: past one, a request is refused before
+/// anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Limit {
+    /// New visitors one share link brings in (`share.max_visitors`).
+    #[error("visitors of this share link")]
+    ShareVisitors,
+    /// New visitors one network (source IP, an IPv6 /64) mints in a campaign per hour
+    /// (`share.visitors_per_network_hour`).
+    #[error("new visitors from this network this hour")]
+    NetworkVisitors,
+    /// Redemptions one store key makes per minute.
+    #[error("redemptions of this store this minute")]
+    StoreRedemptions,
+}
+
 /// Why a data operation failed, beyond the storage error itself.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -42,10 +58,10 @@ pub enum DbError {
     },
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// A limit that protects the campaign was reached (a share link's visitors): refused, and
-    /// nothing written. Not transient.
+    /// A limit that protects the campaign was reached: refused, and nothing written. Not
+    /// transient.
     #[error("limit reached: {0}")]
-    LimitReached(&'static str),
+    LimitReached(Limit),
     /// Every freshly minted code collided with a live one (1 in 62^10 per attempt).
     #[error("could not mint a unique code")]
     MintExhausted,

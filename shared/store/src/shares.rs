@@ -4,12 +4,19 @@
 use chrono::{DateTime, Utc};
 use mcamp_core::link::Link;
 use mcamp_core::recipient::Recipient;
-use mcamp_core::values::{RecipientId, ShortCode};
+use mcamp_core::values::{CampaignId, RecipientId, ShortCode};
 use serde_json::{Value, json};
 
 use crate::mint::with_fresh_code;
 use crate::ports::{Cond, Key, Query, StoreError, TableId, TxWrite, Update};
-use crate::{Db, DbError, DbResult, keys, object};
+use crate::{Db, DbError, DbResult, Limit, keys, object};
+
+/// The hourly window of new visitors from one network (a keyed hash of the source address).
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkWindow<'a> {
+    pub tag: &'a str,
+    pub per_hour: u32,
+}
 
 impl Db {
     /// The recipient's own share link, minted once (idempotent under concurrency).
@@ -42,8 +49,15 @@ impl Db {
     }
 
     /// A new recipient who arrived through `sharer`'s share link: their own personal link,
-    /// the chain extended by the sharer, and the referral edge, in one transaction.
-    pub async fn add_visitor(&self, sharer: &Recipient, max_visitors: u32, now: DateTime<Utc>) -> DbResult<Recipient> {
+    /// the chain extended by the sharer, and the referral edge, in one transaction (with the
+    /// network's window when given).
+    pub async fn add_visitor(
+        &self,
+        sharer: &Recipient,
+        max_visitors: u32,
+        network: Option<NetworkWindow<'_>>,
+        now: DateTime<Utc>,
+    ) -> DbResult<Recipient> {
         let id = RecipientId::generate();
         let edge = TxWrite::Put {
             table: TableId::Main,
@@ -63,25 +77,47 @@ impl Db {
                 Cond::Lt("visitors_brought".into(), i64::from(max_visitors)),
             ])),
         };
-        self.mint_visitor(
-            |code| Recipient::shared_by(sharer, id.clone(), code, now),
-            None,
-            vec![edge, fan_out],
-        )
-        .await
+        let mut extra = vec![(edge, None), (fan_out, Some(Limit::ShareVisitors))];
+        extra.extend(network.map(|n| self.network_slot(&sharer.campaign_id, n, now)));
+        self.mint_visitor(|code| Recipient::shared_by(sharer, id.clone(), code, now), None, extra)
+            .await
+    }
+
+    /// One new visitor counted in their network's hour, capped by its condition.
+    pub(crate) fn network_slot(
+        &self,
+        campaign: &CampaignId,
+        n: NetworkWindow<'_>,
+        now: DateTime<Utc>,
+    ) -> (TxWrite, Option<Limit>) {
+        let write = TxWrite::Update {
+            table: TableId::Main,
+            key: Key::new(keys::network_window(campaign, n.tag), keys::hour_sk(now)),
+            update: Update::new()
+                .add("n", 1)
+                .set("ttl", json!((now + chrono::Duration::hours(2)).timestamp())),
+            cond: Some(Cond::Or(vec![
+                Cond::AttrMissing("n".into()),
+                Cond::Lt("n".into(), i64::from(n.per_hour)),
+            ])),
+        };
+        (write, Some(Limit::NetworkVisitors))
     }
 
     /// Mints a visitor (a recipient who arrived by a link rather than by import) with their
-    /// own personal link, plus `extra`, in one transaction; a new code on a collision.
+    /// own personal link, plus `extra`, in one transaction; a new code on a collision. An extra
+    /// write whose condition fails refuses the visitor with its limit, nothing written.
     pub(crate) async fn mint_visitor(
         &self,
         recipient: impl Fn(ShortCode) -> Recipient,
         store: Option<mcamp_core::values::StoreId>,
-        extra: Vec<TxWrite>,
+        extra: Vec<(TxWrite, Option<Limit>)>,
     ) -> DbResult<Recipient> {
+        let (extra, limits): (Vec<TxWrite>, Vec<Option<Limit>>) = extra.into_iter().unzip();
         with_fresh_code(|code| {
             let r = recipient(code);
             let extra = extra.clone();
+            let limits = limits.clone();
             let store = store.clone();
             async move {
                 let mut writes = vec![
@@ -93,9 +129,13 @@ impl Db {
                     Ok(()) => Ok(Some(r)),
                     // Only the new link and profile can collide; any later condition is a limit.
                     Err(StoreError::TransactionCancelled { reasons })
-                        if reasons.iter().skip(2).any(Option::is_some) =>
+                        if let Some(limit) = reasons
+                            .iter()
+                            .skip(2)
+                            .zip(&limits)
+                            .find_map(|(reason, limit)| reason.as_ref().and(*limit)) =>
                     {
-                        Err(DbError::LimitReached("visitors of this share link"))
+                        Err(DbError::LimitReached(limit))
                     }
                     Err(StoreError::TransactionCancelled { .. }) => Ok(None),
                     Err(e) => Err(e.into()),

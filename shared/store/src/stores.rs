@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::mint::with_fresh_code;
 use crate::ports::{Item, Key, Query, StoreError, TableId, TxWrite, Update};
+use crate::shares::NetworkWindow;
 use crate::{Db, DbError, DbResult, from_item, keys, object, to_item};
 
 impl Db {
@@ -70,7 +71,12 @@ impl Db {
 
     /// A customer who scanned a store's poster: a new anonymous recipient with their own
     /// personal link, and the scan counted in the store's week, in one transaction.
-    pub async fn add_store_visitor(&self, link: &Link, now: DateTime<Utc>) -> DbResult<Recipient> {
+    pub async fn add_store_visitor(
+        &self,
+        link: &Link,
+        network: Option<NetworkWindow<'_>>,
+        now: DateTime<Utc>,
+    ) -> DbResult<Recipient> {
         let store = link.store_id.clone().ok_or(DbError::NotFound("store of the link"))?;
         let id = RecipientId::generate();
         let scope = keys::store_week_scope(&store, &kst_week(now));
@@ -83,10 +89,12 @@ impl Db {
             update: Update::new().add(names::SCANS, 1),
             cond: None,
         };
+        let mut extra = vec![(scan, None)];
+        extra.extend(network.map(|n| self.network_slot(&link.campaign_id, n, now)));
         self.mint_visitor(
             |code| Recipient::store_visitor(store.clone(), id.clone(), link.campaign_id.clone(), code, now),
             Some(store.clone()),
-            vec![scan],
+            extra,
         )
         .await
     }
