@@ -547,3 +547,112 @@ async fn mcs_scans_to_ranking(b: Backend) -> anyhow::Result<()> {
     Ok(())
 }
 contract!(mcs_ranking, super::mcs_scans_to_ranking);
+
+/// MCS: one customer's rating counts once per store and KST day. Two browsers of one customer
+/// rate the same store the same day (the phone comes after each rating): the second is taken
+/// out of the store's counts with a `survey_withdrawn` event, idempotently; the next day, or
+/// another customer, counts again.
+async fn one_rating_per_customer_store_and_day(b: Backend) -> anyhow::Result<()> {
+    let base_web = b.web();
+    let c = example("mcs", "mcs-once")?;
+    base_web.app.db.push_campaign(&c, base_web.app.now()).await?;
+    let store = StoreId::parse("store-a")?;
+    mcamp_ops::stores::add_store(&base_web.app.db, &store, "가맹 A점", false, base_web.app.now()).await?;
+    let link = base_web.app.db.store_link(&c.id, &store, base_web.app.now()).await?;
+    let day1 = DateTime::parse_from_rfc3339("2026-11-17T01:00:00Z")?.with_timezone(&Utc);
+    // (when, phone, nps): the same phone twice on day 1, a friend on day 1, the same phone on day 2.
+    let plan = [
+        (day1, "010-2000-0001", 10),
+        (day1 + Duration::hours(5), "010-2000-0001", 0),
+        (day1 + Duration::hours(6), "010-2000-0002", 9),
+        (day1 + Duration::days(1), "010-2000-0001", 10),
+    ];
+    let mut codes = Vec::new();
+    for (when, phone, nps) in plan {
+        let web = at(&base_web, when);
+        // A new browser each time: no visitor cookie.
+        let scan = call(&web, "GET", &format!("/{link}"), &[("user-agent", IPHONE_SAFARI)], "").await?;
+        let location = scan
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let code = location.trim_start_matches("/s/").to_owned();
+        ensure!(
+            scan.status() == 302 && !code.is_empty(),
+            "{}: scan -> {location}",
+            b.name
+        );
+        for body in [
+            "q=_demo&gender=female&age_band=30s".to_owned(),
+            format!("q=nps&v={nps}"),
+            if nps >= 9 { "q=best&v=taste" } else { "q=improve&v=wait" }.to_owned(),
+            "q=clean&v=4".to_owned(),
+        ] {
+            let (status, _) = post(&web, &code, &body, false).await?;
+            ensure!(status == 303, "{}: {body} -> {status}", b.name);
+        }
+        let token = form_token(&web.site.secret, &code);
+        let form = format!("token={token}&phone={phone}&privacy=yes");
+        let saved = call(
+            &web,
+            "POST",
+            &format!("/p/{code}/form"),
+            &[("content-type", FORM)],
+            &form,
+        )
+        .await?;
+        ensure!(saved.status() == 303, "{}: contact -> {}", b.name, saved.status());
+        codes.push(code);
+    }
+    let (report, _) = mcamp_ops::surveys::load_mcs_report(&base_web.app.db, &c.id, 2).await?;
+    let a = report.stores.first().context("store-a in the report")?;
+    // Counted: 10 (day 1), 9 (the friend), 10 (day 2); the 0 of the second browser is out.
+    ensure!(
+        a.completed == 3 && a.nps.as_ref().is_some_and(|n| (n.score - 100.0).abs() < 1e-9),
+        "{}: {a:?}",
+        b.name
+    );
+    ensure!(report.overall.completed == 3, "{}: {:?}", b.name, report.overall);
+    // The withdrawn response is marked; a second check changes nothing.
+    let second = codes.get(1).context("second code")?;
+    let link2 = base_web
+        .app
+        .db
+        .link(&mcamp_core::values::ShortCode::parse(second)?)
+        .await?
+        .context("link")?;
+    let owner = link2.recipient_id.context("owner")?;
+    let resp = base_web.app.db.survey_response(&owner).await?.context("response")?;
+    ensure!(resp.withdrawn_at.is_some(), "{}: marked withdrawn", b.name);
+    let r = base_web.app.db.recipient(&owner).await?.context("recipient")?;
+    let key = base_web
+        .site
+        .phone_key
+        .customer_key(c.brand(), &mcamp_core::values::PhoneNumber::parse("010-2000-0001")?);
+    let def = c.survey.as_ref().context("survey")?;
+    let again = base_web
+        .app
+        .db
+        .count_rating_once(def, c.brand(), &key, &r, base_web.app.now())
+        .await?;
+    ensure!(
+        again == mcamp_store::surveys::RatingCount::Withdrawn,
+        "{}: {again:?}",
+        b.name
+    );
+    let (report, _) = mcamp_ops::surveys::load_mcs_report(&base_web.app.db, &c.id, 2).await?;
+    ensure!(report.overall.completed == 3, "{}: withdrawn once only", b.name);
+    let withdrawn = base_web
+        .app
+        .db
+        .events_of(&c.id)
+        .await?
+        .into_iter()
+        .filter(|e| e.kind() == "survey_withdrawn")
+        .count();
+    ensure!(withdrawn == 1, "{}: one survey_withdrawn event: {withdrawn}", b.name);
+    Ok(())
+}
+contract!(mcs_once_a_day, super::one_rating_per_customer_store_and_day);

@@ -249,6 +249,13 @@ pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Res
         ..CustomerChange::new(c.brand(), &key, now)
     };
     db.change_customer(&change).await?;
+    if let Some(survey) = &c.survey {
+        // MCS: now that the rater is a known customer, their rating counts once per store
+        // and day. The contact is saved whatever happens here.
+        if let Err(e) = db.count_rating_once(survey, c.brand(), &key, &r, now).await {
+            tracing::error!(error = %mcamp_http::error::chain(&e), "rating not checked against the customer's day");
+        }
+    }
     Ok(see_other(format!("/p/{}?m=saved#coupon", r.code)))
 }
 

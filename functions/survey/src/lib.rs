@@ -287,6 +287,7 @@ async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Response<Body>
     match saved {
         Ok(r) => {
             if r.completed_at.is_some() {
+                count_once(web, p, def).await;
                 claim_reward(web, p, def, &r).await;
             }
             if json {
@@ -344,6 +345,23 @@ async fn refused(
         None
     };
     question_screen(web, p, resp, &path, index, posted, Some(message), status).await
+}
+
+/// MCS: a rater already known as a customer (their phone came first) counts once per store
+/// and day; the others are checked when their phone comes (the page's form).
+async fn count_once(web: &Web, p: &Personal, def: &SurveyDef) {
+    let Some(customer) = &p.recipient.customer else {
+        return;
+    };
+    let c = p.campaign();
+    if let Err(e) = web
+        .app
+        .db
+        .count_rating_once(def, c.brand(), customer, &p.recipient, web.app.now())
+        .await
+    {
+        tracing::error!(error = %mcamp_http::error::chain(&e), "rating not checked against the customer's day");
+    }
 }
 
 /// Claims the reward coupon through the coupon pipeline. A refusal (sold out, needs the

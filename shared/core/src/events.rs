@@ -235,6 +235,11 @@ pub enum EventData {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         store_id: Option<StoreId>,
     },
+    /// An MCS rating taken out of its store's counts: the same customer had rated the store
+    /// that day already (one rating per customer, store and KST day).
+    SurveyWithdrawn {
+        store_id: StoreId,
+    },
 }
 
 impl EventData {
@@ -266,6 +271,7 @@ impl EventData {
             EventData::SurveyStarted { .. } => "survey_started",
             EventData::SurveyAnswered { .. } => "survey_answered",
             EventData::SurveyCompleted { .. } => "survey_completed",
+            EventData::SurveyWithdrawn { .. } => "survey_withdrawn",
         }
     }
 }

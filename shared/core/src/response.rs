@@ -36,6 +36,10 @@ pub struct Response {
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<DateTime<Utc>>,
+    /// MCS: set when this rating was taken out of the store's counts, because the same
+    /// customer had already rated the store that day (`Db::count_rating_once`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<DateTime<Utc>>,
     /// Revision: every save is conditional on the one it read.
     pub rev: u64,
 }

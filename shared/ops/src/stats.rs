@@ -196,7 +196,8 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
             | EventData::ShareDelivered { .. }
             | EventData::SurveyStarted { .. }
             | EventData::SurveyAnswered { .. }
-            | EventData::SurveyCompleted { .. } => {}
+            | EventData::SurveyCompleted { .. }
+            | EventData::SurveyWithdrawn { .. } => {}
         }
     }
     clicks.by_in_app = in_app

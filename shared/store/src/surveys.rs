@@ -9,17 +9,18 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use mcamp_core::customer::CustomerKey;
 use mcamp_core::events::{Event, EventData};
 use mcamp_core::recipient::{Recipient, RecipientSource};
 use mcamp_core::response::Response;
 use mcamp_core::survey::{Answer, AnswerError, Next, SurveyDef};
 use mcamp_core::survey_report::{self as names, Counters};
-use mcamp_core::time::kst_week;
-use mcamp_core::values::{AgeBand, CampaignId, Gender, RecipientId};
-use serde_json::Value;
+use mcamp_core::time::{kst, kst_week};
+use mcamp_core::values::{AgeBand, BrandId, CampaignId, Gender, RecipientId};
+use serde_json::{Value, json};
 
 use crate::ports::{Cond, Key, Query, StoreError, TableId, TxWrite, Update};
-use crate::{Db, DbError, from_item, keys, to_item};
+use crate::{Db, DbError, from_item, keys, object, to_item};
 
 /// Why a save was refused.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,35 @@ struct Change {
     completed: bool,
 }
 
+/// What `count_rating_once` decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatingCount {
+    /// The customer's first rating of this store today: it counts.
+    Counted,
+    /// Another rating of the same customer, store and day counts already: this one does not.
+    Withdrawn,
+    /// Not complete yet (the slot is taken when it is).
+    NotYet,
+    /// Not a store visitor's rating.
+    NotARating,
+}
+
+/// The answer counts a completed response adds to its scope (`sign` 1), or takes back (-1).
+fn answer_counts(def: &SurveyDef, resp: &Response, path: &[usize], sign: i64) -> Update {
+    let cell = names::cell(resp.gender, resp.age_band);
+    let mut agg = Update::new().add(&names::done(cell), sign);
+    for &i in path {
+        let q = &def.questions[i];
+        if let Some(Some(a)) = resp.answers.get(&q.id) {
+            agg = agg.add(&names::respondents(&q.id, cell), sign);
+            for v in a.counted_values() {
+                agg = agg.add(&names::value(&q.id, &v, cell), sign);
+            }
+        }
+    }
+    agg
+}
+
 impl Db {
     pub async fn survey_response(&self, r: &RecipientId) -> Result<Option<Response>, DbError> {
         let key = Key::new(keys::recipient(r), keys::SK_SURVEY);
@@ -86,6 +116,7 @@ impl Db {
             started_at: now,
             updated_at: now,
             completed_at: None,
+            withdrawn_at: None,
             rev: 0,
         }
     }
@@ -211,20 +242,11 @@ impl Db {
                 progress = progress.add(&names::waiting(q), 1);
             }
         }
-        let mut agg = Update::new();
-        let cell = names::cell(resp.gender, resp.age_band);
-        if change.completed {
-            agg = agg.add(&names::done(cell), 1);
-            for &i in &path {
-                let q = &def.questions[i];
-                if let Some(Some(a)) = resp.answers.get(&q.id) {
-                    agg = agg.add(&names::respondents(&q.id, cell), 1);
-                    for v in a.counted_values() {
-                        agg = agg.add(&names::value(&q.id, &v, cell), 1);
-                    }
-                }
-            }
-        }
+        let agg = if change.completed {
+            answer_counts(def, &resp, &path, 1)
+        } else {
+            Update::new()
+        };
 
         let rkey = keys::recipient(&r.id);
         let cond = match &old {
@@ -313,6 +335,87 @@ impl Db {
                 }
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+
+    /// MCS: a customer's rating counts once per store and KST day. Called once a store
+    /// visitor's response is complete and their customer is known (the phone usually comes
+    /// after the rating): the day's first rating takes a slot on the customer; a later one
+    /// (another browser, a cleared cookie) is taken out of the store's counts, marked
+    /// `withdrawn_at`, with a `survey_withdrawn` event, in one transaction. Idempotent.
+    pub async fn count_rating_once(
+        &self,
+        def: &SurveyDef,
+        brand: &BrandId,
+        customer: &CustomerKey,
+        r: &Recipient,
+        now: DateTime<Utc>,
+    ) -> Result<RatingCount, SurveyError> {
+        let Some(store) = r
+            .preferred_store
+            .as_ref()
+            .filter(|_| r.source == RecipientSource::Store)
+        else {
+            return Ok(RatingCount::NotARating);
+        };
+        let Some(resp) = self.survey_response(&r.id).await? else {
+            return Ok(RatingCount::NotYet);
+        };
+        let Some(completed) = resp.completed_at else {
+            return Ok(RatingCount::NotYet);
+        };
+        if resp.withdrawn_at.is_some() {
+            return Ok(RatingCount::Withdrawn);
+        }
+        let day = completed.with_timezone(&kst()).format("%Y%m%d");
+        let slot = object(json!({
+            "pk": keys::customer(brand, customer),
+            "sk": format!("RATED#{store}#{day}"),
+            "by": r.id,
+            "ttl": (completed + chrono::Duration::days(3)).timestamp(),
+        }));
+        let mine = Cond::Or(vec![Cond::NotExists, Cond::Eq("by".into(), Value::from(r.id.as_str()))]);
+        match self.table.put(TableId::Main, slot, Some(mine)).await {
+            Ok(()) => return Ok(RatingCount::Counted),
+            Err(e) if e.is_condition() => {}
+            Err(e) => return Err(e.into()),
+        }
+        let (path, _) = def.walk(&resp.answers);
+        let event = Event::new(
+            r.campaign_id.clone(),
+            now,
+            EventData::SurveyWithdrawn {
+                store_id: store.clone(),
+            },
+        )
+        .by(r.into());
+        let writes = vec![
+            TxWrite::Update {
+                table: TableId::Main,
+                key: Key::new(keys::recipient(&r.id), keys::SK_SURVEY),
+                update: Update::new().set("withdrawn_at", serde_json::to_value(now).unwrap_or(Value::Null)),
+                // Completion is final: the response read above stays complete.
+                cond: Some(Cond::And(vec![Cond::Exists, Cond::AttrMissing("withdrawn_at".into())])),
+            },
+            TxWrite::Update {
+                table: TableId::Main,
+                key: Key::new(
+                    keys::aggregates(&r.campaign_id, resp.shard),
+                    keys::answers_sk(&resp.scope),
+                ),
+                update: answer_counts(def, &resp, &path, -1),
+                cond: None,
+            },
+            TxWrite::Put {
+                table: TableId::Events,
+                item: self.event_item(&event)?,
+                cond: None,
+            },
+        ];
+        match self.table.transact(writes).await {
+            // Withdrawn by an earlier call: counted out once only.
+            Ok(()) | Err(StoreError::TransactionCancelled { .. }) => Ok(RatingCount::Withdrawn),
+            Err(e) => Err(e.into()),
         }
     }
 
