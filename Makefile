@@ -34,7 +34,7 @@ ifdef PORT
 export PORT
 endif
 
-.PHONY: help venv run test check lint test-browser sam-build deploy bench clean distclean lock rust-target
+.PHONY: help venv run test check lint test-browser sam-build deploy bench fuzz clean distclean lock rust-target
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -130,6 +130,26 @@ bench: venv ## Benchmarks: redirect/mint/issuer (cargo bench), page weight + Lig
 	} > bench-out/summary.txt; \
 	echo; echo "==== bench-out/summary.txt"; cat bench-out/summary.txt; \
 	exit $$rc
+
+# ------------------------------------------------------------------------ fuzz
+# cargo-fuzz (libFuzzer, nightly) on the parsers of outside input, FUZZ_SECONDS each. New
+# inputs go to target/fuzz-corpus/ (the committed tests/fuzz/corpus/ seeds it); a crash stops
+# the run with its input in tests/fuzz/artifacts/: move it to tests/fuzz/regressions/<target>/,
+# where `make test` replays it for ever. CI does not fuzz; `cargo test` replays the corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= short_code user_agent form survey_answer csv_import campaign_file
+CARGO_FUZZ_VERSION := 0.13.1
+
+fuzz: ## Fuzz each parser FUZZ_SECONDS (default 60; nightly and cargo-fuzz installed on first use)
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@[ -x "$(or $(CARGO_HOME),$(HOME)/.cargo)/bin/cargo-fuzz" ] || cargo install --quiet --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(TARGET_DIR)/fuzz-corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  cargo +nightly fuzz run --fuzz-dir tests/fuzz --features libfuzzer -O $$t \
+	    $(TARGET_DIR)/fuzz-corpus/$$t tests/fuzz/corpus/$$t \
+	    -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 || exit 1; \
+	done
 
 # ------------------------------------------------------------------ AWS (SAM)
 rust-target:

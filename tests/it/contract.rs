@@ -415,3 +415,78 @@ async fn queue_dead_letter_after_max_receives(b: Backend) -> anyhow::Result<()> 
     Ok(())
 }
 contract!(queue_dead_letter, super::queue_dead_letter_after_max_receives);
+
+/// The fault layer the suites run under keeps the contract real DynamoDB keeps: a throttled
+/// call or a conflicting transaction wrote nothing, a timed-out write may have landed, and
+/// every fault is counted. Checked item by item against the backend underneath, on both.
+async fn faults_keep_the_contract(b: Backend) -> anyhow::Result<()> {
+    use mcamp_store::ports::Table as _;
+    use mcamp_tests::faults::{Faults, FaultyTable};
+    let faults = Faults {
+        conflict: 0.3,
+        throttle: 0.2,
+        timeout: 0.2,
+        only: None,
+    };
+    let faulty = std::sync::Arc::new(FaultyTable::new(b.table.clone(), faults, 11));
+    let (mut refused, mut timed_out) = (0, 0);
+    for i in 0..60 {
+        let key = Key::new(format!("FAULT#{i}"), "X");
+        let writes = vec![
+            TxWrite::Update {
+                table: TableId::Main,
+                key: key.clone(),
+                update: Update::new().add("n", 1),
+                cond: None,
+            },
+            TxWrite::Put {
+                table: TableId::Main,
+                item: item(json!({"pk": format!("FAULT#{i}"), "sk": "Y"}))?,
+                cond: Some(Cond::NotExists),
+            },
+        ];
+        let result = if i % 2 == 0 {
+            faulty.transact(writes).await
+        } else {
+            faulty
+                .update(TableId::Main, &key, Update::new().add("n", 1), None)
+                .await
+                .map(|_| ())
+        };
+        // What the backend underneath holds now.
+        let stored = b.table.get(TableId::Main, &key).await?;
+        match result {
+            Ok(()) => ensure!(stored.is_some(), "{}: call {i} succeeded but wrote nothing", b.name),
+            Err(StoreError::Throttled(_)) => {
+                refused += 1;
+                ensure!(
+                    stored.is_none(),
+                    "{}: call {i} was refused but wrote {stored:?}",
+                    b.name
+                );
+            }
+            Err(StoreError::Backend(_)) => {
+                timed_out += 1;
+                ensure!(
+                    stored.is_some(),
+                    "{}: a timeout's write lands underneath (call {i})",
+                    b.name
+                );
+            }
+            Err(e) => anyhow::bail!("{}: call {i}: unexpected {e}", b.name),
+        }
+    }
+    let (conflicts, throttles, timeouts) = faulty.counts.get();
+    ensure!(
+        refused == conflicts + throttles && timed_out == timeouts,
+        "{}: every fault counted: {refused} refused, {timed_out} timed out; counted {conflicts}/{throttles}/{timeouts}",
+        b.name
+    );
+    ensure!(
+        conflicts > 0 && throttles > 0 && timeouts > 0,
+        "{}: each kind of fault happened ({conflicts}/{throttles}/{timeouts})",
+        b.name
+    );
+    Ok(())
+}
+contract!(faults, super::faults_keep_the_contract);
