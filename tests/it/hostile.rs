@@ -76,6 +76,23 @@ async fn hostile_input_is_refused(b: Backend) -> anyhow::Result<()> {
         resp.status(),
         text(&resp).chars().take(80).collect::<String>()
     );
+    // Invalid UTF-8 inside a JSON body: 400 with the reason, as JSON.
+    let (parts, ()) = http::Request::builder()
+        .method("POST")
+        .uri("http://127.0.0.1:3000/api/stores/gangnam-01/redeem")
+        .header("authorization", "Bearer k")
+        .header("content-type", "application/json")
+        .body(())?
+        .into_parts();
+    let body = bytes::Bytes::from_static(b"{\"code\": \"AB\xff\xfeCD\"}");
+    let resp = mcamp_gateway::dispatch(&web, mcamp_gateway::to_lambda(parts, body)).await;
+    ensure!(
+        resp.status() == 400 && text(&resp).contains("\"reason\":\"body:"),
+        "{}: invalid UTF-8 in JSON -> {} {}",
+        b.name,
+        resp.status(),
+        text(&resp)
+    );
     let stored = web.app.db.recipient(&r.id).await?.context("r")?;
     ensure!(
         stored.form_completed_at.is_none() && web.app.db.events_of(&c.id).await?.len() == events_before,
