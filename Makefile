@@ -136,6 +136,8 @@ bench: venv ## Benchmarks: redirect/mint/issuer (cargo bench), page weight + Lig
 # inputs go to target/fuzz-corpus/ (the committed tests/fuzz/corpus/ seeds it); a crash stops
 # the run with its input in tests/fuzz/artifacts/: move it to tests/fuzz/regressions/<target>/,
 # where `make test` replays it for ever. CI does not fuzz; `cargo test` replays the corpus.
+# Release code with debug assertions (cargo-fuzz's default), without the Lambda profile's fat
+# LTO, which would make every target's link take minutes.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= short_code user_agent form survey_answer csv_import campaign_file
 CARGO_FUZZ_VERSION := 0.13.1
@@ -146,7 +148,8 @@ fuzz: ## Fuzz each parser FUZZ_SECONDS (default 60; nightly and cargo-fuzz insta
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(TARGET_DIR)/fuzz-corpus/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  cargo +nightly fuzz run --fuzz-dir tests/fuzz --features libfuzzer -O $$t \
+	  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	  cargo +nightly fuzz run --fuzz-dir tests/fuzz --features libfuzzer $$t \
 	    $(TARGET_DIR)/fuzz-corpus/$$t tests/fuzz/corpus/$$t \
 	    -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 || exit 1; \
 	done
