@@ -70,8 +70,13 @@ pub fn form(data: &[u8]) {
     };
     assert!(data.len() <= mcamp_http::request::MAX_BODY);
     if let Ok(s) = mcamp_page::form::parse(&info_form(), &post, 2026) {
+        // A canonical domestic mobile number (010, or the older 011/016-019), stable on reparse.
         let phone = s.phone.as_ref().map(|p| p.as_str().to_owned()).unwrap_or_default();
-        assert!(phone.len() == 11 && phone.starts_with("010"), "{phone:?}");
+        assert!(
+            (10..=11).contains(&phone.len()) && phone.starts_with("01") && phone.bytes().all(|b| b.is_ascii_digit()),
+            "{phone:?}"
+        );
+        assert!(mcamp_core::values::PhoneNumber::parse(&phone).is_ok_and(|p| p.as_str() == phone));
         if let Some(name) = &s.name {
             assert!(mcamp_core::values::visible_text(name, false), "{name:?}");
         }
