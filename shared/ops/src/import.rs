@@ -416,6 +416,27 @@ mod tests {
         assert_eq!(all[0].name.as_deref(), Some("홍길동"));
     }
 
+    /// Every line ending a spreadsheet saves (LF, Windows CRLF, old Mac CR) numbers the rows
+    /// alike: the bad row is row 3 in each.
+    #[tokio::test]
+    async fn rows_are_numbered_whatever_the_line_endings() {
+        for end in ["\n", "\r\n", "\r"] {
+            let text = ["이름,전화번호", "김,010-5555-6666", "이,02-123", "박,010-5555-7777", ""].join(end);
+            let r = import_recipients(
+                &db(),
+                &spring(),
+                &key(),
+                std::io::Cursor::new(text.into_bytes()),
+                Utc::now(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+            let rows: Vec<usize> = r.rejected.iter().map(|x| x.row).collect();
+            assert_eq!((r.imported, rows), (2, vec![3]), "line ending {end:?}");
+        }
+    }
+
     #[tokio::test]
     async fn missing_phone_column_is_an_error() {
         let c = spring();

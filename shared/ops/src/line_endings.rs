@@ -1,15 +1,18 @@
-//! Windows line endings (`\r\n`, as Excel on Windows saves a CSV) turned into `\n` on the way in.
+//! Windows line endings (`\r\n`, as Excel on Windows saves a CSV) and old Mac ones (a lone `\r`,
+//! Excel's "CSV (Macintosh)") turned into `\n` on the way in.
 //!
-//! The csv crate reports a record's line one too low after a `\r\n` (rust-csv#395), which puts
-//! every rejected row of an import on the wrong row. Reading through `LfReader` makes CRLF files
-//! number their rows like LF files. Byte-level is safe for UTF-8 and CP949 alike: neither uses
-//! 0x0D or 0x0A inside a multi-byte character. A lone `\r` is kept.
+//! The csv crate reports a record's line one too low after a `\r\n` (rust-csv#395), and ends a
+//! record at a lone `\r` without counting a line at all, which puts every rejected row of an
+//! import on the wrong row (a CR-only file's rows were all "row 1"; found by the `csv_import`
+//! fuzz target). Reading through `LfReader` makes such files number their rows like LF files.
+//! Byte-level is safe for UTF-8 and CP949 alike: neither uses 0x0D or 0x0A inside a multi-byte
+//! character.
 
 use std::io::{self, BufRead, BufReader, Read};
 
 pub struct LfReader<R> {
     inner: BufReader<R>,
-    /// A `\r` was read last; whether it is kept depends on the next byte.
+    /// A `\r` was read last: it is dropped before a `\n`, and becomes one otherwise.
     pending_cr: bool,
 }
 
@@ -30,7 +33,7 @@ impl<R: Read> Read for LfReader<R> {
             if available.is_empty() {
                 if self.pending_cr {
                     self.pending_cr = false;
-                    out[written] = b'\r';
+                    out[written] = b'\n';
                     written += 1;
                 }
                 break;
@@ -43,7 +46,7 @@ impl<R: Read> Read for LfReader<R> {
                 if self.pending_cr {
                     self.pending_cr = false;
                     if b != b'\n' {
-                        out[written] = b'\r';
+                        out[written] = b'\n';
                         written += 1;
                         if written == out.len() {
                             // `b` is read again next time.
@@ -95,22 +98,22 @@ mod tests {
                 i += 1;
                 continue;
             }
-            out.push(input[i]);
+            out.push(if input[i] == b'\r' { b'\n' } else { input[i] });
             i += 1;
         }
         out
     }
 
     #[test]
-    fn crlf_becomes_lf_and_lone_cr_stays() {
+    fn crlf_and_lone_cr_become_lf() {
         assert_eq!(read_all(b"a,b\r\nc,d\r\n", 3), b"a,b\nc,d\n");
-        assert_eq!(read_all(b"a\rb\r", 1), b"a\rb\r");
-        assert_eq!(read_all(b"\r\r\n\r", 2), b"\r\n\r");
+        assert_eq!(read_all(b"a\rb\r", 1), b"a\nb\n");
+        assert_eq!(read_all(b"\r\r\n\r", 2), b"\n\n\n");
     }
 
     proptest! {
         #[test]
-        fn same_as_replacing_crlf(input in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), any::<u8>()], 0..200), chunk in 1usize..8) {
+        fn same_as_replacing_line_ends(input in proptest::collection::vec(prop_oneof![Just(b'\r'), Just(b'\n'), any::<u8>()], 0..200), chunk in 1usize..8) {
             prop_assert_eq!(read_all(&input, chunk), expected(&input));
         }
     }
