@@ -579,3 +579,43 @@ async fn one_network_mints_few_visitors_an_hour(b: Backend) -> anyhow::Result<()
     Ok(())
 }
 contract!(network_window, super::one_network_mints_few_visitors_an_hour);
+
+/// New visitors arriving at once share their network's window item, and DynamoDB cancels all
+/// but one of such transactions: under injected conflicts (30 % of transactions) each new
+/// visitor still gets in, the mint retried briefly, and each is minted once.
+async fn new_visitors_get_in_despite_conflicts(b: Backend) -> anyhow::Result<()> {
+    use mcamp_tests::faults::{Faults, FaultyTable};
+    let faults = Faults {
+        conflict: 0.3,
+        ..Faults::default()
+    };
+    let faulty = std::sync::Arc::new(FaultyTable::new(b.table.clone(), faults, 5));
+    let web = Web {
+        app: App::new(faulty.clone(), b.queue.clone()),
+        site: b.web().site.clone(),
+    };
+    // Set up without faults.
+    let clean = b.app();
+    let c = campaign_with_coupon("conflicts", 5)?;
+    clean.db.push_campaign(&c, clean.now()).await?;
+    let sharer = recipients(&clean.db, &c.id, 1).await?.pop().context("sharer")?;
+    let share = clean.db.share_code(&sharer, clean.now()).await?;
+    for i in 0..12 {
+        let resp = call_from(
+            &web,
+            "198.51.100.7",
+            "GET",
+            &format!("/{share}"),
+            &[("user-agent", IPHONE_SAFARI)],
+            "",
+        )
+        .await?;
+        ensure!(resp.status() == 302, "{}: visitor {i} -> {}", b.name, resp.status());
+    }
+    let conflicts = faulty.counts.get().0;
+    ensure!(conflicts > 0, "{}: conflicts were injected", b.name);
+    let people = web.app.db.recipients(&c.id).try_collect::<Vec<_>>().await?.len();
+    ensure!(people == 1 + 12, "{}: each visitor minted once: {people}", b.name);
+    Ok(())
+}
+contract!(mint_under_conflicts, super::new_visitors_get_in_despite_conflicts);

@@ -108,6 +108,24 @@ impl Db {
         Db { table }
     }
 
+    /// A transaction a person is waiting for, retried briefly (20, 40, 80 ms apart) when it
+    /// was cancelled by a conflicting one or throttled: DynamoDB cancels all but one of
+    /// transactions on one item at the same moment (an aggregate, a network's window), and
+    /// neither writes anything. Any other outcome is returned as it is.
+    pub(crate) async fn transact_briefly(&self, writes: Vec<ports::TxWrite>) -> Result<(), StoreError> {
+        const RETRIES: u32 = 3;
+        let mut attempt = 0;
+        loop {
+            match self.table.transact(writes.clone()).await {
+                Err(StoreError::Throttled(_)) if attempt < RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Every item a query matches, page after page, read as `T`.
     pub(crate) async fn query_all<T: DeserializeOwned>(&self, mut q: Query) -> DbResult<Vec<T>> {
         let mut out = Vec::new();

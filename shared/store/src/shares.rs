@@ -125,7 +125,8 @@ impl Db {
                     self.put_new(self.recipient_item(&r)?),
                 ];
                 writes.extend(extra);
-                match self.table.transact(writes).await {
+                // New visitors from one network at the same moment share its window item.
+                match self.transact_briefly(writes).await {
                     Ok(()) => Ok(Some(r)),
                     // Only the new link and profile can collide; any later condition is a limit.
                     Err(StoreError::TransactionCancelled { reasons })

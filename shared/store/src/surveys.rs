@@ -46,9 +46,6 @@ impl From<StoreError> for SurveyError {
     }
 }
 
-/// Retries of a save cancelled by a conflict on an aggregate item (20, 40, 80 ms apart).
-const CONFLICT_RETRIES: u32 = 3;
-
 /// What changes when a save lands.
 struct Change {
     started: bool,
@@ -316,25 +313,17 @@ impl Db {
                 cond: None,
             });
         }
-        // Respondents finishing at the same moment update the same aggregate item; DynamoDB
-        // cancels all but one of such transactions (a conflict, `Throttled` here). Retried at
-        // once, briefly: the respondent is waiting for the next screen.
-        let mut attempt = 0;
-        loop {
-            match self.table.transact(writes.clone()).await {
-                Ok(()) => return Ok(resp),
-                Err(StoreError::TransactionCancelled { reasons }) if reasons.first().is_some_and(Option::is_some) => {
-                    return match self.survey_response(&r.id).await? {
-                        Some(now) if now.completed_at.is_some() => Err(SurveyError::AlreadyCompleted),
-                        _ => Err(SurveyError::Conflict),
-                    };
+        // Respondents finishing at the same moment update the same aggregate item: retried
+        // briefly, as the respondent is waiting for the next screen.
+        match self.transact_briefly(writes).await {
+            Ok(()) => Ok(resp),
+            Err(StoreError::TransactionCancelled { reasons }) if reasons.first().is_some_and(Option::is_some) => {
+                match self.survey_response(&r.id).await? {
+                    Some(now) if now.completed_at.is_some() => Err(SurveyError::AlreadyCompleted),
+                    _ => Err(SurveyError::Conflict),
                 }
-                Err(StoreError::Throttled(_)) if attempt < CONFLICT_RETRIES => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
-                }
-                Err(e) => return Err(e.into()),
             }
+            Err(e) => Err(e.into()),
         }
     }
 
