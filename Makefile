@@ -104,7 +104,7 @@ test-browser: ## Browser tests in headless Debian Chromium (skipped until tests/
 # ----------------------------------------------------------------------- bench
 # Figures, not pass/fail: a missed target is flagged MISSED in bench-out/summary.txt (make
 # fails only when a bench itself broke). BENCH_STRICT=1 also fails the page script on a miss.
-bench: venv ## Benchmarks: redirect/mint/issuer (cargo bench), page weight + Lighthouse -> bench-out/summary.txt
+bench: venv ## Benchmarks: redirect/mint/issuer (cargo bench), page weight + Lighthouse, recorded clicks/s vs a bare 302 (wrk) -> bench-out/summary.txt
 	@mkdir -p bench-out; rc=0; \
 	MOTO_PYTHON=$(VENV_BIN)/python cargo bench -p mcamp-tests --benches 2>&1 | tee bench-out/cargo-bench.log || rc=1; \
 	if [ ! -x $(CHROMIUM) ]; then \
@@ -121,9 +121,12 @@ bench: venv ## Benchmarks: redirect/mint/issuer (cargo bench), page weight + Lig
 	cargo build --release -q -p mcamp-gateway || rc=1; \
 	CHROMIUM_PATH=$(CHROMIUM) MCAMP_GATEWAY_BIN=$(CURDIR)/target/release/mcamp-gateway \
 	  node tests/bench/page.mjs 2>&1 | tee bench-out/page.log || rc=1; \
+	cargo build --release -q -p mcamp-tests --bin bare302 || rc=1; \
+	tests/bench/redirect.sh $(CURDIR)/target/release/mcamp-gateway $(CURDIR)/target/release/bare302 \
+	  2>&1 | tee bench-out/redirect-load.log || rc=1; \
 	{ \
 	  echo "mcamp bench $$(date -u +%Y-%m-%dT%H:%M:%SZ) $$(git rev-parse --short HEAD 2>/dev/null || true), $$(nproc) cores"; \
-	  grep -h '^bench: ' bench-out/cargo-bench.log bench-out/page.log | sed 's/^bench: //' || true; \
+	  grep -h '^bench: ' bench-out/cargo-bench.log bench-out/page.log bench-out/redirect-load.log | sed 's/^bench: //' || true; \
 	  for b in mcamp-gateway redirect page survey coupon-issuer redeem; do \
 	    if [ -f target/release/$$b ]; then echo "release binary $$b: $$(stat -c %s target/release/$$b) bytes"; fi; \
 	  done; \
