@@ -635,7 +635,7 @@ async fn one_rating_per_customer_store_and_day(b: Backend) -> anyhow::Result<()>
     let again = base_web
         .app
         .db
-        .count_rating_once(def, c.brand(), &key, &r, base_web.app.now())
+        .count_rating_once(def, c.brand(), &key, &r, None, base_web.app.now())
         .await?;
     ensure!(
         again == mcamp_store::surveys::RatingCount::Withdrawn,

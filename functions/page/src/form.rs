@@ -15,7 +15,6 @@ use mcamp_http::request::form;
 use mcamp_http::response::see_other;
 use mcamp_http::{HttpError, Web, tokens};
 use mcamp_store::customers::CustomerChange;
-use mcamp_store::shares::NetworkWindow;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -201,11 +200,7 @@ pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Res
     } else {
         // Not a share: the reader of a forwarded link joins as themself, whatever its fan-out,
         // within their network's hourly window of new visitors.
-        let tag = web.network_tag(req);
-        let network = tag.as_deref().map(|tag| NetworkWindow {
-            tag,
-            per_hour: c.share.visitors_per_network_hour,
-        });
+        let network = web.network_window(req, c);
         db.add_visitor(&p.recipient, u32::MAX, network, now).await?
     };
     // The customer the typed number is: the one on record, or whoever it is in the brand.
@@ -252,7 +247,7 @@ pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Res
     if let Some(survey) = &c.survey {
         // MCS: now that the rater is a known customer, their rating counts once per store
         // and day. The contact is saved whatever happens here.
-        if let Err(e) = db.count_rating_once(survey, c.brand(), &key, &r, now).await {
+        if let Err(e) = db.count_rating_once(survey, c.brand(), &key, &r, None, now).await {
             tracing::error!(error = %mcamp_http::error::chain(&e), "rating not checked against the customer's day");
         }
     }

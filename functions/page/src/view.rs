@@ -15,7 +15,6 @@ use mcamp_http::response::{html_response, json_response};
 use mcamp_http::tokens::form_token;
 use mcamp_http::ua;
 use mcamp_http::{HttpError, Web};
-use mcamp_store::claims;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 
@@ -33,22 +32,6 @@ async fn latest_claim(
 /// refreshing forever.
 const DELAYED_AFTER_SECS: i64 = 180;
 
-/// A pending claim whose job may have been lost is sent again (once a minute at most, however
-/// often the page polls); a failure only logs, the page still answers.
-async fn redrive(web: &Web, p: &Personal, c: &ClaimRecord) {
-    if let Err(e) = claims::redrive(
-        &web.app.db,
-        web.app.queue.as_ref(),
-        c,
-        Some(&p.recipient),
-        web.app.now(),
-    )
-    .await
-    {
-        tracing::error!(error = %mcamp_http::error::chain(&e), claim = %c.claim_id, "pending claim not sent again");
-    }
-}
-
 /// Each coupon of the campaign with its state for this recipient; the per-coupon reads run at
 /// once.
 async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'a>>, HttpError> {
@@ -58,7 +41,7 @@ async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'
     let mut out = Vec::new();
     for (def, claim) in defs.iter().zip(claims) {
         if let Some(c) = claim.as_ref().filter(|c| c.status == ClaimStatus::Pending) {
-            redrive(web, p, c).await;
+            p.redrive_pending(&web.app, c).await;
         }
         let state = match claim.as_ref().map(ClaimShown::of) {
             Some(ClaimShown::Pending)
@@ -212,7 +195,7 @@ pub(crate) async fn coupon_states(web: &Web, p: &Personal) -> Result<Response<Bo
     let mut pending = false;
     for c in claims.into_iter().flatten() {
         if c.status == ClaimStatus::Pending {
-            redrive(web, p, &c).await;
+            p.redrive_pending(&web.app, &c).await;
         }
         pending |= c.status == ClaimStatus::Pending;
         list.push(json!({ "coupon": c.coupon_id, "status": c.status, "code": c.code }));

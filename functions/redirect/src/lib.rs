@@ -18,7 +18,6 @@ use mcamp_http::request::{cookie, header, origin, path_param};
 use mcamp_http::response::html_response;
 use mcamp_http::ua;
 use mcamp_http::{Flavor, HttpError, Web};
-use mcamp_store::shares::NetworkWindow;
 
 /// Remembers, per campaign, which visitor this browser became through a share link, so a
 /// second tap on the same share link is the same person.
@@ -138,11 +137,7 @@ async fn visitor_for(
         return Ok((r, false));
     }
     // A browser without the cookie is a new person, up to the network's hourly window.
-    let tag = web.network_tag(req);
-    let network = tag.as_deref().map(|tag| NetworkWindow {
-        tag,
-        per_hour: campaign.share.visitors_per_network_hour,
-    });
+    let network = web.network_window(req, campaign);
     let visitor = match &link.recipient_id {
         Some(sharer) if link.kind == LinkKind::Share => {
             let sharer = app.db.recipient(sharer).await?.ok_or(HttpError::NotFound)?;

@@ -117,17 +117,8 @@ async fn reward(web: &Web, req: &Request, p: &Personal, def: &SurveyDef) -> Resu
     if let Some(c) = claim
         .as_ref()
         .filter(|c| c.status == mcamp_core::coupon::ClaimStatus::Pending)
-        && let Err(e) = claims::redrive(
-            &web.app.db,
-            web.app.queue.as_ref(),
-            c,
-            Some(&p.recipient),
-            web.app.now(),
-        )
-        .await
     {
-        // The page still answers; the sweeper sends it again later.
-        tracing::error!(error = %mcamp_http::error::chain(&e), claim = %c.claim_id, "pending reward not sent again");
+        p.redrive_pending(&web.app, c).await;
     }
     Ok(Some(match claim.as_ref().map(ClaimShown::of) {
         Some(ClaimShown::Pending) => Reward::Pending {
@@ -287,7 +278,7 @@ async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Response<Body>
     match saved {
         Ok(r) => {
             if r.completed_at.is_some() {
-                count_once(web, p, def).await;
+                count_once(web, p, def, &r).await;
                 claim_reward(web, p, def, &r).await;
             }
             if json {
@@ -349,7 +340,7 @@ async fn refused(
 
 /// MCS: a rater already known as a customer (their phone came first) counts once per store
 /// and day; the others are checked when their phone comes (the page's form).
-async fn count_once(web: &Web, p: &Personal, def: &SurveyDef) {
+async fn count_once(web: &Web, p: &Personal, def: &SurveyDef, done: &SurveyResponse) {
     let Some(customer) = &p.recipient.customer else {
         return;
     };
@@ -357,7 +348,7 @@ async fn count_once(web: &Web, p: &Personal, def: &SurveyDef) {
     if let Err(e) = web
         .app
         .db
-        .count_rating_once(def, c.brand(), customer, &p.recipient, web.app.now())
+        .count_rating_once(def, c.brand(), customer, &p.recipient, Some(done), web.app.now())
         .await
     {
         tracing::error!(error = %mcamp_http::error::chain(&e), "rating not checked against the customer's day");

@@ -37,6 +37,10 @@ pub struct SecretVar {
     pub arn: &'static str,
 }
 
+/// The deployment's phone key: `MCAMP_PHONE_KEY_ARN` (the stack's output `PhoneKeySecretArn`)
+/// or `MCAMP_PHONE_KEY`. The HTTP functions and the CLI read it alike.
+pub const PHONE_KEY: SecretVar = SecretVar::new("MCAMP_PHONE_KEY", "MCAMP_PHONE_KEY_ARN");
+
 impl SecretVar {
     pub const fn new(plain: &'static str, arn: &'static str) -> Self {
         SecretVar { plain, arn }

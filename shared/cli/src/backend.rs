@@ -25,9 +25,9 @@ pub async fn open_with_queue(g: &Global) -> Result<(Db, std::sync::Arc<dyn mcamp
 /// locally the key file beside the data file that the gateway uses too.
 pub async fn phone_key(g: &Global) -> Result<PhoneKey, Failure> {
     let text = if g.aws {
-        let var = mcamp_app::lambda::SecretVar::new("MCAMP_PHONE_KEY", "MCAMP_PHONE_KEY_ARN");
         let config = mcamp_aws::sdk_config(g.aws_endpoint.as_deref()).await;
-        var.resolve(&config)
+        mcamp_app::lambda::PHONE_KEY
+            .resolve(&config)
             .await
             .map_err(|e| Failure::Storage(mcamp_app::error_chain(&e)))?
             .ok_or_else(|| {

@@ -34,9 +34,17 @@ impl Web {
         }
     }
 
-    /// The keyed tag of the caller's network, for the per-network limits (`None` when the
-    /// request carries no source address).
-    pub fn network_tag(&self, req: &lambda_http::Request) -> Option<String> {
-        request::source_network(req).map(|n| tokens::network_tag(&self.site.secret, &n))
+    /// The caller's network's window of new visitors in `campaign`, under a keyed tag of the
+    /// network (`None` when the request carries no source address).
+    pub fn network_window(
+        &self,
+        req: &lambda_http::Request,
+        campaign: &mcamp_core::campaign::Campaign,
+    ) -> Option<mcamp_store::shares::NetworkWindow> {
+        let network = request::source_network(req)?;
+        Some(mcamp_store::shares::NetworkWindow {
+            tag: tokens::network_tag(&self.site.secret, &network),
+            per_hour: campaign.share.visitors_per_network_hour,
+        })
     }
 }

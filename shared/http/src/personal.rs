@@ -6,12 +6,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use mcamp_core::campaign::Campaign;
+use mcamp_core::coupon::ClaimRecord;
 use mcamp_core::customer::Customer;
 use mcamp_core::events::{Event, EventData};
 use mcamp_core::link::LinkKind;
 use mcamp_core::recipient::Recipient;
 use mcamp_core::values::ShortCode;
 use mcamp_store::campaigns::StoredCampaign;
+use mcamp_store::claims;
 
 use crate::request::path_param;
 use crate::{App, HttpError};
@@ -32,6 +34,15 @@ impl Personal {
     /// An event of this person, credited to their share chain.
     pub fn event(&self, now: DateTime<Utc>, data: EventData) -> Event {
         Event::new(self.recipient.campaign_id.clone(), now, data).by((&self.recipient).into())
+    }
+
+    /// Sends again the job of this person's pending claim `c`, which may have been lost (once a
+    /// minute at most, however often the page polls). A failure only logs: the page still
+    /// answers, and the sweeper sends it later.
+    pub async fn redrive_pending(&self, app: &App, c: &ClaimRecord) {
+        if let Err(e) = claims::redrive(&app.db, app.queue.as_ref(), c, Some(&self.recipient), app.now()).await {
+            tracing::error!(error = %crate::error::chain(&e), claim = %c.claim_id, "pending claim not sent again");
+        }
     }
 }
 

@@ -50,8 +50,8 @@ pub struct SiteSecrets {
 impl SiteSecrets {
     /// `MCAMP_SECRET_ARN` or `MCAMP_SECRET` (locally).
     pub const SECRET: SecretVar = SecretVar::new("MCAMP_SECRET", "MCAMP_SECRET_ARN");
-    /// `MCAMP_PHONE_KEY_ARN` or `MCAMP_PHONE_KEY`.
-    pub const PHONE_KEY: SecretVar = SecretVar::new("MCAMP_PHONE_KEY", "MCAMP_PHONE_KEY_ARN");
+    /// `MCAMP_PHONE_KEY_ARN` or `MCAMP_PHONE_KEY` (the CLI reads the same).
+    pub const PHONE_KEY: SecretVar = mcamp_app::lambda::PHONE_KEY;
     /// `MCAMP_KAKAO_ADMIN_KEY_ARN` or `MCAMP_KAKAO_ADMIN_KEY` (optional).
     pub const KAKAO_ADMIN_KEY: SecretVar = SecretVar::new("MCAMP_KAKAO_ADMIN_KEY", "MCAMP_KAKAO_ADMIN_KEY_ARN");
 
@@ -75,15 +75,6 @@ impl SiteSecrets {
             phone_key,
             kakao_admin_key,
         })
-    }
-
-    /// The plain variables only (the local gateway and tests).
-    pub fn from_plain_env() -> Self {
-        SiteSecrets {
-            secret: optional(Self::SECRET.plain),
-            phone_key: optional(Self::PHONE_KEY.plain),
-            kakao_admin_key: optional(Self::KAKAO_ADMIN_KEY.plain),
-        }
     }
 }
 

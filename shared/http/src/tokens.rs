@@ -6,13 +6,20 @@ use sha2::Sha256;
 
 use crate::site::Secret;
 
-pub fn form_token(secret: &Secret, code: &str) -> String {
+/// The first `bytes` bytes of `HMAC-SHA256(secret, parts…)` in hex; empty if the key is
+/// refused (HMAC takes any key, so never in practice).
+fn mac_hex(secret: &Secret, parts: &[&[u8]], bytes: usize) -> String {
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
         return String::new();
     };
-    mac.update(b"form|");
-    mac.update(code.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    for p in parts {
+        mac.update(p);
+    }
+    hex::encode(&mac.finalize().into_bytes()[..bytes])
+}
+
+pub fn form_token(secret: &Secret, code: &str) -> String {
+    mac_hex(secret, &[b"form|", code.as_bytes()], 16)
 }
 
 /// Refuses a post whose token is not the one for this link (403, nothing stored).
@@ -35,14 +42,8 @@ pub fn beacon_token(secret: &Secret, code: &str, now: chrono::DateTime<chrono::U
 }
 
 fn beacon_mac(secret: &Secret, code: &str, day: i64) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
-        return String::new();
-    };
-    mac.update(b"beacon|");
-    mac.update(code.as_bytes());
-    mac.update(b"|");
-    mac.update(day.to_string().as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..16])
+    let day = day.to_string();
+    mac_hex(secret, &[b"beacon|", code.as_bytes(), b"|", day.as_bytes()], 16)
 }
 
 /// A beacon token for this code, issued today or yesterday (a page left open overnight still
@@ -62,12 +63,7 @@ pub fn beacon_token_ok(secret: &Secret, code: &str, presented: &str, now: chrono
 /// An opaque tag of a network (`request::source_network`) for the per-network limits: a keyed
 /// hash, so the stored counters never hold an address.
 pub fn network_tag(secret: &Secret, network: &str) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
-        return String::new();
-    };
-    mac.update(b"network|");
-    mac.update(network.as_bytes());
-    hex::encode(&mac.finalize().into_bytes()[..12])
+    mac_hex(secret, &[b"network|", network.as_bytes()], 12)
 }
 
 /// Constant-time check of a presented token.

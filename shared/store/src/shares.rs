@@ -12,9 +12,9 @@ use crate::ports::{Cond, Key, Query, StoreError, TableId, TxWrite, Update};
 use crate::{Db, DbError, DbResult, Limit, keys, object};
 
 /// The hourly window of new visitors from one network (a keyed hash of the source address).
-#[derive(Debug, Clone, Copy)]
-pub struct NetworkWindow<'a> {
-    pub tag: &'a str,
+#[derive(Debug, Clone)]
+pub struct NetworkWindow {
+    pub tag: String,
     pub per_hour: u32,
 }
 
@@ -55,7 +55,7 @@ impl Db {
         &self,
         sharer: &Recipient,
         max_visitors: u32,
-        network: Option<NetworkWindow<'_>>,
+        network: Option<NetworkWindow>,
         now: DateTime<Utc>,
     ) -> DbResult<Recipient> {
         let id = RecipientId::generate();
@@ -87,12 +87,12 @@ impl Db {
     pub(crate) fn network_slot(
         &self,
         campaign: &CampaignId,
-        n: NetworkWindow<'_>,
+        n: NetworkWindow,
         now: DateTime<Utc>,
     ) -> (TxWrite, Option<Limit>) {
         let write = TxWrite::Update {
             table: TableId::Main,
-            key: Key::new(keys::network_window(campaign, n.tag), keys::hour_sk(now)),
+            key: Key::new(keys::network_window(campaign, &n.tag), keys::hour_sk(now)),
             update: Update::new()
                 .add("n", 1)
                 .set("ttl", json!((now + chrono::Duration::hours(2)).timestamp())),

@@ -74,7 +74,7 @@ impl Db {
     pub async fn add_store_visitor(
         &self,
         link: &Link,
-        network: Option<NetworkWindow<'_>>,
+        network: Option<NetworkWindow>,
         now: DateTime<Utc>,
     ) -> DbResult<Recipient> {
         let store = link.store_id.clone().ok_or(DbError::NotFound("store of the link"))?;

@@ -332,12 +332,14 @@ impl Db {
     /// after the rating): the day's first rating takes a slot on the customer; a later one
     /// (another browser, a cleared cookie) is taken out of the store's counts, marked
     /// `withdrawn_at`, with a `survey_withdrawn` event, in one transaction. Idempotent.
+    /// `known` is the response when the caller holds it (the completing save); else it is read.
     pub async fn count_rating_once(
         &self,
         def: &SurveyDef,
         brand: &BrandId,
         customer: &CustomerKey,
         r: &Recipient,
+        known: Option<&Response>,
         now: DateTime<Utc>,
     ) -> Result<RatingCount, SurveyError> {
         let Some(store) = r
@@ -347,7 +349,11 @@ impl Db {
         else {
             return Ok(RatingCount::NotARating);
         };
-        let Some(resp) = self.survey_response(&r.id).await? else {
+        let resp = match known {
+            Some(resp) => Some(resp.clone()),
+            None => self.survey_response(&r.id).await?,
+        };
+        let Some(resp) = resp else {
             return Ok(RatingCount::NotYet);
         };
         let Some(completed) = resp.completed_at else {
