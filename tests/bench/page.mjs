@@ -108,7 +108,7 @@ let broke = false;
 try {
   // A cold release build (fat LTO) on two cores takes a while.
   gateway = await startGateway({
-    port, dataFile: join(dataDir, 'mcamp.jsonl'), demos: ['demo', 'survey'], release: true, timeoutMs: 900_000,
+    port, dataFile: join(dataDir, 'mcamp.db'), demos: ['demo', 'survey'], release: true, timeoutMs: 900_000,
     ready: (f) => Object.keys(f.campaigns['spring-demo'] || {}).length >= 3
       && Object.keys(f.campaigns['spring-survey'] || {}).length >= 3,
   });

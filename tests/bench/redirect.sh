@@ -25,7 +25,7 @@ load() {
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
-"$gateway" --port 38098 --data "$dir/data/mcamp.jsonl" --seed examples/demo >"$dir/gateway.log" 2>&1 &
+"$gateway" --port 38098 --data "$dir/data/mcamp.db" --seed examples/demo >"$dir/gateway.log" 2>&1 &
 pids+=($!)
 gw=$!
 for _ in $(seq 50); do grep -qE '127.0.0.1:38098/[A-Za-z0-9]{10}' "$dir/gateway.log" && break; sleep 0.2; done

@@ -7,8 +7,8 @@
 // Then the stored state (the gateway's data file) is checked: events, consent ledger, coupons.
 // Screenshots go to tests/browser/out/.
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -26,20 +26,24 @@ async function step(name, fn) {
   catch (e) { failed++; console.log(`not ok - ${name}\n  ${String(e && e.stack || e).split('\n').join('\n  ')}`); }
 }
 
-// The embedded store's data file, replayed: the final items of each table.
+// The embedded store's database, read beside the running gateway (WAL lets a reader in): the
+// items of each table. Node 20 has no SQLite, Python's standard library has.
 function storedItems(dataFile) {
-  const tables = { main: new Map(), events: new Map() };
-  for (const line of readFileSync(dataFile, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    let entry; try { entry = JSON.parse(line); } catch { continue; }
-    if (entry.put) tables[entry.put.table].set(`${entry.put.item.pk}|${entry.put.item.sk}`, entry.put.item);
-    if (entry.delete) tables[entry.delete.table].delete(`${entry.delete.pk}|${entry.delete.sk}`);
-  }
-  return { main: [...tables.main.values()], events: [...tables.events.values()] };
+  const read = `
+import json, sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+out = {"main": [], "events": []}
+for tbl, item in c.execute("SELECT tbl, item FROM items"):
+    out["main" if tbl == 0 else "events"].append(json.loads(item))
+print(json.dumps(out))
+`;
+  const r = spawnSync('python3', ['-c', read, dataFile], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`reading ${dataFile}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'mcamp-browser-'));
-const dataFile = join(dataDir, 'mcamp.jsonl');
+const dataFile = join(dataDir, 'mcamp.db');
 const port = await freePort();
 const { child, campaigns, stores } = await startGateway({
   port, dataFile, demos: ['demo', 'survey', 'mcs', join(root, 'tests', 'browser', 'xss')],

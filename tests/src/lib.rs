@@ -30,7 +30,8 @@ pub struct Backend {
 
 impl Backend {
     pub fn embedded() -> Self {
-        let e = Arc::new(Embedded::in_memory());
+        #[allow(clippy::panic, reason = "the harness: no test can run without a temporary directory")]
+        let e = Arc::new(Embedded::temporary().unwrap_or_else(|e| panic!("a temporary embedded store: {e}")));
         Backend {
             name: "embedded",
             table: e.clone(),

@@ -38,7 +38,7 @@ pub struct Opened {
     pub queue: Arc<dyn JobQueue>,
     /// The change stream, where the backend offers one in process (the embedded store).
     pub feed: Option<Arc<dyn ChangeFeed>>,
-    /// For people: `embedded store in .data/mcamp.jsonl`, `DynamoDB/SQS at http://…`, `AWS`.
+    /// For people: `embedded store in .data/mcamp.db`, `DynamoDB/SQS at http://…`, `AWS`.
     pub description: String,
 }
 
@@ -79,13 +79,30 @@ pub fn local_key(data: &Path, env: &'static str, name: &str) -> std::io::Result<
     Ok(s)
 }
 
+/// `MCAMP_SYNC`: how the embedded store's commits reach the disk. `normal` (the default)
+/// survives the process being killed; `full` also a power loss, at an fsync per commit.
+fn embedded_durability() -> Result<mcamp_embedded::Durability, EnvError> {
+    match mcamp_env::optional("MCAMP_SYNC").as_deref().map(str::trim) {
+        None | Some("normal") => Ok(mcamp_embedded::Durability::Process),
+        Some("full") => Ok(mcamp_embedded::Durability::Power),
+        Some(other) => Err(EnvError::Malformed(
+            "MCAMP_SYNC",
+            format!("{other:?}: use normal (survives a killed process) or full (also a power loss)"),
+        )),
+    }
+}
+
 pub async fn open(backend: &Backend) -> Result<Opened, OpenError> {
     match backend {
         Backend::Embedded(path) => {
-            let e = Arc::new(mcamp_embedded::Embedded::open(path).map_err(|source| OpenError::File {
-                path: path.clone(),
-                source,
-            })?);
+            let durability = embedded_durability()?;
+            let e =
+                Arc::new(
+                    mcamp_embedded::Embedded::open_with(path, durability).map_err(|source| OpenError::File {
+                        path: path.clone(),
+                        source,
+                    })?,
+                );
             Ok(Opened {
                 table: e.clone(),
                 queue: e.clone(),

@@ -41,7 +41,7 @@ pub struct Global {
         global = true,
         env = "MCAMP_DATA",
         value_name = "PATH",
-        default_value = ".data/mcamp.jsonl"
+        default_value = ".data/mcamp.db"
     )]
     pub data: PathBuf,
     /// Use DynamoDB/SQS at this endpoint (an emulator such as moto; tables `mcamp-local-*`).

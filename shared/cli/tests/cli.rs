@@ -29,11 +29,11 @@ mod support {
             self.dir.path().join(name)
         }
 
-        /// Runs `mcamp --data <tmp>/data.jsonl ARGS`.
+        /// Runs `mcamp --data <tmp>/data.db ARGS`.
         pub fn mcamp(&self, args: &[&str]) -> Output {
             Command::new(env!("CARGO_BIN_EXE_mcamp"))
                 .arg("--data")
-                .arg(self.path("data.jsonl"))
+                .arg(self.path("data.db"))
                 .args(args)
                 .env_remove("MCAMP_BASE_URL")
                 .env_remove("MCAMP_DATA")
@@ -396,7 +396,7 @@ fn user_errors_exit_1_and_storage_errors_exit_2_with_one_line() {
     std::fs::write(&file, "x").unwrap();
     let storage = Command::new(env!("CARGO_BIN_EXE_mcamp"))
         .arg("--data")
-        .arg(file.join("data.jsonl"))
+        .arg(file.join("data.db"))
         .args(["campaign", "list"])
         .output()
         .unwrap();
@@ -410,8 +410,13 @@ fn a_store_key_is_printed_once_and_qr_codes_are_drawn() {
     let added = run.json(&["stores", "add", "gangnam-01", "강남점"]);
     let key = added["api_key"].as_str().unwrap();
     assert_eq!(key.len(), 32);
-    let data = std::fs::read_to_string(run.path("data.jsonl")).unwrap();
-    assert!(!data.contains(key), "the data file holds only the hash");
+    // The database and its write-ahead log, if one is left.
+    let mut data = std::fs::read(run.path("data.db")).unwrap();
+    data.extend(std::fs::read(run.path("data.db-wal")).unwrap_or_default());
+    assert!(
+        !data.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the data file holds only the hash"
+    );
     assert_eq!(
         run.mcamp(&["stores", "add", "gangnam-01", "강남점"]).status.code(),
         Some(1)

@@ -1,26 +1,28 @@
 //! The embedded backend: mcamp's storage and queue ports in process, with the semantics of
 //! DynamoDB and SQS that mcamp relies on (conditional writes, atomic counters, all-or-nothing
-//! transactions, index queries, a change stream, visibility timeouts, redelivery, dead letters).
+//! transactions, index queries, a change stream, visibility timeouts, redelivery, dead letters),
+//! on an SQLite database file (docs/embedded-database.md says why SQLite).
 //!
-//! Data lives in memory and, when opened on a file, every committed write is appended to that
-//! file as a JSON line and replayed at the next start, so `make run` keeps its campaigns,
-//! links and coupons across restarts. The file is compacted on open. A torn last line (a crash
-//! mid-write) is skipped. The change stream is kept in memory for the last
-//! `STREAM_RETENTION` records only, as DynamoDB Streams keeps 24 hours.
-//!
-//! `log` is the data file, `table` the tables (rows, index, stream, transactions), `query`
-//! the query engine, `eval` conditions and updates, `queue` the queues. This file ties them
-//! together behind the ports.
+//! Memory stays bounded whatever the data: the rows live in the file, and each connection
+//! caches a few MiB of it. Every write goes through one writer thread that commits what has
+//! queued up together (`writer`); reads run beside it on pooled read-only connections (`sql`).
+//! An answered write is in the database: WAL with `synchronous=NORMAL` survives the process
+//! being killed at any moment, `Durability::Power` (`MCAMP_SYNC=full`) a power loss too. The
+//! change stream keeps each table's last `STREAM_RETENTION` records, as DynamoDB Streams keeps
+//! 24 hours. A JSON-lines data file of an earlier version is imported once (`import`).
 
 mod eval;
-mod log;
-mod query;
-mod queue;
-mod table;
+mod import;
+mod rules;
+mod sql;
+mod writer;
 
-use std::path::Path;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::pin::pin;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,79 +30,203 @@ use mcamp_store::ports::{
     ChangeFeed, ChangeRecord, Cond, Item, JobQueue, Key, Page, Query, QueueId, Received, StoreError, StoreResult,
     Table, TableId, TxWrite, Update,
 };
-use tokio::sync::Notify;
+use rusqlite::Connection;
+use tokio::sync::{Notify, oneshot};
 
-use crate::log::{Log, LogLine};
-use crate::queue::Queues;
-use crate::table::{OnWrite, Tables, check_transaction, single};
+use crate::rules::{check_transaction, single};
+pub use crate::sql::Durability;
+use crate::sql::db;
+use crate::writer::{Job, Reply, Writer};
 
-/// Change records kept for `Table::changes`.
+/// Change records kept per table for `ChangeFeed::changes`.
 pub const STREAM_RETENTION: usize = 100_000;
+
+/// Idle read connections kept for the next read.
+const IDLE_READERS: usize = 8;
 
 /// The embedded backend. Cheap to share behind an `Arc`.
 pub struct Embedded {
-    state: Mutex<State>,
+    /// To the writer thread; `None` once dropping.
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
+    readers: Readers,
+    /// The queues' clock.
+    clock: sql::Clock,
     /// Wakes waiting receivers when a message may have become visible before the time they
     /// wait for: on a send (a dead-letter move included) and on `retry_later`.
     wake: Notify,
+    /// Held while open, so a second process cannot open the same file.
+    _lock: Option<File>,
+    /// The directory of a store in a temporary file, removed after the connections close.
+    _dir: Option<tempfile::TempDir>,
 }
 
-struct State {
-    tables: Tables,
-    queues: Queues,
-    log: Log,
+/// Read-only connections, opened as needed and kept for reuse.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let conn = match idle {
+            Some(c) => c,
+            None => sql::open_reader(&self.path).map_err(db)?,
+        };
+        let out = read(&conn);
+        if let Ok(mut v) = self.idle.lock()
+            && v.len() < IDLE_READERS
+        {
+            v.push(conn);
+        }
+        out
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Backend("the embedded store is closed".into())
 }
 
 impl Embedded {
-    /// In memory only: for tests.
-    pub fn in_memory() -> Self {
-        Embedded::with(Tables::default(), Queues::default(), Log::none())
+    /// A throwaway store in a temporary directory, removed when dropped: for tests, benches
+    /// and checks that must not touch the real data.
+    pub fn temporary() -> std::io::Result<Self> {
+        let dir = tempfile::Builder::new().prefix("mcamp-store-").tempdir()?;
+        let path = dir.path().join("mcamp.db");
+        let conn = sql::open_writer(&path, Durability::None)?;
+        Embedded::start(conn, path, None, Some(dir))
     }
 
-    /// Opens (or creates) the data file at `path`, replays it, and compacts it.
+    /// Opens (or creates) the database at `path`, durable against the process being killed.
     pub fn open(path: &Path) -> std::io::Result<Self> {
-        let (log, tables, queues) = Log::open(path)?;
-        Ok(Embedded::with(tables, queues, log))
+        Embedded::open_with(path, Durability::Process)
     }
 
-    fn with(tables: Tables, queues: Queues, log: Log) -> Self {
-        Embedded {
-            state: Mutex::new(State { tables, queues, log }),
-            wake: Notify::new(),
+    /// Opens (or creates) the database at `path`. When it does not exist yet and a JSON-lines
+    /// data file of an earlier version lies beside it (`x.jsonl` for `x.db`), that file is
+    /// imported into it once and renamed `x.jsonl.imported`.
+    pub fn open_with(path: &Path, durability: Durability) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
         }
+        // One process at a time: the CLI must not write while `make run` serves, or the two
+        // would each think their writes are the only ones (counts, coupon stock).
+        let lock_path = path.with_extension("lock");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)?;
+        if lock.try_lock().is_err() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!(
+                    "{} is in use by another mcamp process (stop `make run` first)",
+                    path.display()
+                ),
+            ));
+        }
+        if path.exists() && import::is_jsonl(path)? {
+            let db = path.with_extension("db");
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{} is a JSON-lines data file of an earlier mcamp, not a database. Nothing was changed: open {} instead (`--data {}`), which imports {} once.",
+                    path.display(),
+                    db.display(),
+                    db.display(),
+                    import::legacy_path(&db).display()
+                ),
+            ));
+        }
+        let legacy = import::legacy_path(path);
+        if !path.exists() && legacy != path && legacy.exists() {
+            import_jsonl(&legacy, path, durability)?;
+        }
+        let conn = sql::open_writer(path, durability)?;
+        Embedded::start(conn, path.to_owned(), Some(lock), None)
     }
 
-    fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {
-        self.state
-            .lock()
-            .map_err(|_| StoreError::Backend("embedded store poisoned by an earlier panic".into()))
+    fn start(
+        conn: Connection,
+        path: PathBuf,
+        lock: Option<File>,
+        dir: Option<tempfile::TempDir>,
+    ) -> std::io::Result<Self> {
+        let writer = Writer::new(conn, path.clone())?;
+        let (jobs, inbox) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("mcamp-store-writer".into())
+            .spawn(move || writer.run(inbox))?;
+        Ok(Embedded {
+            jobs: Some(jobs),
+            writer: Some(handle),
+            readers: Readers {
+                path,
+                idle: Mutex::new(Vec::new()),
+            },
+            clock: sql::Clock::start(),
+            wake: Notify::new(),
+            _lock: lock,
+            _dir: dir,
+        })
+    }
+
+    /// Sends a job to the writer and waits for its answer, given after its commit.
+    async fn write<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> StoreResult<T> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .as_ref()
+            .ok_or_else(closed)?
+            .send(job(reply))
+            .map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 }
 
-impl State {
-    /// Runs `write` on the tables and appends every row it leaves to the data file.
-    fn logged(&mut self, write: impl FnOnce(&mut Tables, &mut OnWrite<'_>) -> StoreResult<()>) -> StoreResult<()> {
-        // In memory only (tests, benches): no log lines to build.
-        let logging = self.log.is_on();
-        let mut lines = Vec::new();
-        write(&mut self.tables, &mut |table, key, item| {
-            if logging {
-                lines.push(LogLine::row(table, key, item));
-            }
-        })?;
-        self.log.persist(&lines)
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        // The writer finishes what it was sent, then stops; only then may the file be reopened.
+        drop(self.jobs.take());
+        if let Some(h) = self.writer.take() {
+            let _ = h.join();
+        }
     }
+}
 
-    /// Checks every write, then applies all of them or none, and appends them to the data file.
-    fn commit(&mut self, writes: &[TxWrite]) -> StoreResult<()> {
-        self.logged(|tables, on_write| tables.commit(writes, on_write))
+/// Imports the JSON-lines file `legacy` into a new database at `path`: built aside and moved
+/// into place whole, so a failed import leaves no half database, then `legacy` is renamed.
+fn import_jsonl(legacy: &Path, path: &Path, durability: Durability) -> std::io::Result<()> {
+    let old = import::read(legacy)?;
+    let building = path.with_extension("importing");
+    for stale in ["importing", "importing-wal", "importing-shm"] {
+        let _ = std::fs::remove_file(path.with_extension(stale));
     }
+    {
+        let mut conn = sql::open_writer(&building, durability)?;
+        let io = |e: rusqlite::Error| std::io::Error::other(format!("importing {}: {e}", legacy.display()));
+        if writer::is_empty(&conn).map_err(io)? {
+            writer::load(
+                &mut conn,
+                old.rows.into_iter().map(|((table, _, _), item)| (table, item)),
+                old.messages.into_values(),
+            )
+            .map_err(io)?;
+        }
+        // Closing the only connection folds the WAL into the file.
+    }
+    std::fs::rename(&building, path)?;
+    let done = import::imported_path(legacy);
+    std::fs::rename(legacy, &done)?;
+    tracing::info!(from = %legacy.display(), to = %path.display(), kept = %done.display(), "imported the JSON-lines data file");
+    Ok(())
 }
 
 #[async_trait]
 impl Table for Embedded {
     async fn get(&self, table: TableId, key: &Key) -> StoreResult<Option<Item>> {
-        Ok(self.lock()?.tables.current(table, key).cloned())
+        self.readers.with(|c| sql::get(c, table, key))
     }
 
     async fn get_many(&self, table: TableId, keys: &[Key]) -> StoreResult<Vec<Item>> {
@@ -112,58 +238,81 @@ impl Table for Embedded {
         if distinct.len() != keys.len() {
             return Err(StoreError::Invalid("the same key twice in one read".into()));
         }
-        let s = self.lock()?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| s.tables.current(table, k).cloned())
-            .collect())
+        self.readers.with(|c| {
+            let mut out = Vec::with_capacity(keys.len());
+            for k in keys {
+                out.extend(sql::get(c, table, k)?);
+            }
+            Ok(out)
+        })
     }
 
     async fn put(&self, table: TableId, item: Item, cond: Option<Cond>) -> StoreResult<()> {
-        single(self.lock()?.commit(&[TxWrite::Put { table, item, cond }]))
+        let writes = vec![TxWrite::Put { table, item, cond }];
+        single(
+            self.write(|reply| Job::Write {
+                writes,
+                read: None,
+                reply,
+            })
+            .await,
+        )
+        .map(drop)
     }
 
     async fn update(&self, table: TableId, key: &Key, update: Update, cond: Option<Cond>) -> StoreResult<Item> {
-        let mut s = self.lock()?;
-        single(s.commit(&[TxWrite::Update {
+        let writes = vec![TxWrite::Update {
             table,
             key: key.clone(),
             update,
             cond,
-        }]))?;
-        s.tables
-            .current(table, key)
-            .cloned()
+        }];
+        let read = Some((table, key.clone()));
+        single(self.write(|reply| Job::Write { writes, read, reply }).await)?
             .ok_or_else(|| StoreError::Backend("updated item vanished".into()))
     }
 
     async fn delete(&self, table: TableId, key: &Key, cond: Option<Cond>) -> StoreResult<()> {
-        single(self.lock()?.commit(&[TxWrite::Delete {
+        let writes = vec![TxWrite::Delete {
             table,
             key: key.clone(),
             cond,
-        }]))
+        }];
+        single(
+            self.write(|reply| Job::Write {
+                writes,
+                read: None,
+                reply,
+            })
+            .await,
+        )
+        .map(drop)
     }
 
     async fn transact(&self, writes: Vec<TxWrite>) -> StoreResult<()> {
         check_transaction(&writes)?;
-        self.lock()?.commit(&writes)
+        self.write(|reply| Job::Write {
+            writes,
+            read: None,
+            reply,
+        })
+        .await
+        .map(drop)
     }
 
     async fn query(&self, q: &Query) -> StoreResult<Page> {
-        Ok(self.lock()?.tables.query(q))
+        self.readers.with(|c| sql::query(c, q))
     }
 
     async fn put_many(&self, table: TableId, items: Vec<Item>) -> StoreResult<()> {
-        self.lock()?
-            .logged(|tables, on_write| tables.put_many(table, items, on_write))
+        self.write(|reply| Job::PutMany { table, items, reply }).await
     }
 }
 
 #[async_trait]
 impl ChangeFeed for Embedded {
     async fn changes(&self, table: TableId, after: Option<&str>, limit: usize) -> StoreResult<Vec<ChangeRecord>> {
-        Ok(self.lock()?.tables.changes(table, after, limit))
+        self.readers.with(|c| sql::changes(c, table, after, limit))
     }
 }
 
@@ -173,14 +322,16 @@ impl JobQueue for Embedded {
         if body.len() > 256 * 1024 {
             return Err(StoreError::Invalid("message exceeds 256 KB".into()));
         }
-        let mut s = self.lock()?;
-        let id = s.queues.send(queue, body.clone());
+        let now = self.clock.now_ms();
+        let id = self
+            .write(|reply| Job::Send {
+                queue,
+                body,
+                now,
+                reply,
+            })
+            .await?;
         self.wake.notify_waiters();
-        s.log.persist(&[LogLine::Send {
-            queue,
-            id: id.clone(),
-            body,
-        }])?;
         Ok(id)
     }
 
@@ -196,27 +347,32 @@ impl JobQueue for Embedded {
             // Registered before looking, so a send between the look and the wait still wakes it.
             let mut woken = pin!(self.wake.notified());
             woken.as_mut().enable();
-            let next_visible = {
-                let mut s = self.lock()?;
-                let (got, moved) = s.queues.receive(queue, max.clamp(1, 10), visibility);
-                if !moved.is_empty() {
-                    self.wake.notify_waiters();
-                }
-                let lines: Vec<LogLine> = moved
-                    .into_iter()
-                    .flat_map(|m| LogLine::dead_lettered(queue, m))
-                    .collect();
-                s.log.persist(&lines)?;
-                if !got.is_empty() {
-                    return Ok(got);
-                }
-                s.queues.next_visible(queue)
-            };
+            let max = max.clamp(1, 10);
+            let now = self.clock.now_ms();
+            let (got, moved) = self
+                .write(|reply| Job::Receive {
+                    queue,
+                    max,
+                    visibility,
+                    now,
+                    reply,
+                })
+                .await?;
+            if moved > 0 {
+                self.wake.notify_waiters();
+            }
+            if !got.is_empty() {
+                return Ok(got);
+            }
             if tokio::time::Instant::now() >= deadline {
                 return Ok(Vec::new());
             }
+            let next_visible = self.readers.with(|c| sql::next_visible(c, queue))?;
             // Until a message becomes visible by its timeout, or one is sent or retried.
-            let until = next_visible.map_or(deadline, |at| at.min(deadline));
+            let until = next_visible.map_or(deadline, |at| {
+                let ms = u64::try_from(at.saturating_sub(self.clock.now_ms())).unwrap_or(0);
+                (tokio::time::Instant::now() + Duration::from_millis(ms)).min(deadline)
+            });
             tokio::select! {
                 () = woken => {}
                 () = tokio::time::sleep_until(until) => {}
@@ -225,21 +381,27 @@ impl JobQueue for Embedded {
     }
 
     async fn ack(&self, queue: QueueId, receipt: &str) -> StoreResult<()> {
-        let mut s = self.lock()?;
-        if let Some(id) = s.queues.ack(queue, receipt) {
-            s.log.persist(&[LogLine::Gone { queue, id }])?;
-        }
-        Ok(())
+        let receipt = receipt.to_owned();
+        self.write(|reply| Job::Ack { queue, receipt, reply }).await
     }
 
     async fn retry_later(&self, queue: QueueId, receipt: &str, delay: Duration) -> StoreResult<()> {
-        self.lock()?.queues.retry_later(queue, receipt, delay);
+        let receipt = receipt.to_owned();
+        let now = self.clock.now_ms();
+        self.write(|reply| Job::RetryLater {
+            queue,
+            receipt,
+            delay,
+            now,
+            reply,
+        })
+        .await?;
         self.wake.notify_waiters();
         Ok(())
     }
 
     async fn depth(&self, queue: QueueId) -> StoreResult<usize> {
-        Ok(self.lock()?.queues.depth(queue))
+        self.readers.with(|c| sql::depth(c, queue))
     }
 }
 
@@ -248,35 +410,98 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
+    fn item(v: Value) -> Item {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("an object"),
+        }
+    }
+
     #[test]
-    fn a_data_file_of_an_older_mcamp_is_refused_with_a_message() {
+    fn a_json_lines_file_of_an_older_mcamp_is_refused_with_a_message() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.jsonl");
         let old =
             r#"{"put":{"table":"main","item":{"pk":"RCPT#x","sk":"PROFILE","marketing_at":"2026-01-01T00:00:00Z"}}}"#;
-        std::fs::write(&path, format!("{old}\n")).unwrap();
-        let err = Embedded::open(&path).err().unwrap();
+        std::fs::write(dir.path().join("mcamp.jsonl"), format!("{old}\n")).unwrap();
+        let err = Embedded::open(&dir.path().join("mcamp.db")).err().unwrap();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("older mcamp"), "{err}");
         assert_eq!(
-            std::fs::read_to_string(&path).unwrap(),
+            std::fs::read_to_string(dir.path().join("mcamp.jsonl")).unwrap(),
             format!("{old}\n"),
             "nothing changed"
         );
-        // A new file starts with its format and opens again.
-        let fresh = dir.path().join("new.jsonl");
-        drop(Embedded::open(&fresh).unwrap());
+        assert!(!dir.path().join("mcamp.db").exists(), "no database was made");
+    }
+
+    #[tokio::test]
+    async fn a_json_lines_file_is_imported_once_and_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = [
+            r#"{"format":{"version":2}}"#,
+            r#"{"put":{"table":"main","item":{"pk":"L#a","sk":"LINK","clicks":1}}}"#,
+            r#"{"put":{"table":"main","item":{"pk":"L#a","sk":"LINK","clicks":2,"gsi1pk":"C#spring","gsi1sk":"L#a"}}}"#,
+            r#"{"put":{"table":"main","item":{"pk":"L#gone","sk":"LINK"}}}"#,
+            r#"{"delete":{"table":"main","pk":"L#gone","sk":"LINK"}}"#,
+            r#"{"put":{"table":"events","item":{"pk":"EVT#a","sk":"1","type":"click"}}}"#,
+            r#"{"send":{"queue":"coupon_issue","id":"m1","body":"done"}}"#,
+            r#"{"send":{"queue":"coupon_issue","id":"m2","body":"pending"}}"#,
+            r#"{"gone":{"queue":"coupon_issue","id":"m1"}}"#,
+            r#"{"put":{"table":"main","item":{"pk":"torn"#,
+        ];
+        std::fs::write(dir.path().join("mcamp.jsonl"), lines.join("\n")).unwrap();
+        let path = dir.path().join("mcamp.db");
+        {
+            let e = Embedded::open(&path).unwrap();
+            let link = e.get(TableId::Main, &Key::new("L#a", "LINK")).await.unwrap().unwrap();
+            assert_eq!(link["clicks"], 2, "the last write of a row wins");
+            assert!(
+                e.get(TableId::Main, &Key::new("L#gone", "LINK"))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            let by_campaign = e.query(&Query::gsi1(TableId::Main, "C#spring")).await.unwrap();
+            assert_eq!(by_campaign.items.len(), 1, "the index is built");
+            assert!(e.get(TableId::Events, &Key::new("EVT#a", "1")).await.unwrap().is_some());
+            let jobs = e
+                .receive(QueueId::CouponIssue, 10, Duration::from_secs(30), Duration::ZERO)
+                .await
+                .unwrap();
+            assert_eq!(jobs.iter().map(|j| j.body.as_str()).collect::<Vec<_>>(), ["pending"]);
+            e.put(
+                TableId::Main,
+                item(json!({"pk": "L#a", "sk": "LINK", "clicks": 3})),
+                None,
+            )
+            .await
+            .unwrap();
+        }
+        assert!(!dir.path().join("mcamp.jsonl").exists());
         assert!(
-            std::fs::read_to_string(&fresh)
-                .unwrap()
-                .starts_with(r#"{"format":{"version":2}}"#)
+            dir.path().join("mcamp.jsonl.imported").exists(),
+            "the old file is kept aside"
         );
-        assert!(Embedded::open(&fresh).is_ok());
+        // Put back, it is not imported again over newer data.
+        std::fs::rename(dir.path().join("mcamp.jsonl.imported"), dir.path().join("mcamp.jsonl")).unwrap();
+        let again = Embedded::open(&path).unwrap();
+        let link = again
+            .get(TableId::Main, &Key::new("L#a", "LINK"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(link["clicks"], 3);
+        drop(again);
+
+        // Opened by its own name, the JSON-lines file is refused with the way out.
+        let err = Embedded::open(&dir.path().join("mcamp.jsonl")).err().unwrap();
+        assert!(err.to_string().contains("not a database"), "{err}");
+        assert!(err.to_string().contains("mcamp.db"), "{err}");
     }
 
     #[tokio::test]
     async fn items_over_400_kb_are_refused_as_dynamodb_does() {
-        let e = Embedded::in_memory();
+        let e = Embedded::temporary().unwrap();
         let Value::Object(big) = json!({"pk": "A", "sk": "1", "blob": "x".repeat(400 * 1024)}) else {
             unreachable!()
         };
@@ -293,7 +518,7 @@ mod tests {
     #[tokio::test]
     async fn data_survives_a_restart_and_a_second_opener_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mcamp.jsonl");
+        let path = dir.path().join("mcamp.db");
         {
             let e = Embedded::open(&path).unwrap();
             let Value::Object(item) = json!({"pk": "A", "sk": "1", "n": 1}) else {
@@ -342,7 +567,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_receive_wakes_on_send_and_on_retry_later() {
-        let e = std::sync::Arc::new(Embedded::in_memory());
+        let e = std::sync::Arc::new(Embedded::temporary().unwrap());
         let waiting = receive_in_background(&e, QueueId::CouponIssue);
         tokio::time::sleep(Duration::from_millis(50)).await;
         e.send(QueueId::CouponIssue, "job".into()).await.unwrap();
@@ -367,7 +592,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_receive_wakes_when_a_visibility_timeout_ends() {
-        let e = Embedded::in_memory();
+        let e = Embedded::temporary().unwrap();
         e.send(QueueId::CouponIssue, "job".into()).await.unwrap();
         let first = e
             .receive(QueueId::CouponIssue, 1, Duration::from_millis(200), Duration::ZERO)
@@ -401,7 +626,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_dead_letter_receive_wakes_when_a_message_moves_there() {
-        let e = std::sync::Arc::new(Embedded::in_memory());
+        let e = std::sync::Arc::new(Embedded::temporary().unwrap());
         e.send(QueueId::CouponIssue, "poison".into()).await.unwrap();
         for _ in 0..mcamp_store::ports::MAX_RECEIVE_COUNT {
             let got = e

@@ -18,7 +18,7 @@ struct Args {
     #[arg(long, env = "PORT", default_value_t = 3000)]
     port: u16,
     /// Data file of the embedded store.
-    #[arg(long, default_value = ".data/mcamp.jsonl")]
+    #[arg(long, default_value = ".data/mcamp.db")]
     data: PathBuf,
     /// Use DynamoDB/SQS at this endpoint (an emulator such as moto) instead of the embedded store.
     #[arg(long, conflicts_with = "aws")]

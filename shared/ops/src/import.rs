@@ -360,7 +360,7 @@ mod tests {
     use std::sync::Arc;
 
     fn db() -> Db {
-        Db::new(Arc::new(mcamp_embedded::Embedded::in_memory()))
+        Db::new(Arc::new(mcamp_embedded::Embedded::temporary().unwrap()))
     }
 
     fn spring() -> Campaign {
@@ -481,7 +481,7 @@ mod properties {
                 input.push(b'\n');
             }
             input.extend_from_slice(&body);
-            let db = Db::new(Arc::new(mcamp_embedded::Embedded::in_memory()));
+            let db = Db::new(Arc::new(mcamp_embedded::Embedded::temporary().unwrap()));
             let key = PhoneKey::parse("test-phone-key-0123456789abcdef-0123").map_err(|e| TestCaseError::fail(e.to_string()))?;
             let report = rt.block_on(import_recipients(&db, &campaign(), &key, std::io::Cursor::new(input), Utc::now(), &|_| {}));
             if let Ok(r) = report {

@@ -54,7 +54,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_hash_is_kept_and_a_second_add_needs_replace() {
-        let db = Db::new(Arc::new(mcamp_embedded::Embedded::in_memory()));
+        let db = Db::new(Arc::new(mcamp_embedded::Embedded::temporary().unwrap()));
         let id = StoreId::parse("gangnam-01").unwrap();
         let key = add_store(&db, &id, "강남점", false, Utc::now()).await.unwrap();
         assert_eq!(key.len(), KEY_LEN);

@@ -129,7 +129,10 @@ pub fn csv_import(data: &[u8]) {
     let Ok(key) = PhoneKey::parse("fuzz-phone-key-0123456789abcdef-0123") else {
         return;
     };
-    let db = mcamp_store::Db::new(Arc::new(mcamp_embedded::Embedded::in_memory()));
+    let Ok(store) = mcamp_embedded::Embedded::temporary() else {
+        return;
+    };
+    let db = mcamp_store::Db::new(Arc::new(store));
     let input = std::io::Cursor::new(data.to_vec());
     let now = chrono::Utc::now();
     if let Ok(r) = rt.block_on(mcamp_ops::import::import_recipients(
