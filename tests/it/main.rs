@@ -4,6 +4,7 @@
 mod contract;
 mod coupons;
 mod customers;
+mod crash;
 mod hostile;
 mod links;
 mod page;
