@@ -76,7 +76,7 @@ pub fn open_writer(path: &Path, durability: Durability) -> std::io::Result<Conne
     };
     conn.execute_batch(&format!(
         "PRAGMA synchronous={sync}; PRAGMA cache_size=-{WRITER_CACHE_KIB}; PRAGMA temp_store=MEMORY;
-         PRAGMA wal_autocheckpoint=4000;"
+         PRAGMA wal_autocheckpoint=4000; PRAGMA secure_delete=FAST;"
     ))
     .map_err(io)?;
     conn.execute_batch(SCHEMA).map_err(io)?;
