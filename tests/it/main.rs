@@ -2,9 +2,10 @@
 //! server per run, each test on its own freshly named tables and queues.
 
 mod contract;
+mod cost;
 mod coupons;
-mod customers;
 mod crash;
+mod customers;
 mod hostile;
 mod links;
 mod page;

@@ -16,6 +16,7 @@ use mcamp_store::ports::{
 };
 
 pub mod faults;
+pub mod metered;
 pub use faults::{Faults, FaultyTable, FlakyQueue, Recorder, RecordingQueue, RecordingTable};
 
 /// One backend under test: the ports, and what it is.

@@ -2,6 +2,7 @@
 
 pub mod adlaw;
 pub mod campaign_file;
+pub mod cost;
 pub mod export;
 pub mod import;
 pub mod line_endings;
