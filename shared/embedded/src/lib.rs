@@ -49,6 +49,9 @@ pub struct Embedded {
     /// To the writer thread; `None` once dropping.
     jobs: Option<mpsc::Sender<Job>>,
     writer: Option<JoinHandle<()>>,
+    /// Stops the checkpointer when dropped.
+    checkpoints: Option<mpsc::Sender<()>>,
+    checkpointer: Option<JoinHandle<()>>,
     readers: Readers,
     /// The queues' clock.
     clock: sql::Clock,
@@ -159,9 +162,16 @@ impl Embedded {
         let handle = std::thread::Builder::new()
             .name("mcamp-store-writer".into())
             .spawn(move || writer.run(inbox))?;
+        let (checkpoints, stop) = mpsc::channel();
+        let at = path.clone();
+        let checkpointer = std::thread::Builder::new()
+            .name("mcamp-store-checkpoints".into())
+            .spawn(move || sql::checkpoint_until(&at, &stop))?;
         Ok(Embedded {
             jobs: Some(jobs),
             writer: Some(handle),
+            checkpoints: Some(checkpoints),
+            checkpointer: Some(checkpointer),
             readers: Readers {
                 path,
                 idle: Mutex::new(Vec::new()),
@@ -189,7 +199,8 @@ impl Drop for Embedded {
     fn drop(&mut self) {
         // The writer finishes what it was sent, then stops; only then may the file be reopened.
         drop(self.jobs.take());
-        if let Some(h) = self.writer.take() {
+        drop(self.checkpoints.take());
+        for h in [self.writer.take(), self.checkpointer.take()].into_iter().flatten() {
             let _ = h.join();
         }
     }

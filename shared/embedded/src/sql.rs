@@ -76,7 +76,7 @@ pub fn open_writer(path: &Path, durability: Durability) -> std::io::Result<Conne
     };
     conn.execute_batch(&format!(
         "PRAGMA synchronous={sync}; PRAGMA cache_size=-{WRITER_CACHE_KIB}; PRAGMA temp_store=MEMORY;
-         PRAGMA wal_autocheckpoint=4000; PRAGMA secure_delete=FAST;"
+         PRAGMA wal_autocheckpoint=0; PRAGMA secure_delete=FAST;"
     ))
     .map_err(io)?;
     conn.execute_batch(SCHEMA).map_err(io)?;
@@ -101,6 +101,42 @@ pub fn open_writer(path: &Path, durability: Durability) -> std::io::Result<Conne
         }
     }
     Ok(conn)
+}
+
+/// How often the checkpointer folds the WAL back into the database.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// The WAL size past which the checkpointer makes the writer wait for the WAL to start over.
+pub const WAL_CAP_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Folds the WAL into the database every `CHECKPOINT_EVERY`, on its own connection and thread,
+/// so that the writer never stops for it (a checkpoint copies pages and, at
+/// `synchronous=NORMAL`, fsyncs: milliseconds a click would otherwise wait). Passive first: it
+/// waits for no one. Under a steady load a passive checkpoint never catches up with the end of
+/// the WAL, so the WAL would never start over and would grow without end; past
+/// `WAL_CAP_BYTES` it truncates it, which holds the writer only while the last frames (most
+/// already copied) are copied. Runs until `stop` is dropped.
+pub fn checkpoint_until(path: &Path, stop: &std::sync::mpsc::Receiver<()>) {
+    let conn = match Connection::open(path).and_then(|c| c.busy_timeout(Duration::from_secs(5)).map(|()| c)) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "embedded store: no checkpointer; the WAL grows until the store is closed");
+            return;
+        }
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        let run = |mode: &str| {
+            if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+                tracing::warn!(error = %e, mode, "embedded store: a checkpoint failed; the next one retries");
+            }
+        };
+        run("PASSIVE");
+        if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_CAP_BYTES) {
+            run("TRUNCATE");
+        }
+    }
 }
 
 /// Opens a reader's connection, read-only.
