@@ -8,8 +8,8 @@
 //! queued up together (`writer`); reads run beside it on pooled read-only connections (`sql`).
 //! An answered write is in the database: WAL with `synchronous=NORMAL` survives the process
 //! being killed at any moment, `Durability::Power` (`MCAMP_SYNC=full`) a power loss too. The
-//! change stream keeps each table's last `STREAM_RETENTION` records, as DynamoDB Streams keeps
-//! 24 hours. A JSON-lines data file of an earlier version is imported once (`import`).
+//! change stream keeps the records of the last `STREAM_RETENTION` writes, as DynamoDB Streams
+//! keeps 24 hours. A JSON-lines data file of an earlier version is imported once (`import`).
 
 mod eval;
 mod import;
@@ -38,7 +38,7 @@ pub use crate::sql::Durability;
 use crate::sql::db;
 use crate::writer::{Job, Reply, Writer};
 
-/// Change records kept per table for `ChangeFeed::changes`.
+/// Writes whose change records `ChangeFeed::changes` keeps (both tables together).
 pub const STREAM_RETENTION: usize = 100_000;
 
 /// Idle read connections kept for the next read.

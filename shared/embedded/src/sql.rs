@@ -76,7 +76,7 @@ pub fn open_writer(path: &Path, durability: Durability) -> std::io::Result<Conne
     };
     conn.execute_batch(&format!(
         "PRAGMA synchronous={sync}; PRAGMA cache_size=-{WRITER_CACHE_KIB}; PRAGMA temp_store=MEMORY;
-         PRAGMA wal_autocheckpoint=0; PRAGMA secure_delete=FAST;"
+         PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit={WAL_CAP_BYTES}; PRAGMA secure_delete=FAST;"
     ))
     .map_err(io)?;
     conn.execute_batch(SCHEMA).map_err(io)?;
@@ -105,7 +105,8 @@ pub fn open_writer(path: &Path, durability: Durability) -> std::io::Result<Conne
 
 /// How often the checkpointer folds the WAL back into the database.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-/// The WAL size past which the checkpointer makes the writer wait for the WAL to start over.
+/// The WAL size past which the checkpointer makes the writer wait for the WAL to start over,
+/// and the size SQLite cuts it back to when it starts over.
 pub const WAL_CAP_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Folds the WAL into the database every `CHECKPOINT_EVERY`, on its own connection and thread,
@@ -113,8 +114,10 @@ pub const WAL_CAP_BYTES: u64 = 64 * 1024 * 1024;
 /// `synchronous=NORMAL`, fsyncs: milliseconds a click would otherwise wait). Passive first: it
 /// waits for no one. Under a steady load a passive checkpoint never catches up with the end of
 /// the WAL, so the WAL would never start over and would grow without end; past
-/// `WAL_CAP_BYTES` it truncates it, which holds the writer only while the last frames (most
-/// already copied) are copied. Runs until `stop` is dropped.
+/// `WAL_CAP_BYTES` it restarts it, which holds the writer only while the last frames (most
+/// already copied) are copied. Restart rather than truncate: the writer then overwrites the
+/// file's pages already in the OS cache instead of allocating new ones. Runs until `stop` is
+/// dropped.
 pub fn checkpoint_until(path: &Path, stop: &std::sync::mpsc::Receiver<()>) {
     let conn = match Connection::open(path).and_then(|c| c.busy_timeout(Duration::from_secs(5)).map(|()| c)) {
         Ok(c) => c,
@@ -134,7 +137,7 @@ pub fn checkpoint_until(path: &Path, stop: &std::sync::mpsc::Receiver<()>) {
         };
         run("PASSIVE");
         if std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_CAP_BYTES) {
-            run("TRUNCATE");
+            run("RESTART");
         }
     }
 }

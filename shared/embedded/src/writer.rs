@@ -350,16 +350,14 @@ impl Writer {
         Ok(())
     }
 
-    /// Keeps each table's last `STREAM_RETENTION` change records (DynamoDB keeps 24 hours).
+    /// Keeps the change records of the last `STREAM_RETENTION` writes (DynamoDB keeps 24
+    /// hours): a range delete on the key, so it costs only the records it removes.
     fn trim_stream(&mut self) -> StoreResult<()> {
+        let keep_after = self.seq.saturating_sub(i64::try_from(STREAM_RETENTION).unwrap_or(i64::MAX));
         for t in TableId::ALL {
-            let offset = i64::try_from(STREAM_RETENTION).unwrap_or(i64::MAX);
             self.conn
-                .prepare_cached(
-                    "DELETE FROM changes WHERE tbl=?1 AND seq <=
-                     (SELECT seq FROM changes WHERE tbl=?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
-                )
-                .and_then(|mut st| st.execute((table_code(t), offset)))
+                .prepare_cached("DELETE FROM changes WHERE tbl=?1 AND seq<=?2")
+                .and_then(|mut st| st.execute((table_code(t), keep_after)))
                 .map_err(db)?;
         }
         self.since_trim = 0;
