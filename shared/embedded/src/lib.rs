@@ -4,8 +4,9 @@
 //! on an SQLite database file (docs/embedded-database.md says why SQLite).
 //!
 //! Memory stays bounded whatever the data: the rows live in the file, and each connection
-//! caches a few MiB of it. Every write goes through one writer thread that commits what has
-//! queued up together (`writer`); reads run beside it on pooled read-only connections (`sql`).
+//! caches a few MiB of it. Writes go through the one write connection, and whoever finds it
+//! free commits everything queued up so far together (`writer`); reads run beside it on
+//! pooled read-only connections (`sql`).
 //! An answered write is in the database: WAL with `synchronous=NORMAL` survives the process
 //! being killed at any moment, `Durability::Power` (`MCAMP_SYNC=full`) a power loss too. The
 //! change stream keeps the records of the last `STREAM_RETENTION` writes, as DynamoDB Streams
@@ -46,9 +47,10 @@ const IDLE_READERS: usize = 8;
 
 /// The embedded backend. Cheap to share behind an `Arc`.
 pub struct Embedded {
-    /// To the writer thread; `None` once dropping.
-    jobs: Option<mpsc::Sender<Job>>,
-    writer: Option<JoinHandle<()>>,
+    /// Jobs waiting for the writer.
+    queued: Mutex<Vec<Job>>,
+    /// The write connection, held by whoever commits (only ever `try_lock`ed).
+    writer: Mutex<Writer>,
     /// Stops the checkpointer when dropped.
     checkpoints: Option<mpsc::Sender<()>>,
     checkpointer: Option<JoinHandle<()>>,
@@ -158,18 +160,14 @@ impl Embedded {
         dir: Option<tempfile::TempDir>,
     ) -> std::io::Result<Self> {
         let writer = Writer::new(conn, path.clone())?;
-        let (jobs, inbox) = mpsc::channel();
-        let handle = std::thread::Builder::new()
-            .name("mcamp-store-writer".into())
-            .spawn(move || writer.run(inbox))?;
         let (checkpoints, stop) = mpsc::channel();
         let at = path.clone();
         let checkpointer = std::thread::Builder::new()
             .name("mcamp-store-checkpoints".into())
             .spawn(move || sql::checkpoint_until(&at, &stop))?;
         Ok(Embedded {
-            jobs: Some(jobs),
-            writer: Some(handle),
+            queued: Mutex::new(Vec::new()),
+            writer: Mutex::new(writer),
             checkpoints: Some(checkpoints),
             checkpointer: Some(checkpointer),
             readers: Readers {
@@ -183,24 +181,54 @@ impl Embedded {
         })
     }
 
-    /// Sends a job to the writer and waits for its answer, given after its commit.
+    /// Queues a job for the writer and waits for its answer, given after its commit.
     async fn write<T>(&self, job: impl FnOnce(Reply<T>) -> Job) -> StoreResult<T> {
         let (reply, answer) = oneshot::channel();
-        self.jobs
-            .as_ref()
-            .ok_or_else(closed)?
-            .send(job(reply))
-            .map_err(|_| closed())?;
+        self.queued.lock().map_err(|_| closed())?.push(job(reply));
+        self.commit_queued();
         answer.await.map_err(|_| closed())?
+    }
+
+    /// Group commit without a thread of its own: whoever finds the writer free commits every
+    /// queued job, in batches, until none is left; whoever finds it busy leaves its job to the
+    /// one committing. A lone write so commits at once on its own thread (no hand-over to wait
+    /// for), and writes that arrive during a commit share the next one.
+    fn commit_queued(&self) {
+        loop {
+            let mut writer = match self.writer.try_lock() {
+                Ok(w) => w,
+                // A panic mid-batch left it; its transaction was never committed.
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            };
+            loop {
+                let batch: Vec<Job> = match self.queued.lock() {
+                    Ok(mut q) => {
+                        let n = q.len().min(writer::MAX_BATCH);
+                        q.drain(..n).collect()
+                    }
+                    Err(_) => return,
+                };
+                if batch.is_empty() {
+                    break;
+                }
+                writer.commit_batch(batch);
+            }
+            drop(writer);
+            // A job queued after the last look found the writer still taken: take it up.
+            if self.queued.lock().map_or(true, |q| q.is_empty()) {
+                return;
+            }
+        }
     }
 }
 
 impl Drop for Embedded {
     fn drop(&mut self) {
-        // The writer finishes what it was sent, then stops; only then may the file be reopened.
-        drop(self.jobs.take());
+        // Every write was answered after its commit; the checkpointer stops, and the
+        // connections close with the fields (the last one folds the WAL into the file).
         drop(self.checkpoints.take());
-        for h in [self.writer.take(), self.checkpointer.take()].into_iter().flatten() {
+        if let Some(h) = self.checkpointer.take() {
             let _ = h.join();
         }
     }

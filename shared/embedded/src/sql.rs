@@ -58,8 +58,8 @@ pub fn db(e: rusqlite::Error) -> StoreError {
 /// Opens the writer's connection: WAL, the durability asked for, the schema, the format checked.
 pub fn open_writer(path: &Path, durability: Durability) -> std::io::Result<Connection> {
     let io = |e: rusqlite::Error| std::io::Error::other(format!("{}: {e}", path.display()));
-    let conn = Connection::open(path).map_err(io)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(io)?;
+    let mut conn = Connection::open(path).map_err(io)?;
+    conn.busy_handler(Some(wait_briefly)).map_err(io)?;
     let mode: String = conn
         .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
         .map_err(io)?;
@@ -113,13 +113,12 @@ pub const WAL_CAP_BYTES: u64 = 64 * 1024 * 1024;
 /// so that the writer never stops for it (a checkpoint copies pages and, at
 /// `synchronous=NORMAL`, fsyncs: milliseconds a click would otherwise wait). Passive first: it
 /// waits for no one. Under a steady load a passive checkpoint never catches up with the end of
-/// the WAL, so the WAL would never start over and would grow without end; past
-/// `WAL_CAP_BYTES` it restarts it, which holds the writer only while the last frames (most
-/// already copied) are copied. Restart rather than truncate: the writer then overwrites the
-/// file's pages already in the OS cache instead of allocating new ones. Runs until `stop` is
-/// dropped.
+/// the WAL, so the WAL would never start over and would grow without end: past `WAL_CAP_BYTES`
+/// it restarts it, which holds the writer only while the last frames (most already copied) are
+/// copied. Restart rather than truncate: the writer then overwrites the file's pages already in
+/// the OS cache instead of allocating new ones. Runs until `stop` is dropped.
 pub fn checkpoint_until(path: &Path, stop: &std::sync::mpsc::Receiver<()>) {
-    let conn = match Connection::open(path).and_then(|c| c.busy_timeout(Duration::from_secs(5)).map(|()| c)) {
+    let conn = match Connection::open(path).and_then(|mut c| c.busy_handler(Some(wait_briefly)).map(|()| c)) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "embedded store: no checkpointer; the WAL grows until the store is closed");
@@ -131,6 +130,8 @@ pub fn checkpoint_until(path: &Path, stop: &std::sync::mpsc::Receiver<()>) {
     let wal = std::path::PathBuf::from(wal);
     while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
         let run = |mode: &str| {
+            // The pragma answers (busy, frames in the WAL, frames copied); busy = 1 is not an
+            // error: the next round tries again.
             if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
                 tracing::warn!(error = %e, mode, "embedded store: a checkpoint failed; the next one retries");
             }
@@ -140,6 +141,14 @@ pub fn checkpoint_until(path: &Path, stop: &std::sync::mpsc::Receiver<()>) {
             run("RESTART");
         }
     }
+}
+
+/// The writer and the checkpointer wait for a lock in steps of 100 µs for up to 5 s, not in
+/// SQLite's default steps of up to 100 ms, which would stall every click behind them for the
+/// rest of the step once the lock is free.
+pub fn wait_briefly(attempt: i32) -> bool {
+    std::thread::sleep(Duration::from_micros(100));
+    attempt < 50_000
 }
 
 /// Opens a reader's connection, read-only.

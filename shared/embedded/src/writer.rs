@@ -1,13 +1,12 @@
-//! The one writer: a thread that owns the database's write connection and runs every write
-//! (table writes and queue changes) it is sent, in order.
+//! The one writer: the database's write connection, which runs every write (table writes and
+//! queue changes) in the order queued.
 //!
-//! Group commit: it takes what has queued up (at most `MAX_BATCH` jobs) into one SQLite
+//! Group commit: a batch (what has queued up, at most `MAX_BATCH` jobs) runs as one SQLite
 //! transaction, each job still all-or-nothing on its own (a job's conditions are checked
-//! before it writes anything), commits once, and only then answers each job. So an answer
-//! always means the write is in the database, and a burst of clicks shares one commit.
+//! before it writes anything), is committed once, and only then is each job answered. So an
+//! answer always means the write is in the database, and a burst of clicks shares one commit.
 
 use std::path::PathBuf;
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use mcamp_core::values::random_base62;
@@ -23,7 +22,7 @@ use crate::rules::checked_size;
 use crate::sql::{self, db, encode, kind_code, queue_code, table_code, wall_ms};
 
 /// Jobs committed together at most.
-const MAX_BATCH: usize = 256;
+pub const MAX_BATCH: usize = 256;
 /// Change records written between two trims of the stream to `STREAM_RETENTION`.
 const TRIM_EVERY: u64 = 10_000;
 
@@ -117,22 +116,8 @@ impl Writer {
         })
     }
 
-    /// Runs until every sender is gone.
-    pub fn run(mut self, jobs: Receiver<Job>) {
-        while let Ok(first) = jobs.recv() {
-            let mut batch = Vec::with_capacity(8);
-            batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
-            }
-            self.commit_batch(batch);
-        }
-    }
-
-    fn commit_batch(&mut self, batch: Vec<Job>) {
+    /// Runs `batch` in one transaction and answers each job after the commit.
+    pub fn commit_batch(&mut self, batch: Vec<Job>) {
         let mut held: Vec<Held> = Vec::with_capacity(batch.len());
         let mut failed: Option<String> = None;
         if let Err(e) = self.conn.execute_batch("BEGIN IMMEDIATE") {
@@ -353,7 +338,9 @@ impl Writer {
     /// Keeps the change records of the last `STREAM_RETENTION` writes (DynamoDB keeps 24
     /// hours): a range delete on the key, so it costs only the records it removes.
     fn trim_stream(&mut self) -> StoreResult<()> {
-        let keep_after = self.seq.saturating_sub(i64::try_from(STREAM_RETENTION).unwrap_or(i64::MAX));
+        let keep_after = self
+            .seq
+            .saturating_sub(i64::try_from(STREAM_RETENTION).unwrap_or(i64::MAX));
         for t in TableId::ALL {
             self.conn
                 .prepare_cached("DELETE FROM changes WHERE tbl=?1 AND seq<=?2")
