@@ -10,8 +10,9 @@
 //    and with KakaoTalk's, and prints performance and accessibility (targets >= 95), the
 //    main metrics, failing audits of a category under target, and any third-party request.
 //
-// Every figure is printed on a line starting with `bench: `. A missed target is flagged
-// MISSED; the exit code is 0 unless something broke, or BENCH_STRICT=1 and a target missed.
+// Every figure is printed on one line, `bench: <figure> | <value> | <goal: verdict> | <command>`
+// (make bench's summary table). A missed target is flagged MISSED; the exit code is 0 unless
+// something broke, or BENCH_STRICT=1 and a target missed.
 // The Lighthouse JSON reports go to bench-out/.
 
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -30,8 +31,9 @@ const GZIP_BUDGET = 14_336;
 const SCORE_TARGET = 95;
 const CHROME = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
+const COMMAND = 'node tests/bench/page.mjs';
 let missed = 0;
-const figure = (line) => console.log(`bench: ${line}`);
+const figure = (name, value, goal) => console.log(`bench: ${name} | ${value} | ${goal} | ${COMMAND}`);
 const verdict = (ok) => { if (!ok) missed++; return ok ? 'ok' : 'MISSED'; };
 
 // The first HTML a recipient gets: the short link's 302, then the page it points to.
@@ -67,9 +69,9 @@ async function runLighthouse(url, label, userAgent) {
     const a11y = Math.round((lhr.categories.accessibility.score ?? 0) * 100);
     const a = lhr.audits;
     const ms = (id) => (a[id]?.numericValue != null ? `${Math.round(a[id].numericValue)} ms` : 'n/a');
-    figure(`lighthouse ${label} (${lhr.configSettings.formFactor}, Lighthouse ${lhr.lighthouseVersion}): ` +
-      `performance ${perf} [target >= ${SCORE_TARGET}: ${verdict(perf >= SCORE_TARGET)}], ` +
-      `accessibility ${a11y} [target >= ${SCORE_TARGET}: ${verdict(a11y >= SCORE_TARGET)}]`);
+    const run = `lighthouse ${label} (${lhr.configSettings.formFactor}, Lighthouse ${lhr.lighthouseVersion})`;
+    figure(`${run}: performance`, perf, `>= ${SCORE_TARGET}: ${verdict(perf >= SCORE_TARGET)}`);
+    figure(`${run}: accessibility`, a11y, `>= ${SCORE_TARGET}: ${verdict(a11y >= SCORE_TARGET)}`);
     console.log(`  metrics: FCP ${ms('first-contentful-paint')}, LCP ${ms('largest-contentful-paint')}, ` +
       `TBT ${ms('total-blocking-time')}, CLS ${a['cumulative-layout-shift']?.numericValue?.toFixed(3) ?? 'n/a'}, ` +
       `Speed Index ${ms('speed-index')}`);
@@ -114,8 +116,8 @@ try {
   });
   const weigh = (label, pageUrl, body, type, encoding) => {
     const gz = gzipSync(body, { level: zc.Z_BEST_COMPRESSION }).length;
-    figure(`${label} first HTML (${new URL(pageUrl).pathname}${new URL(pageUrl).search}, KakaoTalk iOS, ${type}${encoding ? `, served ${encoding}` : ''}): ` +
-      `${body.length} bytes raw, ${gz} bytes gzip -9 [budget <= ${GZIP_BUDGET} gzip: ${verdict(gz <= GZIP_BUDGET)}]`);
+    figure(`${label} first HTML (${new URL(pageUrl).pathname}${new URL(pageUrl).search}, KakaoTalk iOS, ${type}${encoding ? `, served ${encoding}` : ''})`,
+      `${body.length} bytes raw, ${gz} bytes gzip -9`, `<= ${GZIP_BUDGET} bytes gzip: ${verdict(gz <= GZIP_BUDGET)}`);
   };
   const mdm = await firstHtml(gateway.campaigns['spring-demo']['박서연']);
   weigh('page', mdm.pageUrl, mdm.body, mdm.type, mdm.encoding);
@@ -137,11 +139,13 @@ try {
   await runLighthouse(survey.pageUrl, 'survey-picture-mobile', undefined);
 } catch (e) {
   broke = true;
-  console.log(`bench: page FAILED: ${e && e.stack || e}`);
+  // One line for the table, then the stack.
+  console.log(`bench: page FAILED: ${String(e && e.message || e).split('\n')[0]}`);
+  if (e && e.stack) console.log(e.stack);
 } finally {
   if (gateway) gateway.child.kill('SIGTERM');
   rmSync(dataDir, { recursive: true, force: true });
 }
 
-if (missed) console.log(`bench: page: ${missed} target(s) MISSED`);
+if (missed) figure('page: targets missed', missed, '0: MISSED');
 process.exit(broke || (missed && process.env.BENCH_STRICT === '1') ? 1 : 0);

@@ -1,5 +1,6 @@
-//! Coupon jobs per second through the issuer, on the embedded backend (in memory) and against
-//! moto (DynamoDB/SQS over the wire on 127.0.0.1, started by the harness).
+//! Coupon jobs per second through the issuer, on the embedded backend (an SQLite database in a
+//! temporary directory, `synchronous=OFF`) and against moto (DynamoDB/SQS over the wire on
+//! 127.0.0.1, started by the harness).
 //!
 //! For each backend: a campaign with a stock of 100 000, N recipients who each claim the
 //! coupon (one job each, untimed), then the queue is drained with
@@ -7,7 +8,8 @@
 //! empty twice. The figure is jobs / time until the last non-empty receive was processed, so
 //! the two closing empty long polls (100 ms each) are not counted.
 //!
-//! A throughput run, not a criterion bench: prints `bench: issuer <backend>: X jobs/s`.
+//! A throughput run, not a criterion bench: prints
+//! `bench: issuer <backend> | X jobs/s (…) | none | <command>` per backend.
 
 use std::time::{Duration, Instant};
 
@@ -22,6 +24,8 @@ use mcamp_tests::{Backend, campaign_with_coupon, recipients};
 const STOCK: u32 = 100_000;
 const EMBEDDED_N: usize = 2000;
 const MOTO_N: usize = 200;
+/// The command that prints these figures (the table's last column).
+const COMMAND: &str = "cargo bench -p mcamp-tests --bench issuer";
 
 struct Run {
     jobs: usize,
@@ -77,8 +81,8 @@ async fn run(backend: Backend, n: usize) -> anyhow::Result<Run> {
 fn report(name: &str, n: usize, r: &Run) {
     let secs = r.drain.as_secs_f64();
     println!(
-        "bench: issuer {name}: {:.0} jobs/s ({} jobs for {n} claims in {:.1} ms, {} receives, {:.2} ms/job; \
-         closing idle polls {:.0} ms not counted)",
+        "bench: issuer {name}, one consumer | {:.0} jobs/s ({} jobs for {n} claims in {:.1} ms, {} receives, {:.2} ms/job; \
+         closing idle polls {:.0} ms not counted) | none | {COMMAND}",
         r.jobs as f64 / secs,
         r.jobs,
         secs * 1e3,
@@ -99,7 +103,7 @@ fn main() {
     match rt.block_on(run(Backend::embedded(), embedded_n)) {
         Ok(r) => report("embedded", embedded_n, &r),
         Err(e) => {
-            println!("bench: issuer embedded: FAILED: {e:#}");
+            println!("bench: issuer embedded FAILED: {e:#}");
             failed = true;
         }
     }
@@ -113,7 +117,7 @@ fn main() {
     match moto {
         Ok(r) => report("moto", moto_n, &r),
         Err(e) => {
-            println!("bench: issuer moto: FAILED: {e:#}");
+            println!("bench: issuer moto FAILED: {e:#}");
             failed = true;
         }
     }

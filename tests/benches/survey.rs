@@ -1,4 +1,5 @@
-//! Survey throughput and report cost, on the embedded backend (in memory).
+//! Survey throughput and report cost, on the embedded backend (an SQLite database in a
+//! temporary directory, `synchronous=OFF`).
 //!
 //! 1. Submissions: 2000 recipients of the demo survey each answer it to the end through the
 //!    survey function's handler (16 at a time): answers per second and responses per second.
@@ -9,8 +10,9 @@
 //!    Reports read the aggregate items only, so the time follows the number of store-weeks,
 //!    not the responses.
 //!
-//! A throughput run, not a criterion bench: prints `bench: survey …` lines (`cargo test`
-//! runs a small smoke version).
+//! A throughput run, not a criterion bench: prints
+//! `bench: survey … | <value> | <goal> | <command>` lines (`cargo test` runs a small smoke
+//! version).
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +29,8 @@ use mcamp_tests::{Backend, call, recipients};
 /// Respondents of the submission run (`--bench`).
 const RESPONDENTS: usize = 2000;
 const STORES: usize = 500;
+/// The command that prints these figures (the table's last column).
+const COMMAND: &str = "cargo bench -p mcamp-tests --bench survey";
 
 fn example(dir: &str, id: &str) -> anyhow::Result<mcamp_core::campaign::Campaign> {
     let path = format!("{}/../examples/{dir}/campaign.yaml", env!("CARGO_MANIFEST_DIR"));
@@ -84,7 +88,7 @@ async fn submissions(respondents: usize) -> anyhow::Result<()> {
     );
     let posts = respondents * screens.len();
     println!(
-        "bench: survey submissions (handler, embedded): {:.0} answers/s, {:.0} completed responses/s ({posts} posts in {:.2} s)",
+        "bench: survey submissions (handler, embedded SQLite store, 16 at a time) | {:.0} answers/s, {:.0} completed responses/s ({posts} posts in {:.2} s) | none | {COMMAND}",
         posts as f64 / took.as_secs_f64(),
         respondents as f64 / took.as_secs_f64(),
         took.as_secs_f64()
@@ -175,14 +179,14 @@ async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
         let (t, read, completed) = time_report(&db, &c.id).await?;
         ensure!(completed == target as u64, "report counts {completed}, want {target}");
         println!(
-            "bench: survey mcs report at {target:>9} responses ({STORES} stores x 4 weeks): {:.2} ms (reading the aggregates {:.2} ms)",
+            "bench: survey mcs report at {target} responses ({STORES} stores x 4 weeks), median of 5 | {:.2} ms (reading the aggregates {:.2} ms) | none | {COMMAND}",
             t.as_secs_f64() * 1000.0,
             read.as_secs_f64() * 1000.0
         );
     }
     let saved = save_start.elapsed();
     println!(
-        "bench: survey mcs responses saved (scan + 4 screens, domain path, embedded): {:.0} responses/s",
+        "bench: survey mcs responses saved (scan + 4 screens, domain path, embedded SQLite store, 16 at a time) | {:.0} responses/s | none | {COMMAND}",
         done as f64 / saved.as_secs_f64()
     );
     // 10^6: the same aggregate items with every counter ten times larger.
@@ -214,7 +218,7 @@ async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
     let (t, read, completed) = time_report(&db, &c.id).await?;
     ensure!(completed == 10 * done as u64, "report counts {completed}");
     println!(
-        "bench: survey mcs report at {:>9} responses ({n_items} aggregate items): {:.2} ms (reading the aggregates {:.2} ms)",
+        "bench: survey mcs report at {} responses ({n_items} aggregate items), median of 5 | {:.2} ms (reading the aggregates {:.2} ms) | none | {COMMAND}",
         completed,
         t.as_secs_f64() * 1000.0,
         read.as_secs_f64() * 1000.0
@@ -223,7 +227,7 @@ async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     // `cargo test --all-targets` runs this without `--bench`: a small smoke run of the same
     // code (its figures mean nothing in a debug build).
     let full = std::env::args().any(|a| a == "--bench");
@@ -232,6 +236,12 @@ async fn main() -> anyhow::Result<()> {
     } else {
         (20, vec![100, 1_000])
     };
-    submissions(respondents).await?;
-    report_scaling(&steps).await
+    let run = async {
+        submissions(respondents).await?;
+        report_scaling(&steps).await
+    };
+    if let Err(e) = run.await {
+        println!("bench: survey FAILED: {e:#}");
+        std::process::exit(1);
+    }
 }

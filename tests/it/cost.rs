@@ -2,7 +2,7 @@
 //! backend (`mcamp_tests::metered`): what one recorded click, one coupon claim and one survey
 //! answer make DynamoDB and SQS do. A change that adds a call or a write unit to a flow fails
 //! here and has to update the figure on purpose (`cargo bench -p mcamp-tests --bench cost`
-//! prices them; docs/cost.md explains the model).
+//! prices them; docs/performance.md, "Cost per click", explains the model).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

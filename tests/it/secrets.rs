@@ -27,7 +27,8 @@ fn env_of(vars: &[(&'static str, String)]) -> impl Fn(&'static str) -> Option<St
 
 #[tokio::test]
 async fn site_secrets_come_from_secrets_manager_by_arn() -> anyhow::Result<()> {
-    let config = mcamp_aws::sdk_config(Some(&moto_endpoint()?)).await;
+    // The functions' own SDK configuration (the HTTPS client trusting the Amazon roots only).
+    let config = mcamp_aws::lambda_sdk_config(Some(&moto_endpoint()?)).await;
     let app_secret = "s".repeat(64);
     let phone_key = "p".repeat(64);
     let env = env_of(&[

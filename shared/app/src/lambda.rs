@@ -13,6 +13,7 @@ pub const ENV: &[Var] = &[
     Var::optional("MCAMP_AWS_ENDPOINT"),
     Var::optional("MCAMP_CAMPAIGN_CACHE_SECS"),
     Var::optional("RUST_LOG"),
+    Var::optional(init_timing::VAR),
 ];
 
 /// Every variable a function built with `init` reads.
@@ -83,16 +84,19 @@ pub fn init_tracing() {
         .init();
 }
 
-/// The SDK configuration from the environment (`MCAMP_AWS_ENDPOINT` for an emulator).
+/// The SDK configuration from the environment (`MCAMP_AWS_ENDPOINT` for an emulator), TLS
+/// trusting the Amazon roots only (`mcamp_aws::lambda_sdk_config`).
 pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
-    mcamp_aws::sdk_config(optional("MCAMP_AWS_ENDPOINT").as_deref()).await
+    mcamp_aws::lambda_sdk_config(optional("MCAMP_AWS_ENDPOINT").as_deref()).await
 }
 
 /// The AWS clients and names from the environment.
 pub async fn aws_from_env(config: &aws_config::SdkConfig) -> Result<mcamp_aws::Aws, InitError> {
     let names = mcamp_aws::Names::from_env()?;
     let aws = mcamp_aws::Aws::new(config, names);
+    init_timing::mark("clients");
     aws.warm_up().await;
+    init_timing::mark("warm_up");
     Ok(aws)
 }
 
@@ -109,8 +113,15 @@ pub fn campaign_cache_from_env() -> Result<Duration, EnvError> {
 
 /// The whole `App` of a function, with tracing set up.
 pub async fn init() -> Result<App, InitError> {
+    init_timing::mark("main");
     init_tracing();
-    init_with(&sdk_config_from_env().await).await
+    init_timing::mark("config");
+    let config = sdk_config_from_env().await;
+    init_timing::mark("sdk_config");
+    let app = init_with(&config).await?;
+    init_timing::mark("ready");
+    init_timing::report();
+    Ok(app)
 }
 
 /// The `App` over `config` (tracing already set up), for a function that also reads secrets
@@ -119,4 +130,50 @@ pub async fn init_with(config: &aws_config::SdkConfig) -> Result<App, InitError>
     let cache = campaign_cache_from_env()?;
     let aws = Arc::new(aws_from_env(config).await?);
     Ok(App::new(aws.clone(), aws).with_campaign_cache(cache))
+}
+
+/// Opt-in start-up timing for the cold-start bench (`tests/bench/coldstart`): with
+/// `MCAMP_INIT_TIMING=1`, `init` marks each phase boundary and prints one line to stderr when
+/// done, `{"mcamp_init_timing_us":{"main":…,"config":…,…}}`, each the wall clock in microseconds
+/// since the Unix epoch, which the bench sets against the time it spawned the process. The
+/// marks, in order: `main` (init entered: the process and the tokio runtime are up), `config`
+/// (logging and settings read), `sdk_config` (`aws_config` loaded), `clients` (the clients
+/// built), `warm_up` (the DynamoDB warm-up round trip done), `secrets` (the Secrets Manager
+/// reads done, concurrent with the warm-up), `ready` (init returns). Off, a mark reads one flag.
+pub mod init_timing {
+    use std::sync::{Mutex, OnceLock};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// The variable that turns it on (`1`).
+    pub const VAR: &str = "MCAMP_INIT_TIMING";
+
+    static MARKS: Mutex<Vec<(&str, u64)>> = Mutex::new(Vec::new());
+
+    fn enabled() -> bool {
+        static ON: OnceLock<bool> = OnceLock::new();
+        *ON.get_or_init(|| std::env::var(VAR).is_ok_and(|v| v == "1"))
+    }
+
+    /// Records `phase` ending now.
+    pub fn mark(phase: &'static str) {
+        if enabled()
+            && let Ok(mut marks) = MARKS.lock()
+        {
+            let us = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_micros());
+            marks.push((phase, us as u64));
+        }
+    }
+
+    /// Prints the marks so far as one JSON line to stderr.
+    pub fn report() {
+        if enabled()
+            && let Ok(marks) = MARKS.lock()
+        {
+            let marks: serde_json::Map<String, serde_json::Value> =
+                marks.iter().map(|(k, v)| ((*k).to_owned(), (*v).into())).collect();
+            eprintln!("{}", serde_json::json!({ "mcamp_init_timing_us": marks }));
+        }
+    }
 }

@@ -107,19 +107,62 @@ impl Aws {
     }
 }
 
+/// The roots AWS service endpoints chain to: Amazon Root CA 1 to 4 and Starfield Services Root
+/// CA G2 (Amazon Trust Services, <https://www.amazontrust.com/repository/>; valid to 2037-2040).
+const AMAZON_TRUST_ROOTS: &[u8] = include_bytes!("amazon-trust-roots.pem");
+
+/// `sdk_config` for a Lambda function: its HTTPS client (the SDK's default, rustls with aws-lc)
+/// trusts only `AMAZON_TRUST_ROOTS`. With the system's store the SDK reads and parses every
+/// certificate of the CA bundle on each cold start, about 3 ms of a 5 ms init
+/// (docs/coldstart.md); a function only ever calls AWS endpoints. The CLI and the gateway keep
+/// `sdk_config` and the system store (a TLS-inspecting proxy, an emulator behind another CA).
+pub async fn lambda_sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    let context = tls::TlsContext::builder()
+        .with_trust_store(tls::TrustStore::empty().with_pem_certificate(AMAZON_TRUST_ROOTS))
+        .build();
+    match context {
+        Ok(context) => {
+            let https = aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(context)
+                .build_https();
+            sdk_config_loader(endpoint).http_client(https).load().await
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the Amazon roots did not load; using the system store");
+            sdk_config(endpoint).await
+        }
+    }
+}
+
 /// SDK config from the normal credential chain, or for an emulator at `endpoint`
 /// (static test credentials, region us-east-1, so the SDK never probes instance metadata).
 pub async fn sdk_config(endpoint: Option<&str>) -> aws_config::SdkConfig {
+    sdk_config_loader(endpoint).load().await
+}
+
+fn sdk_config_loader(endpoint: Option<&str>) -> aws_config::ConfigLoader {
     match endpoint {
-        None => aws_config::defaults(BehaviorVersion::latest()).load().await,
+        None => aws_config::defaults(BehaviorVersion::latest()),
         Some(url) => {
             let creds = aws_credential_types::Credentials::from_keys("testing", "testing", None);
             aws_config::defaults(BehaviorVersion::latest())
                 .endpoint_url(url)
                 .region(aws_config::Region::new("us-east-1"))
                 .credentials_provider(creds)
-                .load()
-                .await
         }
+    }
+}
+
+#[cfg(test)]
+mod trust_roots_tests {
+    /// The five roots, each a whole PEM block (the TLS client parses them at its first
+    /// connection and panics on a bad one).
+    #[test]
+    fn the_amazon_trust_roots_are_five_pem_certificates() {
+        let pem = String::from_utf8_lossy(super::AMAZON_TRUST_ROOTS);
+        assert_eq!(pem.matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        assert_eq!(pem.matches("-----END CERTIFICATE-----").count(), 5);
     }
 }

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use mcamp_app::lambda::init_timing;
+
 use crate::site::SiteSecrets;
 use crate::{Site, Web};
 
@@ -13,10 +15,20 @@ pub fn env() -> Vec<mcamp_env::Var> {
 
 /// The whole `Web` of an HTTP function, with tracing set up.
 pub async fn init() -> Result<Web, lambda_http::Error> {
+    init_timing::mark("main");
     mcamp_app::lambda::init_tracing();
+    init_timing::mark("config");
     let config = mcamp_app::lambda::sdk_config_from_env().await;
-    let (app, secrets) = tokio::try_join!(mcamp_app::lambda::init_with(&config), SiteSecrets::resolve(&config))?;
+    init_timing::mark("sdk_config");
+    let secrets = async {
+        let secrets = SiteSecrets::resolve(&config).await;
+        init_timing::mark("secrets");
+        secrets
+    };
+    let (app, secrets) = tokio::try_join!(mcamp_app::lambda::init_with(&config), secrets)?;
     let site = Site::from_env(secrets)?;
+    init_timing::mark("ready");
+    init_timing::report();
     Ok(Web {
         app,
         site: Arc::new(site),

@@ -5,7 +5,8 @@
 //! The model prices per request and per unit of work only: Lambda requests and GB-seconds,
 //! HTTP API requests, DynamoDB on-demand read and write request units (tables and `gsi1`),
 //! DynamoDB Streams reads and SQS requests. Storage, PITR, CloudWatch Logs, KMS, data
-//! transfer and the free tiers are left out (docs/cost.md says what they add).
+//! transfer and the free tiers are left out (docs/performance.md, "Cost per click", says what
+//! they add).
 //!
 //! Prices are AWS list prices as published for ap-northeast-2 (Seoul), checked 2026-11, in
 //! US dollars, without tax. Check them against the AWS price list before quoting a figure.
