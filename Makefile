@@ -121,7 +121,7 @@ bench: venv ## Benchmarks: redirect/mint/issuer (cargo bench), page weight + Lig
 	cargo build --release -q -p mcamp-gateway || rc=1; \
 	CHROMIUM_PATH=$(CHROMIUM) MCAMP_GATEWAY_BIN=$(CURDIR)/target/release/mcamp-gateway \
 	  node tests/bench/page.mjs 2>&1 | tee bench-out/page.log || rc=1; \
-	cargo build --release -q -p mcamp-tests --bin bare302 -p mcamp-cli || rc=1; \
+	cargo build --release -q -p mcamp-tests --bin bare302 && cargo build --release -q -p mcamp-cli || rc=1; \
 	tests/bench/redirect.sh $(CURDIR)/target/release/mcamp-gateway $(CURDIR)/target/release/mcamp \
 	  $(CURDIR)/target/release/bare302 \
 	  2>&1 | tee bench-out/redirect-load.log || rc=1; \
