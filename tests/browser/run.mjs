@@ -300,7 +300,9 @@ try {
     // The consumer and the log are asynchronous to the page: give them a moment.
     await new Promise((r) => setTimeout(r, 500));
     const { main, events } = storedItems(dataFile);
-    const recipient = main.find((i) => i.sk === 'PROFILE' && i.name === '박서연');
+    // 박서연 is on the survey demo's list too; the database returns rows in key order, not in
+    // the order they were written.
+    const recipient = main.find((i) => i.sk === 'PROFILE' && i.name === '박서연' && i.campaign_id === 'spring-demo');
     assert.ok(recipient, 'recipient stored');
     // Consent lives on the brand's customer the recipient points at.
     const customer = main.find((i) => i.sk === 'CUSTOMER' && i.key === recipient.customer);
