@@ -26,7 +26,8 @@ use mcamp_app::App;
 use mcamp_core::recipient::Recipient;
 use mcamp_http::tokens::form_token;
 use mcamp_http::{Site, Web};
-use mcamp_ops::cost::{self, Consistency, item_size, read_units, write_units};
+use mcamp_ops::cost::{self, Consistency, read_units, write_units};
+use mcamp_store::ports::item_size;
 use mcamp_store::ports::{
     Cond, Index, Item, JobQueue, Key, Page, Query, QueueId, Received, StoreResult, Table, TableId, TxWrite, Update,
 };

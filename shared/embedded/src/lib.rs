@@ -159,7 +159,7 @@ impl Embedded {
         lock: Option<File>,
         dir: Option<tempfile::TempDir>,
     ) -> std::io::Result<Self> {
-        let writer = Writer::new(conn, path.clone())?;
+        let writer = Writer::new(conn, &path)?;
         let (checkpoints, stop) = mpsc::channel();
         let at = path.clone();
         let checkpointer = std::thread::Builder::new()
@@ -187,6 +187,13 @@ impl Embedded {
         self.queued.lock().map_err(|_| closed())?.push(job(reply));
         self.commit_queued();
         answer.await.map_err(|_| closed())?
+    }
+
+    /// One write as a transaction of one, with a single write's error; answers with the item
+    /// `read` names as it is afterwards.
+    async fn write_one(&self, write: TxWrite, read: Option<(TableId, Key)>) -> StoreResult<Option<Item>> {
+        let writes = vec![write];
+        single(self.write(|reply| Job::Write { writes, read, reply }).await)
     }
 
     /// Group commit without a thread of its own: whoever finds the writer free commits every
@@ -287,45 +294,28 @@ impl Table for Embedded {
     }
 
     async fn put(&self, table: TableId, item: Item, cond: Option<Cond>) -> StoreResult<()> {
-        let writes = vec![TxWrite::Put { table, item, cond }];
-        single(
-            self.write(|reply| Job::Write {
-                writes,
-                read: None,
-                reply,
-            })
-            .await,
-        )
-        .map(drop)
+        self.write_one(TxWrite::Put { table, item, cond }, None).await.map(drop)
     }
 
     async fn update(&self, table: TableId, key: &Key, update: Update, cond: Option<Cond>) -> StoreResult<Item> {
-        let writes = vec![TxWrite::Update {
+        let write = TxWrite::Update {
             table,
             key: key.clone(),
             update,
             cond,
-        }];
-        let read = Some((table, key.clone()));
-        single(self.write(|reply| Job::Write { writes, read, reply }).await)?
+        };
+        self.write_one(write, Some((table, key.clone())))
+            .await?
             .ok_or_else(|| StoreError::Backend("updated item vanished".into()))
     }
 
     async fn delete(&self, table: TableId, key: &Key, cond: Option<Cond>) -> StoreResult<()> {
-        let writes = vec![TxWrite::Delete {
+        let write = TxWrite::Delete {
             table,
             key: key.clone(),
             cond,
-        }];
-        single(
-            self.write(|reply| Job::Write {
-                writes,
-                read: None,
-                reply,
-            })
-            .await,
-        )
-        .map(drop)
+        };
+        self.write_one(write, None).await.map(drop)
     }
 
     async fn transact(&self, writes: Vec<TxWrite>) -> StoreResult<()> {

@@ -3,8 +3,7 @@
 
 use std::collections::HashSet;
 
-use mcamp_store::ports::{Item, StoreError, StoreResult, TxWrite};
-use serde_json::Value;
+use mcamp_store::ports::{Item, StoreError, StoreResult, TxWrite, item_size};
 
 use crate::eval::key_of;
 
@@ -44,22 +43,6 @@ pub fn single<T>(result: StoreResult<T>) -> StoreResult<T> {
         },
         other => other,
     }
-}
-
-/// An item's size as DynamoDB counts it (attribute names plus values: strings by UTF-8 length,
-/// numbers about one byte per two digits, 3 bytes of overhead per map or list), walked without
-/// serialising the item.
-fn item_size(item: &Item) -> usize {
-    fn value(v: &Value) -> usize {
-        match v {
-            Value::Null | Value::Bool(_) => 1,
-            Value::Number(n) => 1 + n.to_string().len().div_ceil(2),
-            Value::String(s) => s.len(),
-            Value::Array(a) => 3 + a.iter().map(|x| 1 + value(x)).sum::<usize>(),
-            Value::Object(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value(x)).sum::<usize>(),
-        }
-    }
-    item.iter().map(|(k, v)| k.len() + value(v)).sum()
 }
 
 pub fn checked_size(item: Item) -> StoreResult<Item> {

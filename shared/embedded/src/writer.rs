@@ -6,7 +6,7 @@
 //! before it writes anything), is committed once, and only then is each job answered. So an
 //! answer always means the write is in the database, and a burst of clicks shares one commit.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use mcamp_core::values::random_base62;
@@ -99,12 +99,10 @@ pub struct Writer {
     /// The last change sequence number given out.
     seq: i64,
     since_trim: u64,
-    /// Kept so the temporary directory of an in-memory store outlives the connection.
-    _path: PathBuf,
 }
 
 impl Writer {
-    pub fn new(conn: Connection, path: PathBuf) -> std::io::Result<Self> {
+    pub fn new(conn: Connection, path: &Path) -> std::io::Result<Self> {
         let seq: Option<i64> = conn
             .query_row("SELECT max(seq) FROM changes", [], |r| r.get(0))
             .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
@@ -112,7 +110,6 @@ impl Writer {
             conn,
             seq: seq.unwrap_or(0),
             since_trim: 0,
-            _path: path,
         })
     }
 

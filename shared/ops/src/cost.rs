@@ -15,8 +15,6 @@ use std::fmt;
 use std::iter::Sum;
 use std::ops::Add;
 
-use serde_json::{Map, Value};
-
 /// The region the prices below are for.
 pub const REGION: &str = "ap-northeast-2";
 /// When the prices below were taken from AWS's public price pages.
@@ -120,22 +118,8 @@ pub fn write_units(bytes: usize, transactional: bool) -> f64 {
     if transactional { blocks * 2.0 } else { blocks }
 }
 
-/// An item's size as DynamoDB counts it, for the item shapes `serde_dynamo` writes: the
-/// UTF-8 length of every attribute name plus its value's size (a string its UTF-8 length, a
-/// number 1 byte plus 1 per two significant digits, a boolean or null 1 byte, a map or list
-/// 3 bytes plus 1 per element plus the elements).
-pub fn item_size(item: &Map<String, Value>) -> usize {
-    fn value(v: &Value) -> usize {
-        match v {
-            Value::Null | Value::Bool(_) => 1,
-            Value::Number(n) => 1 + n.to_string().len().div_ceil(2),
-            Value::String(s) => s.len(),
-            Value::Array(a) => 3 + a.iter().map(|x| 1 + value(x)).sum::<usize>(),
-            Value::Object(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value(x)).sum::<usize>(),
-        }
-    }
-    item.iter().map(|(k, v)| k.len() + value(v)).sum()
-}
+/// An item's size as DynamoDB counts it (the store's own rule, which its 400 KB limit uses).
+pub use mcamp_store::ports::item_size;
 
 /// The billable operations of one event of a flow (one click, one claim, one answer), on
 /// average: fractions come from averaging over many events.
@@ -252,7 +236,7 @@ pub fn sqs_requests_for(bytes: usize) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9

@@ -16,6 +16,24 @@ use serde_json::{Map, Value};
 /// One stored item: a JSON object whose `pk` and `sk` are strings.
 pub type Item = Map<String, Value>;
 
+/// An item's size as DynamoDB counts it, for the item shapes `serde_dynamo` writes: the UTF-8
+/// length of every attribute name plus its value's size (a string its UTF-8 length, a number 1
+/// byte plus 1 per two significant digits, a boolean or null 1 byte, a map or list 3 bytes plus
+/// 1 per element plus the elements), walked without serialising the item. The 400 KB limit
+/// and capacity units are counted on it.
+pub fn item_size(item: &Item) -> usize {
+    fn value(v: &Value) -> usize {
+        match v {
+            Value::Null | Value::Bool(_) => 1,
+            Value::Number(n) => 1 + n.to_string().len().div_ceil(2),
+            Value::String(s) => s.len(),
+            Value::Array(a) => 3 + a.iter().map(|x| 1 + value(x)).sum::<usize>(),
+            Value::Object(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + value(x)).sum::<usize>(),
+        }
+    }
+    item.iter().map(|(k, v)| k.len() + value(v)).sum()
+}
+
 /// The tables mcamp uses. Each adapter maps them to real names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
