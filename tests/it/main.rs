@@ -1,6 +1,7 @@
 //! The one integration-test binary: every suite over the one harness (`mcamp_tests`), one moto
 //! server per run, each test on its own freshly named tables and queues.
 
+mod analytics;
 mod contract;
 mod cost;
 mod coupons;

@@ -23,6 +23,7 @@ fn code_env(binary: &str) -> Option<Vec<mcamp_env::Var>> {
         "coupon-issuer" => mcamp_coupon_issuer::env(),
         "privacy-purge" => mcamp_privacy_purge::env(),
         "claim-sweeper" => mcamp_claim_sweeper::env(),
+        "aggregator" => mcamp_aggregator::env(),
         _ => return None,
     })
 }
@@ -550,6 +551,15 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
         purged.recipients_erased >= 1,
         "the purge erased the ended campaign's people: {purged:?}"
     );
+
+    // Every event so far, through the stream's aggregator.
+    recorder.now_running("AggregatorFunction");
+    let changes = b
+        .feed
+        .changes(mcamp_store::ports::TableId::Events, None, 10_000)
+        .await?;
+    let resp = mcamp_aggregator::handle(&app, mcamp_tests::stream_event(&changes)?).await;
+    ensure!(resp.batch_item_failures.is_empty(), "the aggregator took every event");
 
     let t = template()?;
     let fns = functions(&t)?;

@@ -471,3 +471,49 @@ pub mod bench {
         }
     }
 }
+
+/// Stream records as Lambda's DynamoDB event source hands them to a function: `INSERT`s (and
+/// `REMOVE`s) with the image in DynamoDB's typed JSON.
+pub fn stream_event(
+    changes: &[mcamp_store::ports::ChangeRecord],
+) -> anyhow::Result<aws_lambda_events::dynamodb::Event> {
+    use mcamp_store::ports::ChangeKind;
+    let typed = |item: &Item| -> anyhow::Result<serde_json::Value> {
+        let i: serde_dynamo::Item = serde_dynamo::to_item(item)?;
+        Ok(serde_json::to_value(i)?)
+    };
+    let records = changes
+        .iter()
+        .map(|c| {
+            let keys = serde_json::Map::from_iter([
+                ("pk".to_owned(), serde_json::Value::from(c.key.pk.clone())),
+                ("sk".to_owned(), serde_json::Value::from(c.key.sk.clone())),
+            ]);
+            let mut dynamodb = serde_json::json!({
+                "ApproximateCreationDateTime": 1_764_500_000.0,
+                "Keys": typed(&keys)?,
+                "SequenceNumber": c.sequence,
+                "SizeBytes": 100,
+                "StreamViewType": "NEW_AND_OLD_IMAGES",
+            });
+            if let Some(image) = &c.new_image {
+                dynamodb["NewImage"] = typed(image)?;
+            }
+            let name = match c.kind {
+                ChangeKind::Insert => "INSERT",
+                ChangeKind::Modify => "MODIFY",
+                ChangeKind::Remove => "REMOVE",
+            };
+            Ok(serde_json::json!({
+                "eventID": c.sequence,
+                "eventName": name,
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "ap-northeast-2",
+                "eventSourceARN": "arn:aws:dynamodb:ap-northeast-2:123456789012:table/events/stream/2026-11-30T00:00:00.000",
+                "dynamodb": dynamodb,
+            }))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(serde_json::from_value(serde_json::json!({ "Records": records }))?)
+}

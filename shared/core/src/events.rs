@@ -35,6 +35,9 @@ pub struct Event {
     /// The first recipient of the share chain that brought this person (themself when direct).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain_head: Option<RecipientId>,
+    /// The page variant this person is assigned (A/B tests); absent when the campaign has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     #[serde(flatten)]
     pub data: EventData,
 }
@@ -49,6 +52,7 @@ impl Event {
             recipient_id: None,
             referrer_id: None,
             chain_head: None,
+            variant: None,
             data,
         }
     }
@@ -133,6 +137,71 @@ pub enum ShareChannel {
     Kakao,
     CopyLink,
     Sms,
+}
+
+/// How the brand's sender carried a message (its result file or report names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageChannel {
+    Sms,
+    Lms,
+    Mms,
+    /// KakaoTalk Alimtalk (notices only).
+    Alimtalk,
+    /// KakaoTalk Brand Message (ads), which replaced Friendtalk.
+    BrandMessage,
+    Friendtalk,
+    Other,
+}
+
+impl MessageChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageChannel::Sms => "sms",
+            MessageChannel::Lms => "lms",
+            MessageChannel::Mms => "mms",
+            MessageChannel::Alimtalk => "alimtalk",
+            MessageChannel::BrandMessage => "brand_message",
+            MessageChannel::Friendtalk => "friendtalk",
+            MessageChannel::Other => "other",
+        }
+    }
+}
+
+/// Why a sender could not deliver a message, in classes every sender's codes map to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// The number is on the sender's 080 opt-out list.
+    OptedOut,
+    /// Blocked by the carrier or KISA (spam block, blocked sender number).
+    Blocked,
+    /// No such number, or not a mobile number.
+    InvalidNumber,
+    /// Kakao: not a KakaoTalk user, or inactive.
+    NotKakaoUser,
+    /// Refused outside the ad window (night).
+    AdWindow,
+    /// The handset was off or out of reach until the sender gave up.
+    Timeout,
+    /// The carrier refused or failed it.
+    Carrier,
+    Other,
+}
+
+impl FailureReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::OptedOut => "opted_out",
+            FailureReason::Blocked => "blocked",
+            FailureReason::InvalidNumber => "invalid_number",
+            FailureReason::NotKakaoUser => "not_kakao_user",
+            FailureReason::AdWindow => "ad_window",
+            FailureReason::Timeout => "timeout",
+            FailureReason::Carrier => "carrier",
+            FailureReason::Other => "other",
+        }
+    }
 }
 
 /// What happened. Serialized with `"type": "<snake_case name>"` beside the envelope fields.
@@ -240,6 +309,33 @@ pub enum EventData {
     SurveyWithdrawn {
         store_id: StoreId,
     },
+    /// The brand's sender accepted the message to this person (its result file or report).
+    MessageSent {
+        channel: MessageChannel,
+        /// Which sender reported it: `nhn`, `solapi`, `sens`, `aligo` or `generic`.
+        sender: String,
+        /// The sender's id of the message, to tie a later delivery report to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+    },
+    /// The sender reported the message received by the handset (or KakaoTalk).
+    MessageDelivered {
+        channel: MessageChannel,
+        sender: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+    },
+    /// The sender gave up on the message.
+    MessageFailed {
+        channel: MessageChannel,
+        sender: String,
+        reason: FailureReason,
+        /// The sender's own result code, as it wrote it (at most 32 characters).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+    },
 }
 
 impl EventData {
@@ -272,6 +368,9 @@ impl EventData {
             EventData::SurveyAnswered { .. } => "survey_answered",
             EventData::SurveyCompleted { .. } => "survey_completed",
             EventData::SurveyWithdrawn { .. } => "survey_withdrawn",
+            EventData::MessageSent { .. } => "message_sent",
+            EventData::MessageDelivered { .. } => "message_delivered",
+            EventData::MessageFailed { .. } => "message_failed",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! attribution, report maths). No storage, no I/O, no async: `mcamp-store` keeps these values,
 //! the functions and tools move them.
 
+pub mod analytics;
 pub mod campaign;
 pub mod client;
 pub mod consent;

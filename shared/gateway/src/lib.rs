@@ -110,6 +110,19 @@ pub fn spawn_consumers(app: App) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Counts the events table's changes into the campaigns' counters and journeys, as the
+/// aggregator on the stream does in AWS.
+pub fn spawn_aggregator(
+    app: App,
+    feed: std::sync::Arc<dyn mcamp_store::ports::ChangeFeed>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(mcamp_aggregator::follow(
+        app,
+        feed,
+        std::time::Duration::from_millis(500),
+    ))
+}
+
 /// Sends again the jobs of claims pending too long, every `every`, as the claim-sweeper
 /// function does in AWS.
 pub fn spawn_sweeper(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {

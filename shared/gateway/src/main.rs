@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!(mcamp_app::error_chain(&e)))?;
     let store_name = opened.description;
+    let feed = opened.feed;
     let app = App::new(opened.table, opened.queue).with_campaign_cache(Duration::from_secs(1));
     let secret = backend::local_key(&args.data, "MCAMP_SECRET", "secret").context("the local secret")?;
     let phone_key = backend::local_key(&args.data, "MCAMP_PHONE_KEY", "phone-key")
@@ -94,6 +95,12 @@ async fn main() -> anyhow::Result<()> {
         println!();
     }
     mcamp_gateway::spawn_consumers(app.clone());
+    match feed {
+        Some(feed) => drop(mcamp_gateway::spawn_aggregator(app.clone(), feed)),
+        None => println!(
+            "Note: no change feed on this backend, so nothing counts events here: `mcamp report` shows what the aggregator counted in AWS."
+        ),
+    }
     mcamp_gateway::spawn_sweeper(app.clone(), Duration::from_secs(30));
     mcamp_gateway::spawn_purge(app, Duration::from_secs(3600));
     mcamp_gateway::serve(web, listener).await?;

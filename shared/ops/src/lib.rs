@@ -2,6 +2,7 @@
 
 pub mod adlaw;
 pub mod campaign_file;
+pub mod campaign_report;
 pub mod cost;
 pub mod export;
 pub mod import;

@@ -197,7 +197,10 @@ pub async fn campaign_stats(db: &Db, id: &CampaignId) -> Result<CampaignStats, S
             | EventData::SurveyStarted { .. }
             | EventData::SurveyAnswered { .. }
             | EventData::SurveyCompleted { .. }
-            | EventData::SurveyWithdrawn { .. } => {}
+            | EventData::SurveyWithdrawn { .. }
+            | EventData::MessageSent { .. }
+            | EventData::MessageDelivered { .. }
+            | EventData::MessageFailed { .. } => {}
         }
     }
     clicks.by_in_app = in_app

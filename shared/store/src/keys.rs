@@ -180,3 +180,41 @@ pub fn store_link_sk(store: &StoreId) -> String {
     format!("{STORE_LINK_PREFIX}{store}")
 }
 pub const STORE_LINK_PREFIX: &str = "STORELINK#";
+
+/// Shards of a campaign's counters (`STAT#{c}#{shard:02}`): each aggregator write goes to one
+/// picked at random, so a blast of clicks spreads over 8 partitions; the report reads all 8.
+pub const STAT_SHARDS: u8 = 8;
+/// One partition of a campaign's counters. Its items are `analytics::Scope::key` (`T`,
+/// `D#{day}`, `H#{hour}`, `I#…`, `V#…`, `C#…`, `S#…`) and `BOARD`, the top sharers of the
+/// sharers whose `shard_of(id) % STAT_SHARDS` is this shard.
+pub fn stats(c: &CampaignId, shard: u8) -> String {
+    format!("STAT#{c}#{shard:02}")
+}
+pub const SK_BOARD: &str = "BOARD";
+/// Counters of stream records that named no campaign the aggregator could read.
+pub const STATS_UNREADABLE: &str = "STAT#-";
+/// A person's journey in their campaign: `RCPT#{id}` / `JOURNEY`.
+pub const SK_JOURNEY: &str = "JOURNEY";
+/// GSI1 partition listing a campaign's journeys at one stage, write-sharded by recipient.
+pub fn journeys_at(c: &CampaignId, stage: &str, shard: u8) -> String {
+    format!("CAMP#{c}#J#{stage}#{shard:02}")
+}
+/// An event the aggregator has counted (`AGGSEEN#{event_id}` / `SEEN`, expiring): a redelivered
+/// stream record finds it and counts nothing.
+pub fn aggregated(event_id: &str) -> String {
+    format!("AGGSEEN#{event_id}")
+}
+pub const SK_SEEN: &str = "SEEN";
+/// How long the aggregator remembers a counted event: the stream keeps records 24 hours.
+pub const AGGREGATED_TTL_DAYS: i64 = 3;
+/// A KakaoTalk chat room a campaign's share reached (`ROOM#{c}#{hashed chat id}` / `ROOM`), to
+/// count distinct rooms.
+pub fn share_room(c: &CampaignId, chat: &str) -> String {
+    format!("ROOM#{c}#{chat}")
+}
+pub const SK_ROOM: &str = "ROOM";
+/// Where a change-feed consumer of the local gateway got to (`CURSOR#{name}` / `CURSOR`).
+pub fn cursor(name: &str) -> String {
+    format!("CURSOR#{name}")
+}
+pub const SK_CURSOR: &str = "CURSOR";

@@ -2,6 +2,7 @@
 //! repository `Db` with every read and transaction mcamp makes over them. Both backends store
 //! exactly the same items, because they are built here once.
 
+pub mod aggregate;
 pub mod campaigns;
 pub mod claims;
 pub mod coupons;
