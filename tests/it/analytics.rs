@@ -242,6 +242,18 @@ fn story(c: &mcamp_core::campaign::Campaign, r: &[Recipient], chain: &[Recipient
             .by(Attribution::owner(Some(a.id.clone()))),
         );
     }
+    // r3's consent came with the import (the CRM's), not through the campaign.
+    out.push(ev(
+        &r[3],
+        m(5),
+        EventData::ConsentChanged {
+            purpose: Purpose::MarketingSms,
+            granted: true,
+            wording_version: "crm".into(),
+            channel: Source::Import,
+            confirmed: true,
+        },
+    ));
     // r1 views and leaves; r2 taps and claims (not issued yet); r4 opts out.
     out.push(with_variant(click(&r[1], m(65), None, true), "b"));
     out.push(with_variant(view(&r[1], m(66)), "b"));
@@ -454,6 +466,7 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
                     EventData::ConsentChanged {
                         purpose: Purpose::MarketingSms | Purpose::MarketingKakao,
                         granted: true,
+                        channel: Source::Form | Source::ConfirmLink,
                         ..
                     }
                 )
@@ -628,7 +641,7 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
             for shard in 0..keys::SHARDS {
                 let mut after = None;
                 loop {
-                    let (page, next) = db.journeys_at(id, *stage, shard, after, 2).await?;
+                    let (page, next) = db.journeys_at(id, *stage, shard, after.as_ref(), 2).await?;
                     out.extend(page.into_iter().map(|j| j.recipient_id));
                     if next.is_none() {
                         break;
@@ -678,6 +691,91 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
         b_funnel.iter().map(|s| s.people).sum::<i64>() == 4,
         "b: sent, delivered, clicked and viewed, {b_funnel:?}"
     );
+    // The workbook: a sheet per table with Korean headers, and the people, masked.
+    let everyone = mcamp_ops::people::people_page(
+        db,
+        &campaign.id,
+        &mcamp_ops::people::PeopleFilter::All,
+        None,
+        1000,
+        &mcamp_ops::people::Reveal::Masked,
+        app.now(),
+    )
+    .await?;
+    ensure!(
+        everyone.next.is_none() && everyone.people.len() == 9,
+        "six imported and three visitors"
+    );
+    let bytes = mcamp_ops::report_sheets::report_xlsx(&report, &everyone.people)?;
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))?;
+    use calamine::Reader as _;
+    let funnel = wb.worksheet_range("퍼널")?;
+    let rows: Vec<Vec<String>> = funnel
+        .rows()
+        .map(|r| r.iter().map(ToString::to_string).collect())
+        .collect();
+    ensure!(
+        rows.first().map(|h| h[..2].to_vec()) == Some(vec!["단계".to_owned(), "인원".to_owned()]),
+        "{rows:?}"
+    );
+    for (row, step) in rows.iter().skip(1).zip(&report.funnel) {
+        ensure!(
+            row[0] == step.label && row[1] == step.people.to_string(),
+            "{row:?} vs {step:?}"
+        );
+    }
+    let sheet = wb.worksheet_range("사람")?;
+    let phones: Vec<String> = sheet.rows().skip(1).map(|r| r[2].to_string()).collect();
+    ensure!(
+        phones.len() == 9 && phones.iter().filter(|p| p.contains("****")).count() == 6,
+        "{phones:?}"
+    );
+    for name in [
+        "일별",
+        "시간대별",
+        "인앱 브라우저",
+        "쿠폰",
+        "매장",
+        "공유",
+        "추천인 순위",
+        "공유 트리",
+        "A-B 변형",
+        "발송 결과",
+    ] {
+        ensure!(wb.worksheet_range(name).is_ok(), "sheet {name}");
+    }
+
+    // Unmasked, and it is in the audit log.
+    let open = mcamp_ops::people::people_page(
+        db,
+        &campaign.id,
+        &mcamp_ops::people::PeopleFilter::Stages(vec![Stage::Redeemed]),
+        None,
+        10,
+        &mcamp_ops::people::Reveal::Unmasked {
+            actor: "test@brand.kr".into(),
+        },
+        app.now(),
+    )
+    .await?;
+    ensure!(
+        open.people
+            .iter()
+            .any(|p| p.phone.as_deref().is_some_and(|x| !x.contains('*'))),
+        "{open:?}"
+    );
+    let month = app
+        .now()
+        .with_timezone(&mcamp_core::time::kst())
+        .format("%Y%m")
+        .to_string();
+    let log = db.audit_log(&month).await?;
+    ensure!(
+        log.iter()
+            .any(|e| e.actor == "test@brand.kr" && e.action == "people.unmasked"),
+        "{log:?}"
+    );
+
     ensure!(
         report.skipped == BTreeMap::from([("message_sent.v9".to_owned(), 1), ("future_thing.v1".to_owned(), 1)]),
         "{:?}",

@@ -6,7 +6,6 @@ use mcamp_core::values::ParseError;
 use mcamp_ops::campaign_file::CampaignFileError;
 use mcamp_ops::export::ExportError;
 use mcamp_ops::import::ImportError;
-use mcamp_ops::stats::StatsError;
 use mcamp_ops::stores::StoreAddError;
 use mcamp_store::DbError;
 
@@ -90,15 +89,6 @@ impl From<ExportError> for Failure {
     fn from(e: ExportError) -> Self {
         match e {
             ExportError::Db(d) => d.into(),
-            other => Failure::User(other.to_string()),
-        }
-    }
-}
-
-impl From<StatsError> for Failure {
-    fn from(e: StatsError) -> Self {
-        match e {
-            StatsError::Db(d) => d.into(),
             other => Failure::User(other.to_string()),
         }
     }

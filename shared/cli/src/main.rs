@@ -21,7 +21,7 @@ use crate::failure::Failure;
     name = "mcamp",
     version,
     about = "mcamp: campaigns, recipients, send lists, stats and store keys for marketers",
-    after_help = "Examples:\n  mcamp campaign push examples/demo/campaign.yaml\n  mcamp recipients import spring-demo 고객명단.csv\n  mcamp links export spring-demo --base-url https://go.brand.kr --send-at \"2026-03-02T10:00\" -o 발송.csv\n  mcamp stats spring-demo"
+    after_help = "Examples:\n  mcamp campaign push examples/demo/campaign.yaml\n  mcamp recipients import spring-demo 고객명단.csv\n  mcamp links export spring-demo --base-url https://go.brand.kr --send-at \"2026-03-02T10:00\" -o 발송.csv\n  mcamp report spring-demo"
 )]
 struct Cli {
     #[command(flatten)]
@@ -66,11 +66,14 @@ enum Command {
     /// The send list: each recipient's ad with their personal link, checked against the ad law.
     #[command(subcommand)]
     Links(commands::links::LinksCommand),
-    /// A campaign's numbers: recipients, clicks, page activity, shares, coupons.
-    Stats {
-        /// Campaign id, e.g. spring-demo.
-        campaign: String,
-    },
+    /// A campaign's numbers from the aggregator's counters: the funnel from sent to redeemed,
+    /// clicks by day and hour, in-app browsers and bounce, coupons, stores, shares and the top
+    /// sharers (text, --json, --csv FILE, --xlsx FILE).
+    #[command(alias = "stats")]
+    Report(commands::report::ReportArgs),
+    /// A campaign's people with their stage, masked, filterable ("clicked-no-coupon",
+    /// "coupon-not-redeemed"), a page at a time or all to a CSV/xlsx file.
+    People(commands::report::PeopleArgs),
     /// Export a campaign's event log.
     #[command(subcommand)]
     Events(commands::events::EventsCommand),
@@ -102,7 +105,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Campaign(c) => commands::campaign::run(g, c).await,
         Command::Recipients(c) => commands::recipients::run(g, c).await,
         Command::Links(c) => commands::links::run(g, c).await,
-        Command::Stats { campaign } => commands::stats::run(g, &campaign).await,
+        Command::Report(a) => commands::report::report(g, &a).await,
+        Command::People(a) => commands::report::people(g, &a).await,
         Command::Events(c) => commands::events::run(g, c).await,
         Command::Stores(c) => commands::stores::run(g, c).await,
         Command::Qr(a) => commands::qr::run(g, &a),

@@ -51,12 +51,26 @@ pub fn n(x: impl TryInto<u64>) -> String {
     out
 }
 
-/// `part` as a percentage of `whole`, `12.5%`; `-` when `whole` is 0.
-pub fn pct(part: usize, whole: usize) -> String {
-    if whole == 0 {
-        return "-".into();
+/// `s` padded to `width` terminal columns, left-aligned: a Hangul syllable takes two.
+pub fn left(s: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(s);
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// `s` padded to `width` terminal columns, right-aligned.
+pub fn right(s: &str, width: usize) -> String {
+    let w = unicode_width::UnicodeWidthStr::width(s);
+    format!("{}{s}", " ".repeat(width.saturating_sub(w)))
+}
+
+/// A table row: the first cell left-aligned in `first` columns, the rest right-aligned in
+/// `rest` columns each.
+pub fn row(first: &str, firstw: usize, rest: &[String], restw: usize) -> String {
+    let mut out = format!("  {}", left(first, firstw));
+    for c in rest {
+        out.push_str(&right(c, restw));
     }
-    format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    out
 }
 
 /// Where a CSV goes: a file (written whole or not at all) or stdout.
@@ -120,12 +134,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn hangul_takes_two_columns() {
+        assert_eq!(left("쿠폰", 6), "쿠폰  ");
+        assert_eq!(right("클릭", 5), " 클릭");
+        assert_eq!(left("toolong", 3), "toolong");
+    }
+
+    #[test]
     fn numbers_have_thousands_separators() {
         assert_eq!(n(0u32), "0");
         assert_eq!(n(999u32), "999");
         assert_eq!(n(1000u32), "1,000");
         assert_eq!(n(1234567usize), "1,234,567");
-        assert_eq!(pct(1, 3), "33.3%");
-        assert_eq!(pct(1, 0), "-");
     }
 }

@@ -307,17 +307,48 @@ fn a_marketer_pushes_imports_exports_and_reads_stats() {
     assert!(stderr.contains("AGAINST THE LAW"), "{stderr}");
     assert_eq!(read_sheet(&night_path).len(), with_consent);
 
-    // Stats and the event log.
-    let stats = run.json(&["stats", "spring-demo"]);
-    assert_eq!(stats["recipients"]["total"].as_u64(), Some(imported.len() as u64));
-    assert_eq!(
-        stats["recipients"]["marketing_consent"].as_u64(),
-        Some(with_consent as u64)
-    );
-    assert_eq!(stats["coupons"][0]["stock_total"], 50);
+    // The report (nothing aggregated here: no gateway ran) and the event log.
+    let report = run.json(&["report", "spring-demo"]);
+    assert_eq!(report["campaign_id"], "spring-demo");
+    assert_eq!(report["coupons"][0]["stock"], 50);
+    assert_eq!(report["funnel"][2]["stage"], "clicked");
     let human = run.mcamp(&["stats", "spring-demo"]);
-    assert!(human.status.success());
-    assert!(text(&human.stdout).contains("clicks"));
+    assert!(human.status.success(), "the report's old name still works");
+    assert!(text(&human.stdout).contains("퍼널"));
+    // People, a page at a time: every imported person once, masked.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut args = vec!["people", "spring-demo", "--limit", "100"];
+        if let Some(a) = &after {
+            args.extend(["--after", a.as_str()]);
+        }
+        let page = run.json(&args);
+        for p in page["people"].as_array().unwrap() {
+            assert!(p["phone"].as_str().unwrap().contains("****"), "masked: {p}");
+            assert_eq!(p["stage"], "known");
+            assert!(
+                seen.insert(p["recipient_id"].as_str().unwrap().to_owned()),
+                "listed once: {p}"
+            );
+        }
+        match page["next"].as_str() {
+            Some(n) => after = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), imported.len());
+    let people_csv = run.path("people.csv");
+    let out = run.mcamp(&[
+        "people",
+        "spring-demo",
+        "--filter",
+        "coupon-not-redeemed",
+        "-o",
+        people_csv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(read_sheet(&people_csv).len(), 0, "no one has a coupon yet");
     let events_path = run.path("events.csv");
     let ev = run.mcamp(&["events", "export", "spring-demo", "-o", events_path.to_str().unwrap()]);
     assert!(ev.status.success(), "{}", text(&ev.stderr));

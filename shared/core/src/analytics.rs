@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::consent::Purpose;
+use crate::consent::{Purpose, Source};
 use crate::events::{Event, EventData};
 use crate::time::kst;
 use crate::values::{CampaignId, RecipientId, StoreId};
@@ -489,7 +489,8 @@ pub struct Journey {
     pub engaged_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form_at: Option<DateTime<Utc>>,
-    /// The first marketing consent (SMS or KakaoTalk) granted in this campaign.
+    /// The first marketing consent (SMS or KakaoTalk) granted through this campaign's form or
+    /// confirmation link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -687,9 +688,12 @@ impl Journey {
                 earliest(&mut self.form_at, at);
                 earliest(&mut self.engaged_at, at);
             }
+            // A consent given through the campaign (its form, or the confirmation link it
+            // sent); the CRM's consents brought by the import are not the campaign's doing.
             EventData::ConsentChanged {
                 purpose: Purpose::MarketingSms | Purpose::MarketingKakao,
                 granted: true,
+                channel: Source::Form | Source::ConfirmLink,
                 ..
             } => earliest(&mut self.consent_at, at),
             EventData::OptedOut { .. } => earliest(&mut self.opted_out_at, at),

@@ -1,13 +1,18 @@
 //! A campaign's report for the marketer, read from the aggregator's counters and sharer boards
-//! only (`mcamp_core::analytics::report`): the same few reads at 10^3 events as at 10^7.
+//! (`mcamp_core::analytics::report`): the same few reads at 10^3 events as at 10^7. Share
+//! trees are read from the referrals, bounded.
 
-use mcamp_core::analytics::SharerBoard;
-use mcamp_core::analytics::report::{CampaignMeta, CampaignReport};
-use mcamp_core::values::CampaignId;
+use mcamp_core::analytics::report::{CampaignMeta, CampaignReport, TreeNode};
+use mcamp_core::analytics::{SHARE_HOPS, SharerBoard, Stage};
+use mcamp_core::values::{CampaignId, RecipientId};
 use mcamp_store::{Db, DbError};
 
 /// How many sharers the report names.
 pub const TOP_SHARERS: usize = 20;
+/// Chains the campaign's share tree starts from (the best sharers who were not brought in).
+pub const TREE_ROOTS: usize = 3;
+/// People one share tree shows at most.
+pub const TREE_NODES: usize = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -37,9 +42,43 @@ pub async fn campaign_report(db: &Db, id: &CampaignId) -> Result<CampaignReport,
             .collect(),
     };
     let (counters, boards) = db.campaign_counters(id).await?;
-    Ok(CampaignReport::build(
-        &meta,
-        &counters,
-        SharerBoard::merged(boards, TOP_SHARERS),
-    ))
+    let mut report = CampaignReport::build(&meta, &counters, SharerBoard::merged(boards, TOP_SHARERS));
+    // The chains of the best sharers who started one.
+    let starters: Vec<RecipientId> = report.top_sharers.iter().map(|s| s.recipient_id.clone()).collect();
+    let journeys = db.journeys_of(&starters).await?;
+    for root in starters
+        .iter()
+        .filter(|r| journeys.get(*r).is_some_and(|j| j.referrer_id.is_none()))
+        .take(TREE_ROOTS)
+    {
+        report.share_tree.extend(share_tree(db, root).await?);
+    }
+    Ok(report)
+}
+
+/// Who `root` brought in, and who they brought in, to `SHARE_HOPS` hops and at most
+/// `TREE_NODES` people, with each one's stage and credit.
+pub async fn share_tree(db: &Db, root: &RecipientId) -> Result<Vec<TreeNode>, ReportError> {
+    let hops = u32::try_from(SHARE_HOPS).unwrap_or(u32::MAX);
+    let mut edges = db.share_tree(root, hops).await?;
+    edges.truncate(TREE_NODES.saturating_sub(1));
+    let mut people: Vec<(RecipientId, Option<RecipientId>, u32)> = vec![(root.clone(), None, 0)];
+    people.extend(edges.into_iter().map(|(from, to, hop)| (to, Some(from), hop)));
+    let ids: Vec<RecipientId> = people.iter().map(|(p, ..)| p.clone()).collect();
+    let journeys = db.journeys_of(&ids).await?;
+    Ok(people
+        .into_iter()
+        .map(|(p, parent, hop)| {
+            let j = journeys.get(&p);
+            TreeNode {
+                stage: j.map_or(Stage::Known, |j| j.stage()),
+                redeemed: j.map_or(0, |j| j.redeemed),
+                visitors: j.map_or(0, |j| j.credited.visitors.iter().sum()),
+                credited_redeemed: j.map_or(0, |j| j.credited.redeemed.iter().sum()),
+                recipient_id: p,
+                parent,
+                hop,
+            }
+        })
+        .collect())
 }

@@ -511,21 +511,71 @@ impl Db {
         self.table.get(TableId::Main, &key).await?.map(from_item).transpose()
     }
 
-    /// One page of a campaign's journeys at `stage`, from one shard of its listing, and where
-    /// to go on.
+    /// One page of a campaign's journeys at `stage`, from one shard of its listing, after
+    /// `after`; and the last one read when there may be more.
     pub async fn journeys_at(
         &self,
         c: &CampaignId,
         stage: Stage,
         shard: u8,
-        after: Option<Item>,
+        after: Option<&RecipientId>,
         limit: usize,
-    ) -> DbResult<(Vec<Journey>, Option<Item>)> {
-        let mut q = Query::gsi1(TableId::Main, keys::journeys_at(c, stage.as_str(), shard)).limit(limit);
-        q.after = after;
+    ) -> DbResult<(Vec<Journey>, Option<RecipientId>)> {
+        let gsi = keys::journeys_at(c, stage.as_str(), shard);
+        let mut q = Query::gsi1(TableId::Main, gsi.clone()).limit(limit);
+        q.after = after.map(|r| listing_key(r, keys::SK_JOURNEY, &gsi));
         let page = self.table.query(&q).await?;
-        let journeys = page.items.into_iter().map(from_item).collect::<DbResult<Vec<_>>>()?;
-        Ok((journeys, page.next))
+        let journeys: Vec<Journey> = page.items.into_iter().map(from_item).collect::<DbResult<_>>()?;
+        let next = page.next.and(journeys.last().map(|j| j.recipient_id.clone()));
+        Ok((journeys, next))
+    }
+
+    /// The journeys of `ids` that exist (at most 100 ids a call is best; any number works).
+    pub async fn journeys_of(&self, ids: &[RecipientId]) -> DbResult<HashMap<RecipientId, Journey>> {
+        Ok(self
+            .journeys(ids.iter())
+            .await?
+            .into_iter()
+            .filter_map(|(k, v)| v.value.map(|j| (k, j)))
+            .collect())
+    }
+
+    /// The profiles of `ids` that exist.
+    pub async fn recipients_of(
+        &self,
+        ids: &[RecipientId],
+    ) -> DbResult<HashMap<RecipientId, mcamp_core::recipient::Recipient>> {
+        let mut out = HashMap::new();
+        for batch in ids.chunks(100) {
+            let keys: Vec<Key> = batch
+                .iter()
+                .map(|r| Key::new(keys::recipient(r), keys::SK_PROFILE))
+                .collect();
+            for item in self.table.get_many(TableId::Main, &keys).await? {
+                let r: mcamp_core::recipient::Recipient = from_item(item)?;
+                out.insert(r.id.clone(), r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One page of a campaign's recipients from one shard of their listing, after `after`; and
+    /// the last one read when there may be more.
+    pub async fn recipients_page(
+        &self,
+        c: &CampaignId,
+        shard: u8,
+        after: Option<&RecipientId>,
+        limit: usize,
+    ) -> DbResult<(Vec<mcamp_core::recipient::Recipient>, Option<RecipientId>)> {
+        let gsi = keys::recipients_of(c, shard);
+        let mut q = Query::gsi1(TableId::Main, gsi.clone()).limit(limit);
+        q.after = after.map(|r| listing_key(r, keys::SK_PROFILE, &gsi));
+        let page = self.table.query(&q).await?;
+        let rs: Vec<mcamp_core::recipient::Recipient> =
+            page.items.into_iter().map(from_item).collect::<DbResult<_>>()?;
+        let next = page.next.and(rs.last().map(|r| r.id.clone()));
+        Ok((rs, next))
     }
 
     /// Where the local gateway's change-feed consumer `name` got to.
@@ -543,6 +593,13 @@ impl Db {
         self.table.put(TableId::Main, item, None).await?;
         Ok(())
     }
+}
+
+/// Where a page of a listing keyed by recipient (`gsi1sk` = the id) goes on after `r`.
+fn listing_key(r: &RecipientId, sk: &str, gsi1pk: &str) -> Item {
+    object(serde_json::json!({
+        "pk": keys::recipient(r), "sk": sk, "gsi1pk": gsi1pk, "gsi1sk": r,
+    }))
 }
 
 /// A journey's item, listed under its stage.

@@ -218,3 +218,11 @@ pub fn cursor(name: &str) -> String {
     format!("CURSOR#{name}")
 }
 pub const SK_CURSOR: &str = "CURSOR";
+/// The audit log of one KST month (`AUDIT#{%Y%m}` / `{at}#{random}`): who saw or exported
+/// what. Read by month.
+pub fn audit(month: &str) -> String {
+    format!("AUDIT#{month}")
+}
+pub fn audit_sk(at: DateTime<Utc>, nonce: &str) -> String {
+    format!("{}#{nonce}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+}

@@ -3,6 +3,7 @@
 //! exactly the same items, because they are built here once.
 
 pub mod aggregate;
+pub mod audit;
 pub mod campaigns;
 pub mod claims;
 pub mod coupons;

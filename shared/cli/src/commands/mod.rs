@@ -8,7 +8,7 @@ pub mod links;
 pub mod privacy;
 pub mod qr;
 pub mod recipients;
-pub mod stats;
+pub mod report;
 pub mod stores;
 pub mod survey;
 

@@ -39,6 +39,9 @@ pub struct CampaignReport {
     pub stores: Vec<StoreRow>,
     pub shares: Shares,
     pub top_sharers: Vec<SharerScore>,
+    /// Who shared to whom, hop by hop, from the best sharers who started a chain (filled by
+    /// the caller, which reads the referrals; empty from `build`).
+    pub share_tree: Vec<TreeNode>,
     pub variants: Vec<VariantRow>,
     pub sends: Sends,
     pub consents: BTreeMap<String, i64>,
@@ -125,6 +128,22 @@ pub struct Shares {
     /// Visitors who arrived through a share link, and of them those who viewed, claimed and
     /// redeemed (people).
     pub visitors: i64,
+}
+
+/// One person of a share tree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TreeNode {
+    pub recipient_id: crate::values::RecipientId,
+    /// Who brought them in (absent for the tree's root).
+    pub parent: Option<crate::values::RecipientId>,
+    /// 0 for the root, 1 for those it brought in, …
+    pub hop: u32,
+    pub stage: Stage,
+    /// Their own redemptions.
+    pub redeemed: u32,
+    /// Credited to them over all hops: visitors, and coupons redeemed down their chain.
+    pub visitors: u32,
+    pub credited_redeemed: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -324,6 +343,7 @@ impl CampaignReport {
                 visitors: t(metric::SHARE_VISITORS),
             },
             top_sharers,
+            share_tree: Vec::new(),
             variants,
             sends: Sends {
                 sent: t(metric::SENT),
