@@ -17,7 +17,9 @@ use anyhow::Context;
 use mcamp_ops::cost::{self, Breakdown, Dollars, Flow, GOAL_PER_MILLION_CLICKS, cost_per_million};
 use mcamp_store::ports::TableId;
 use mcamp_tests::Backend;
-use mcamp_tests::metered::{FlowRun, Usage, coupon_claims, measured_cpu_ms, recorded_clicks, survey_answers};
+use mcamp_tests::metered::{
+    AGGREGATOR, FlowRun, Usage, aggregated_clicks, coupon_claims, measured_cpu_ms, recorded_clicks, survey_answers,
+};
 use serde_yaml_ng::Value;
 
 const COMMAND: &str = "cargo bench -p mcamp-tests --bench cost";
@@ -201,6 +203,29 @@ fn what_ifs(run: &FlowRun, flow: &Flow) {
     }
 }
 
+/// What the aggregator adds to a click: its write and read units and their price, and its
+/// invocations (one per 100 stream records).
+fn aggregator_share(run: &FlowRun, agg: &Usage, memory: &Memory) {
+    let n = run.events.max(1) as f64;
+    let alone = FlowRun {
+        name: "aggregator's part of a click",
+        events: run.events,
+        by_function: std::iter::once((AGGREGATOR.to_owned(), agg.clone())).collect(),
+    };
+    let flow = price(&alone, memory);
+    let d = cost_per_million(&flow).total();
+    line(
+        "aggregator: write units per click (marker, journey with its index entry, share of counters; transactional = 2 per KB)",
+        format!(
+            "{:.2} WRU, {:.2} RRU",
+            agg.total_write_units() / n,
+            agg.total_read_units() / n
+        ),
+        "–",
+    );
+    line("cost per 1M clicks the aggregator adds", d, "none");
+}
+
 fn per_function_check(run: &FlowRun) -> Option<String> {
     // A flow that did nothing would price at zero and look like a win.
     let t: Usage = run.total();
@@ -224,6 +249,7 @@ fn main() {
         rt.block_on(recorded_clicks(&Backend::embedded(), clicks)),
         rt.block_on(coupon_claims(&Backend::embedded(), claims)),
         rt.block_on(survey_answers(&Backend::embedded(), respondents)),
+        rt.block_on(aggregated_clicks(&Backend::embedded(), clicks)),
     ];
     for (i, run) in runs.into_iter().enumerate() {
         let run = match run {
@@ -244,6 +270,9 @@ fn main() {
         report(&run, &flow, is_click.then_some(GOAL_PER_MILLION_CLICKS));
         if is_click {
             what_ifs(&run, &flow);
+        }
+        if let Some(agg) = run.by_function.get(AGGREGATOR) {
+            aggregator_share(&run, agg, &memory);
         }
     }
     println!(

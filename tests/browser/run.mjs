@@ -8,7 +8,7 @@
 // Screenshots go to tests/browser/out/.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
@@ -355,6 +355,23 @@ try {
     assert.deepEqual(missingHeaders, [], 'responses without the security headers');
     assert.deepEqual(cspViolations, [], 'CSP violations reported by Chromium');
   });
+  // The aggregator follows the change feed every 500 ms: wait until it has taken every event.
+  await step('the aggregator has counted every event', async () => {
+    const probe = `
+import sqlite3, sys, json
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+last = c.execute("SELECT max(seq) FROM changes WHERE tbl=1").fetchone()[0] or 0
+row = c.execute("SELECT item FROM items WHERE tbl=0 AND pk='CURSOR#aggregator'").fetchone()
+print(json.dumps([last, int(json.loads(row[0])["at"]) if row else 0]))
+`;
+    for (let i = 0; ; i++) {
+      const r = spawnSync('python3', ['-c', probe, dataFile], { encoding: 'utf8' });
+      const [last, at] = JSON.parse(r.stdout);
+      if (at >= last) break;
+      assert.ok(i < 100, `the aggregator is at ${at} of ${last} after 10 s`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  });
 } finally {
   await browser.close();
   child.kill('SIGTERM');
@@ -384,6 +401,42 @@ await step('survey report: CLI figures and the HTML page', async () => {
     assert.ok(await page.locator('svg').count() >= 5, 'charts drawn');
     await page.screenshot({ path: join(out, 'survey-report.png'), fullPage: true });
   } finally { await b2.close(); }
+});
+
+// The campaign report: the numbers of what the browsers did, from the aggregator's counters,
+// against the events the store recorded.
+await step('campaign report: mcamp report shows what the browsers did', async () => {
+  const bin = process.env.MCAMP_CLI_BIN;
+  const [cmd, args] = bin ? [bin, []] : ['cargo', ['run', '-q', '-p', 'mcamp-cli', '--']];
+  const mcamp = (extra) => spawnSync(cmd, [...args, '--data', dataFile, ...extra], { cwd: root, encoding: 'utf8' });
+  const json = mcamp(['--json', 'report', 'spring-demo']);
+  assert.equal(json.status, 0, `mcamp report exits 0: ${json.stderr}`);
+  const report = JSON.parse(json.stdout);
+  const events = storedItems(dataFile).events.filter((e) => e.campaign_id === 'spring-demo');
+  const count = (t, f = () => true) => events.filter((e) => e.type === t && f(e)).length;
+  const people = (t) => new Set(events.filter((e) => e.type === t).map((e) => e.recipient_id)).size;
+  assert.ok(count('click') > 0 && count('coupon_redeemed') > 0, 'the browsers clicked and a coupon was redeemed');
+  assert.equal(report.clicks, count('click'), 'clicks');
+  assert.equal(report.unique_clicks, count('click', (e) => e.first), 'unique clicks');
+  assert.equal(report.previews, count('preview'), 'previews');
+  assert.equal(report.page_views, count('page_view'), 'page views');
+  assert.equal(report.forms, count('form_submitted'), 'forms');
+  const stage = (s) => report.funnel.find((f) => f.stage === s).people;
+  assert.deepEqual(
+    ['clicked', 'viewed', 'form', 'claimed', 'issued', 'redeemed'].map(stage),
+    ['click', 'page_view', 'form_submitted', 'coupon_claimed', 'coupon_issued', 'coupon_redeemed'].map(people),
+    'the funnel counts the people who did each step');
+  const latte = report.coupons.find((c) => c.coupon === 'latte-5000');
+  assert.deepEqual([latte.claimed, latte.issued, latte.redeemed],
+    [count('coupon_claimed'), count('coupon_issued'), count('coupon_redeemed')]);
+  assert.equal(report.stores.find((s) => s.store === 'gangnam-01').redeemed, count('coupon_redeemed'));
+  const kakao = report.in_app.find((a) => a.in_app === 'kakaotalk');
+  assert.equal(kakao.clicks, count('click', (e) => e.client.in_app === 'kakaotalk'), 'KakaoTalk in-app clicks');
+  // What the marketer reads, kept beside the screenshots, and the workbook.
+  const text = mcamp(['report', 'spring-demo', '--xlsx', join(out, 'report.xlsx')]);
+  assert.equal(text.status, 0, text.stderr);
+  writeFileSync(join(out, 'report.txt'), text.stdout);
+  assert.ok(text.stdout.includes('퍼널') && text.stdout.includes('kakaotalk'), text.stdout);
 });
 
 console.log(`${passed} passed, ${failed} failed`);

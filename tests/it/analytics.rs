@@ -486,7 +486,7 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
         ),
     ];
     ensure!(report.funnel.len() == stage_people.len());
-    let mut previous: Option<usize> = None;
+    let mut previous: Option<&BTreeSet<RecipientId>> = None;
     for (step, (stage, who)) in report.funnel.iter().zip(&stage_people) {
         ensure!(
             step.stage == *stage && step.people == who.len() as i64,
@@ -494,13 +494,19 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
             b.name,
             who.len()
         );
-        let of_sent = (*stage != Stage::Sent).then(|| who.len() as f64 / sent.len() as f64);
+        // Of those sent, and of those who took the step before, the share who took this one.
+        let of_sent = (*stage != Stage::Sent).then(|| who.intersection(&sent).count() as f64 / sent.len() as f64);
         ensure!(step.of_sent == of_sent, "{step:?}");
+        let of_previous = previous
+            .filter(|p| !p.is_empty())
+            .map(|p| who.intersection(p).count() as f64 / p.len() as f64);
         ensure!(
-            step.of_previous == previous.filter(|p| *p > 0).map(|p| who.len() as f64 / p as f64),
-            "{step:?}"
+            step.of_previous == of_previous,
+            "{}: {step:?} vs {of_previous:?}",
+            b.name
         );
-        previous = Some(who.len());
+        ensure!(step.of_previous.is_none_or(|r| r <= 1.0), "{step:?}");
+        previous = Some(who);
     }
 
     // Bounce, by the in-app browser of each person's earliest click.

@@ -417,6 +417,7 @@ pub const REDIRECT: &str = "RedirectFunction";
 pub const PAGE: &str = "PageFunction";
 pub const SURVEY: &str = "SurveyFunction";
 pub const COUPON_ISSUER: &str = "CouponIssuerFunction";
+pub const AGGREGATOR: &str = "AggregatorFunction";
 
 /// The application over metered ports, as a warm function runs it (campaigns cached).
 pub struct Metered {
@@ -585,6 +586,60 @@ pub async fn recorded_clicks(backend: &Backend, n: usize) -> anyhow::Result<Flow
         name: "recorded click",
         events: n as u64,
         by_function: metered.meter.usage(),
+    })
+}
+
+/// `n` recorded clicks (`recorded_clicks`), then counted by the aggregator from the events
+/// table's stream, in invocations of up to 100 records as the event source delivers them:
+/// what counting a click adds to recording it.
+pub async fn aggregated_clicks(backend: &Backend, n: usize) -> anyhow::Result<FlowRun> {
+    let clicked = recorded_clicks(backend, n).await?;
+    let changes = backend
+        .feed
+        .changes(TableId::Events, None, 1_000_000)
+        .await?
+        .into_iter()
+        .filter(|c| c.kind == mcamp_store::ports::ChangeKind::Insert)
+        .collect::<Vec<_>>();
+    // The warm-up click's event is counted by the aggregator too; it is one of n + 1.
+    anyhow::ensure!(
+        changes.len() == n + 1,
+        "{} click events for {} clicks",
+        changes.len(),
+        n + 1
+    );
+    let meter = Arc::new(Meter::default());
+    let app = App::new(
+        Arc::new(MeteredTable {
+            inner: backend.table.clone(),
+            meter: meter.clone(),
+        }),
+        backend.queue.clone(),
+    );
+    meter.now_running(AGGREGATOR);
+    for batch in changes.chunks(100) {
+        let start = Instant::now();
+        let resp = mcamp_aggregator::handle(&app, crate::stream_event(batch)?).await;
+        meter.invoked(AGGREGATOR, false, start.elapsed());
+        anyhow::ensure!(resp.batch_item_failures.is_empty(), "the aggregator failed a batch");
+    }
+    // Per click: the aggregator's share over n + 1 events, scaled to n.
+    let mut by_function = clicked.by_function;
+    let mut aggregated = meter.usage().remove(AGGREGATOR).unwrap_or_default();
+    let scale = n as f64 / (n + 1) as f64;
+    for units in aggregated
+        .write_units
+        .values_mut()
+        .chain(aggregated.read_units.values_mut())
+    {
+        *units *= scale;
+    }
+    aggregated.index_write_units *= scale;
+    by_function.insert(AGGREGATOR.to_owned(), aggregated);
+    Ok(FlowRun {
+        name: "recorded and counted click",
+        events: n as u64,
+        by_function,
     })
 }
 

@@ -804,6 +804,21 @@ impl Journey {
             .unwrap_or(Stage::Known)
     }
 
+    /// The funnel's steps in order, and whether this person took each.
+    pub fn funnel_flags(&self) -> [(Stage, bool); 9] {
+        [
+            (Stage::Sent, self.sent_at.is_some()),
+            (Stage::Delivered, self.delivered_at.is_some()),
+            (Stage::Clicked, self.first_click.is_some()),
+            (Stage::Viewed, self.first_view_at.is_some()),
+            (Stage::Form, self.form_at.is_some()),
+            (Stage::Consent, self.consent_at.is_some()),
+            (Stage::Claimed, self.claimed_at.is_some()),
+            (Stage::Issued, self.issued_at.is_some()),
+            (Stage::Redeemed, self.redeemed_at.is_some()),
+        ]
+    }
+
     /// The sharer's standing: everything credited over all hops, and their own shares.
     pub fn sharer_score(&self) -> SharerScore {
         SharerScore {
@@ -851,7 +866,35 @@ pub fn people_counts(j: &Journey) -> Vec<Count> {
             out.push(count(Scope::Variant(v.clone()), m));
         }
     }
+    // The funnel's conversions: who did a step and the one before it, and who did it and was
+    // sent the message, so a step's rate is of the people who could take it (never above 100 %
+    // when someone opened the page without a tap or came without a message).
+    let steps = j.funnel_flags();
+    for (i, (stage, yes)) in steps.iter().enumerate().skip(1) {
+        if !yes {
+            continue;
+        }
+        let mut pairs = Vec::new();
+        if steps[i - 1].1 {
+            pairs.push(funnel_metric(*stage, "prev"));
+        }
+        if steps[0].1 {
+            pairs.push(funnel_metric(*stage, "sent"));
+        }
+        for m in pairs {
+            out.push(count(Scope::Total, m.clone()));
+            if let Some(v) = &j.variant {
+                out.push(count(Scope::Variant(v.clone()), m));
+            }
+        }
+    }
     out
+}
+
+/// The name of a funnel step's conversion counter: `funnel.{stage}.prev` (did it and the step
+/// before) or `funnel.{stage}.sent` (did it and was sent the message).
+pub fn funnel_metric(stage: Stage, of: &str) -> String {
+    format!("funnel.{}.{of}", stage.as_str())
 }
 
 /// `people_counts(after) − people_counts(before)`: what a change of one journey does to the

@@ -50,15 +50,19 @@ pub struct CampaignReport {
     pub skipped: BTreeMap<String, i64>,
 }
 
-/// One stage of the funnel: people who reached it (or went further).
+/// One step of the funnel: the people who took it, and the share of those who took the step
+/// before (and of those sent the message) who took it too. A step can have more people than
+/// the one before (a page opened without a tap on the link); its rate never passes 100 %.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FunnelStep {
     pub stage: Stage,
     pub label: &'static str,
     pub people: i64,
-    /// Of the stage before it, when that stage has anyone.
+    /// Of the people who took the step before, the share who took this one too; absent when
+    /// no one took the step before.
     pub of_previous: Option<f64>,
-    /// Of those sent, when the send results were imported.
+    /// Of the people sent the message, the share who took this step; absent without send
+    /// results.
     pub of_sent: Option<f64>,
 }
 
@@ -191,17 +195,21 @@ fn funnel(c: &Counters, scope: &Scope) -> Vec<FunnelStep> {
     let mut out: Vec<FunnelStep> = Vec::with_capacity(steps.len());
     for (stage, m) in steps {
         let people = c.get(scope, m);
-        let of_previous = out.last().and_then(|p| ratio(people, p.people));
+        // Of the people who took the step before, those who took this one too.
+        let of_previous = out
+            .last()
+            .and_then(|p| ratio(c.get(scope, &super::funnel_metric(stage, "prev")), p.people));
+        let of_sent = if stage == Stage::Sent {
+            None
+        } else {
+            ratio(c.get(scope, &super::funnel_metric(stage, "sent")), sent)
+        };
         out.push(FunnelStep {
             stage,
             label: stage.korean(),
             people,
             of_previous,
-            of_sent: if stage == Stage::Sent {
-                None
-            } else {
-                ratio(people, sent)
-            },
+            of_sent,
         });
     }
     out
