@@ -430,6 +430,10 @@ await step('campaign report: mcamp report shows what the browsers did', async ()
   assert.deepEqual([latte.claimed, latte.issued, latte.redeemed],
     [count('coupon_claimed'), count('coupon_issued'), count('coupon_redeemed')]);
   assert.equal(report.stores.find((s) => s.store === 'gangnam-01').redeemed, count('coupon_redeemed'));
+  // Leaving the page sent how far down it got: the viewers with such a beacon had block 1 on screen.
+  const depthPeople = new Set(events.filter((e) => e.type === 'interaction' && e.action === 'page_depth').map((e) => e.recipient_id));
+  assert.ok(depthPeople.size > 0, 'pages sent their depth when left');
+  assert.equal(report.blocks[0].reached, depthPeople.size, 'the first block was on screen for every visit that sent its depth');
   const kakao = report.in_app.find((a) => a.in_app === 'kakaotalk');
   assert.equal(kakao.clicks, count('click', (e) => e.client.in_app === 'kakaotalk'), 'KakaoTalk in-app clicks');
   // What the marketer reads, kept beside the screenshots, and the workbook.

@@ -242,6 +242,22 @@ fn story(c: &mcamp_core::campaign::Campaign, r: &[Recipient], chain: &[Recipient
             .by(Attribution::owner(Some(a.id.clone()))),
         );
     }
+    // How far down the page each visit got (the beacon when the page is left): A twice, the
+    // deepest counts; r1 and C left without doing anything.
+    let depth = |who: &Recipient, at, block: &str| {
+        ev(
+            who,
+            at,
+            EventData::Interaction {
+                action: "page_depth".into(),
+                target: Some(block.into()),
+            },
+        )
+    };
+    out.push(with_variant(depth(a, m(64), "3"), "a"));
+    out.push(with_variant(depth(a, m(152), "1"), "a"));
+    out.push(with_variant(depth(&r[1], m(67), "0"), "b"));
+    out.push(depth(cc, m(192), "2"));
     // r3's consent came with the import (the CRM's), not through the campaign.
     out.push(ev(
         &r[3],
@@ -509,16 +525,17 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
         previous = Some(who);
     }
 
-    // Bounce, by the in-app browser of each person's earliest click.
+    // Bounce, by the in-app browser of each person's earliest click. Leaving the page (its
+    // depth beacon) is not doing something on it.
     let engaged = people(&events, |d| {
-        matches!(
-            d,
-            EventData::Interaction { .. }
-                | EventData::FormSubmitted { .. }
-                | EventData::ShareIntent { .. }
-                | EventData::CouponClaimed { .. }
-                | EventData::SurveyStarted { .. }
-        )
+        matches!(d, EventData::Interaction { action, .. } if action != "page_depth")
+            || matches!(
+                d,
+                EventData::FormSubmitted { .. }
+                    | EventData::ShareIntent { .. }
+                    | EventData::CouponClaimed { .. }
+                    | EventData::SurveyStarted { .. }
+            )
     });
     let viewers = people(&events, |d| matches!(d, EventData::PageView { .. }));
     let mut first_click: BTreeMap<RecipientId, (DateTime<Utc>, String, String)> = BTreeMap::new();
@@ -554,6 +571,45 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
         ensure!(row.clicks == clicks, "{row:?}");
     }
     ensure!(report.in_app.iter().map(|r| r.clicks).sum::<i64>() == report.clicks);
+
+    // Page blocks: who had each on screen (down to their deepest), and where the bouncers left.
+    let mut deepest: BTreeMap<RecipientId, u32> = BTreeMap::new();
+    for e in &events {
+        if let (
+            EventData::Interaction {
+                action,
+                target: Some(t),
+            },
+            Some(p),
+        ) = (&e.data, &e.recipient_id)
+            && action == "page_depth"
+        {
+            let d = deepest.entry(p.clone()).or_default();
+            *d = (*d).max(t.parse()?);
+        }
+    }
+    let bounced: BTreeSet<RecipientId> = viewers.difference(&engaged).cloned().collect();
+    ensure!(report.blocks.len() == 4, "blocks 0..=3: {:?}", report.blocks);
+    for row in &report.blocks {
+        let reached = deepest
+            .iter()
+            .filter(|(p, d)| viewers.contains(*p) && **d >= row.block)
+            .count() as i64;
+        let bounced_here = deepest
+            .iter()
+            .filter(|(p, d)| bounced.contains(*p) && **d == row.block)
+            .count() as i64;
+        ensure!(
+            row.reached == reached && row.bounced_here == bounced_here,
+            "{}: {row:?}",
+            b.name
+        );
+    }
+    ensure!(report.blocks.iter().map(|b| b.left_here).sum::<i64>() == deepest.len() as i64);
+    ensure!(
+        !report.funnel.is_empty() && report.clicks > 0,
+        "a depth beacon is no interaction"
+    );
 
     // Clicks by KST hour and day add up to the total, hour by hour.
     let mut hours: BTreeMap<String, i64> = BTreeMap::new();

@@ -11,6 +11,7 @@ mod hostile;
 mod links;
 mod page;
 mod secrets;
+mod sends;
 mod snapshots;
 mod survey;
 mod template;

@@ -318,12 +318,26 @@ async fn share_and_beacons(b: Backend) -> anyhow::Result<()> {
         "unknown action refused"
     );
     ensure!(call(&web, "POST", "/e", &[], "not json").await?.status() == 400);
+    // The page's depth when it is left names a content block, nothing else.
+    let depth = |target: &str| {
+        format!(
+            r#"{{"code":"{}","token":"{beacon_token}","action":"page_depth","target":{target}}}"#,
+            r.code
+        )
+    };
+    ensure!(call(&web, "POST", "/e", &[], &depth("\"2\"")).await?.status() == 204);
+    for bad in ["\"x\"", "\"123\"", "\"-1\"", "null"] {
+        ensure!(
+            call(&web, "POST", "/e", &[], &depth(bad)).await?.status() == 400,
+            "page_depth {bad} refused"
+        );
+    }
 
     let events = app.db.events_of(&r.campaign_id).await?;
     let kinds: Vec<&str> = events.iter().map(|e| e.kind()).collect();
     ensure!(
         kinds.iter().filter(|k| **k == "share_intent").count() == 2
-            && kinds.iter().filter(|k| **k == "interaction").count() == 1,
+            && kinds.iter().filter(|k| **k == "interaction").count() == 2,
         "{}: {kinds:?}",
         b.name
     );

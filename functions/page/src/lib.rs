@@ -1,7 +1,8 @@
 //! The M-DM page function: `GET /p/{code}` renders the recipient's page; the posts under it
 //! save the info form (with the consent ledger), claim a coupon, mint a share link, and opt
 //! out; `GET /p/{code}/coupon` reports coupon states to the page's script; `POST /e` takes
-//! client-side interaction beacons and `POST /hooks/kakao/share` Kakao's share callback.
+//! client-side interaction beacons, `POST /hooks/kakao/share` Kakao's share callback, and the
+//! SMS senders' delivery webhooks (`/hooks/nhn/message-result`, `/hooks/solapi/message-report`).
 //! Everything important is also recorded server-side. One module per action.
 
 mod claim;
@@ -21,12 +22,18 @@ use mcamp_http::{Flavor, HttpError, Web};
 
 pub async fn handle(web: &Web, req: Request) -> Response<Body> {
     let action = action_of(&req);
-    let json = wants_json(&req) || matches!(action, Some(Action::Beacon | Action::KakaoShare));
+    let json = wants_json(&req)
+        || matches!(
+            action,
+            Some(Action::Beacon | Action::KakaoShare | Action::NhnMessageResult | Action::SolapiMessageReport)
+        );
     let flavor = if json { Flavor::Json } else { Flavor::Html };
     let result = match action {
         _ if let Err(e) = mcamp_http::request::utf8_query(&req) => Err(e),
         Some(Action::Beacon) => hooks::beacon(web, &req).await,
         Some(Action::KakaoShare) => hooks::kakao_share_delivered(web, &req).await,
+        Some(Action::NhnMessageResult) => hooks::nhn_message_result(web, &req).await,
+        Some(Action::SolapiMessageReport) => hooks::solapi_message_report(web, &req).await,
         Some(Action::ConfirmPage) => confirm::show(web, &req).await,
         Some(Action::Confirm) => confirm::confirm(web, &req).await,
         Some(action) => match personal::open(&web.app, &req).await {

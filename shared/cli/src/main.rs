@@ -91,6 +91,9 @@ enum Command {
     /// A person's data: export or erase it on request; purge what retention no longer covers.
     #[command(subcommand)]
     Privacy(commands::privacy::PrivacyCommand),
+    /// Delivery results: import the sender's result file as sent, delivered and failed events.
+    #[command(subcommand)]
+    Sends(commands::sends::SendsCommand),
     /// Brand-wide opt-outs: import the sender's 080 unsubscribe list.
     #[command(subcommand)]
     Suppress(commands::privacy::SuppressCommand),
@@ -113,6 +116,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Survey(c) => commands::survey::survey(g, c).await,
         Command::Mcs(c) => commands::survey::mcs(g, c).await,
         Command::Privacy(c) => commands::privacy::privacy(g, c).await,
+        Command::Sends(c) => commands::sends::run(g, c).await,
         Command::Suppress(c) => commands::privacy::suppress(g, c).await,
         Command::Jobs(c) => commands::jobs::run(g, c).await,
     }

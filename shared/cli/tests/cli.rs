@@ -638,3 +638,128 @@ fn presets_notices_080_lists_and_privacy_requests() {
         "{after}"
     );
 }
+
+#[test]
+fn a_marketer_imports_the_senders_result_file() {
+    let run = Run::new();
+    run.json(&["campaign", "push", demo_campaign().to_str().unwrap()]);
+    let people = run.path("people.csv");
+    std::fs::write(
+        &people,
+        "이름,휴대폰,마케팅동의,동의일자\n김민지,010-2222-0001,Y,2026-01-15\n이준호,010-2222-0002,Y,2026-01-15\n박서연,010-2222-0003,Y,2026-01-15\n",
+    )
+    .unwrap();
+    run.json(&["recipients", "import", "spring-demo", people.to_str().unwrap()]);
+
+    // The send list for NHN, which carries each recipient's id as the grouping key.
+    let send = run.path("send.csv");
+    run.json(&[
+        "links",
+        "export",
+        "spring-demo",
+        "--format",
+        "nhn",
+        "--send-at",
+        "2026-03-02T10:00",
+        "-o",
+        send.to_str().unwrap(),
+    ]);
+    let sheet = read_sheet(&send);
+    assert_eq!(sheet.len(), 3);
+
+    // NHN's result export after the send, as its console writes it: one delivered, one failed
+    // (no such number), one still on its way, and a row of someone else's send.
+    let statuses = [("COMPLETED", "1000"), ("FAILED", "3003"), ("SENDING", "")];
+    let mut result =
+        "requestId,recipientSeq,requestDate,receiveDate,messageStatus,resultCode,recipientGroupingKey\n".to_owned();
+    for (i, (row, (status, code))) in sheet.iter().zip(statuses).enumerate() {
+        let received = if code.is_empty() { "" } else { "2026-03-02 10:00:09" };
+        result += &format!(
+            "20260302100000req,{},2026-03-02 10:00:00,{received},{status},{code},{}\n",
+            i + 1,
+            &row[3]
+        );
+    }
+    result += "20260302100000req,9,2026-03-02 10:00:00,,COMPLETED,1000,someone-else\n";
+    let file = run.path("result.csv");
+    std::fs::write(&file, &result).unwrap();
+    let args = [
+        "sends",
+        "import",
+        file.to_str().unwrap(),
+        "--campaign",
+        "spring-demo",
+        "--format",
+        "nhn",
+    ];
+
+    // A dry run reports and writes nothing.
+    let mut dry_args = args.to_vec();
+    dry_args.push("--dry-run");
+    let dry = run.json(&dry_args);
+    assert_eq!(dry["report"]["dry_run"], true, "{dry}");
+    assert_eq!(dry["report"]["sent"], 3, "{dry}");
+
+    let out = run.json(&args);
+    let r = &out["report"];
+    assert_eq!(
+        (r["rows"].as_u64(), r["sent"].as_u64(), r["delivered"].as_u64()),
+        (Some(4), Some(3), Some(1)),
+        "{out}"
+    );
+    assert_eq!(r["failed"]["invalid_number"], 1, "{out}");
+    assert_eq!(r["already_imported"], 0, "{out}");
+    assert_eq!(r["rejected"][0]["row"], 5, "{out}");
+    assert!(
+        !out.to_string().contains("2222"),
+        "no phone number in the report: {out}"
+    );
+
+    // Importing it again writes nothing twice.
+    let again = run.json(&args);
+    assert_eq!(
+        (
+            again["report"]["sent"].as_u64(),
+            again["report"]["already_imported"].as_u64()
+        ),
+        (Some(0), Some(5)),
+        "{again}"
+    );
+
+    // The text report, for people.
+    let shown = run.mcamp(&args);
+    assert!(shown.status.success());
+    let shown = text(&shown.stdout);
+    assert!(
+        shown.contains("already imported") && shown.contains("row 5:"),
+        "{shown}"
+    );
+
+    // An unknown campaign points at the list; a file without the columns names them.
+    let unknown = run.mcamp(&[
+        "sends",
+        "import",
+        file.to_str().unwrap(),
+        "--campaign",
+        "nope",
+        "--format",
+        "nhn",
+    ]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        text(&unknown.stderr).contains("mcamp campaign list"),
+        "{}",
+        text(&unknown.stderr)
+    );
+    let wrong = run.mcamp(&[
+        "sends",
+        "import",
+        send.to_str().unwrap(),
+        "--campaign",
+        "spring-demo",
+        "--format",
+        "solapi",
+    ]);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(text(&wrong.stderr).contains("recipient_id"), "{}", text(&wrong.stderr));
+}

@@ -36,6 +36,21 @@ pub const VIEW_DAYS_KEPT: i64 = 35;
 /// In-app name of a click from a regular browser.
 pub const NO_IN_APP: &str = "none";
 
+/// The beacon the page sends once when it is left (hidden), with the index of the last content
+/// block it had on screen as its target.
+pub const PAGE_DEPTH: &str = "page_depth";
+
+/// Content blocks of a page that are told apart; a deeper one counts as the last.
+pub const MAX_BLOCKS: u32 = 64;
+
+/// A page depth beacon's target as a block index: digits, below `MAX_BLOCKS`.
+pub fn block_index(target: &str) -> Option<u32> {
+    if target.is_empty() || target.len() > 2 || !target.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    target.parse::<u32>().ok().map(|b| b.min(MAX_BLOCKS - 1))
+}
+
 /// Which counter set a count goes to. Each is one small item per counter shard
 /// (`Scope::key` is its sort key), so a write costs little whatever the campaign's size.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -54,6 +69,9 @@ pub enum Scope {
     Coupon(String),
     /// One store: redemptions, MCS survey starts and completions.
     Store(String),
+    /// One content block of the page (`0` = the first): the viewers who had it on screen, and
+    /// those who left from it.
+    Block(String),
 }
 
 impl Scope {
@@ -67,6 +85,7 @@ impl Scope {
             Scope::Variant(v) => format!("V#{v}"),
             Scope::Coupon(c) => format!("C#{c}"),
             Scope::Store(s) => format!("S#{s}"),
+            Scope::Block(b) => format!("B#{b}"),
         }
     }
 
@@ -88,6 +107,9 @@ impl Scope {
     pub fn store(&self) -> Option<&str> {
         if let Scope::Store(x) = self { Some(x) } else { None }
     }
+    pub fn block(&self) -> Option<&str> {
+        if let Scope::Block(x) = self { Some(x) } else { None }
+    }
 
     pub fn parse(key: &str) -> Option<Scope> {
         if key == "T" {
@@ -102,6 +124,7 @@ impl Scope {
             "V" => Scope::Variant(rest),
             "C" => Scope::Coupon(rest),
             "S" => Scope::Store(rest),
+            "B" => Scope::Block(rest),
             _ => return None,
         })
     }
@@ -235,6 +258,8 @@ pub mod metric {
         pub const SHARED: &str = "people.shared";
         pub const VIA_SHARE: &str = "people.via_share";
         pub const OPTED_OUT: &str = "people.opted_out";
+        /// In a block's scope: viewers who had the block on screen.
+        pub const REACHED: &str = "people.reached";
     }
 }
 
@@ -292,6 +317,9 @@ pub fn event_counts(e: &Event) -> Vec<Count> {
         }
         EventData::Preview { .. } => headline(&mut out, PREVIEWS),
         EventData::PageView { .. } => headline(&mut out, PAGE_VIEWS),
+        // How far down the page a visit got is not something done on it (`people_counts`
+        // counts it by block).
+        EventData::Interaction { action, .. } if action == PAGE_DEPTH => {}
         EventData::Interaction { action, .. } => {
             out.push(count(Scope::Total, INTERACTIONS));
             out.push(count(Scope::Total, format!("{INTERACTIONS}.{}", bounded(action))));
@@ -484,7 +512,12 @@ pub struct Journey {
     /// Page views by KST day (`20261130`), the last `VIEW_DAYS_KEPT` days before the newest.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub views_by_day: BTreeMap<String, u32>,
-    /// The first thing done on the page: a beacon, a form, a share, a claim or a survey start.
+    /// The last content block of the page (0 = the first) this person had on screen, over all
+    /// their visits (the page's `page_depth` beacon when it is left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deepest_block: Option<u32>,
+    /// The first thing done on the page: a tap, a video, a scroll to its end, a form, a share, a
+    /// claim or a survey start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engaged_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -629,6 +662,7 @@ impl Journey {
             last_view_at: None,
             views: 0,
             views_by_day: BTreeMap::new(),
+            deepest_block: None,
             engaged_at: None,
             form_at: None,
             consent_at: None,
@@ -682,6 +716,11 @@ impl Journey {
                 latest(&mut self.last_view_at, at);
                 *self.views_by_day.entry(kst_day(at)).or_insert(0) += 1;
                 self.trim_view_days();
+            }
+            EventData::Interaction { action, target } if action == PAGE_DEPTH => {
+                if let Some(block) = target.as_deref().and_then(block_index) {
+                    self.deepest_block = Some(self.deepest_block.map_or(block, |b| b.max(block)));
+                }
             }
             EventData::Interaction { .. } => earliest(&mut self.engaged_at, at),
             EventData::FormSubmitted { .. } => {
@@ -864,6 +903,18 @@ pub fn people_counts(j: &Journey) -> Vec<Count> {
         }
         if let Some(v) = &j.variant {
             out.push(count(Scope::Variant(v.clone()), m));
+        }
+    }
+    // Where on the page viewers got to, and where the bouncers left: one count per block down
+    // to the deepest one seen (a visit without the beacon, JavaScript off, counts nowhere).
+    if j.first_view_at.is_some()
+        && let Some(deepest) = j.deepest_block
+    {
+        for b in 0..=deepest.min(MAX_BLOCKS - 1) {
+            out.push(count(Scope::Block(b.to_string()), metric::people::REACHED));
+        }
+        if j.bounced() {
+            out.push(count(Scope::Block(deepest.to_string()), metric::people::BOUNCED));
         }
     }
     // The funnel's conversions: who did a step and the one before it, and who did it and was

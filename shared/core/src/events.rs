@@ -190,6 +190,17 @@ pub enum FailureReason {
 }
 
 impl FailureReason {
+    pub const ALL: [FailureReason; 8] = [
+        FailureReason::OptedOut,
+        FailureReason::Blocked,
+        FailureReason::InvalidNumber,
+        FailureReason::NotKakaoUser,
+        FailureReason::AdWindow,
+        FailureReason::Timeout,
+        FailureReason::Carrier,
+        FailureReason::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FailureReason::OptedOut => "opted_out",

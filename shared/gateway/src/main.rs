@@ -67,7 +67,10 @@ async fn main() -> anyhow::Result<()> {
     let phone_key = backend::local_key(&args.data, "MCAMP_PHONE_KEY", "phone-key")
         .context("the local phone key")
         .and_then(|k| PhoneKey::parse(&k).map_err(anyhow::Error::from))?;
-    let web = Web::new(app.clone(), Site::local(&base, &secret, phone_key.clone()));
+    let web = Web::new(
+        app.clone(),
+        Site::local(&base, &secret, phone_key.clone()).with_local_webhook_secrets(),
+    );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .with_context(|| format!("binding 127.0.0.1:{}", args.port))?;

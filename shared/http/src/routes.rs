@@ -47,6 +47,10 @@ pub enum Action {
     Beacon,
     /// Kakao's share callback.
     KakaoShare,
+    /// NHN Cloud's delivery-result webhook (`MESSAGE_RESULT_UPDATE`).
+    NhnMessageResult,
+    /// Solapi's delivery-report webhook (`MessageReport`).
+    SolapiMessageReport,
     Redeem,
     SurveyScreen,
     SurveyAnswer,
@@ -86,6 +90,18 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/e", Function::Page, Action::Beacon),
     r("GET", "/hooks/kakao/share", Function::Page, Action::KakaoShare),
     r("POST", "/hooks/kakao/share", Function::Page, Action::KakaoShare),
+    r(
+        "POST",
+        "/hooks/nhn/message-result",
+        Function::Page,
+        Action::NhnMessageResult,
+    ),
+    r(
+        "POST",
+        "/hooks/solapi/message-report",
+        Function::Page,
+        Action::SolapiMessageReport,
+    ),
     r("POST", "/api/stores/{store}/redeem", Function::Redeem, Action::Redeem),
     r("GET", "/s/{code}", Function::Survey, Action::SurveyScreen),
     r("POST", "/s/{code}", Function::Survey, Action::SurveyAnswer),

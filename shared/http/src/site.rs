@@ -35,6 +35,12 @@ pub struct Site {
     pub kakao_app_key: Option<String>,
     /// Kakao admin key that the share webhook presents (`Authorization: KakaoAK …`).
     pub kakao_admin_key: Option<Secret>,
+    /// The signature set in NHN Cloud's webhook settings, which its delivery-result webhook
+    /// presents as `X-Toast-Webhook-Signature`; without it the route answers 404.
+    pub nhn_webhook_secret: Option<Secret>,
+    /// The secret the marketer put in Solapi's webhook URL (`?key=…`) or that a caller
+    /// presents as `Authorization: Bearer …`; without it the route answers 404.
+    pub solapi_webhook_secret: Option<Secret>,
     /// Hashes a typed phone into its customer key (`MCAMP_PHONE_KEY`, never rotated).
     pub phone_key: PhoneKey,
 }
@@ -45,6 +51,8 @@ pub struct SiteSecrets {
     pub secret: Option<String>,
     pub phone_key: Option<String>,
     pub kakao_admin_key: Option<String>,
+    pub nhn_webhook_secret: Option<String>,
+    pub solapi_webhook_secret: Option<String>,
 }
 
 impl SiteSecrets {
@@ -54,8 +62,14 @@ impl SiteSecrets {
     pub const PHONE_KEY: SecretVar = mcamp_app::lambda::PHONE_KEY;
     /// `MCAMP_KAKAO_ADMIN_KEY_ARN` or `MCAMP_KAKAO_ADMIN_KEY` (optional).
     pub const KAKAO_ADMIN_KEY: SecretVar = SecretVar::new("MCAMP_KAKAO_ADMIN_KEY", "MCAMP_KAKAO_ADMIN_KEY_ARN");
+    /// `MCAMP_NHN_WEBHOOK_SECRET_ARN` or `MCAMP_NHN_WEBHOOK_SECRET` (optional).
+    pub const NHN_WEBHOOK_SECRET: SecretVar =
+        SecretVar::new("MCAMP_NHN_WEBHOOK_SECRET", "MCAMP_NHN_WEBHOOK_SECRET_ARN");
+    /// `MCAMP_SOLAPI_WEBHOOK_SECRET_ARN` or `MCAMP_SOLAPI_WEBHOOK_SECRET` (optional).
+    pub const SOLAPI_WEBHOOK_SECRET: SecretVar =
+        SecretVar::new("MCAMP_SOLAPI_WEBHOOK_SECRET", "MCAMP_SOLAPI_WEBHOOK_SECRET_ARN");
 
-    /// Reads the three at once (Secrets Manager calls run concurrently).
+    /// Reads them all at once (Secrets Manager calls run concurrently).
     pub async fn resolve(config: &aws_config::SdkConfig) -> Result<Self, InitError> {
         Self::resolve_in(config, &optional).await
     }
@@ -65,15 +79,19 @@ impl SiteSecrets {
         config: &aws_config::SdkConfig,
         env: &(dyn Fn(&'static str) -> Option<String> + Sync),
     ) -> Result<Self, InitError> {
-        let (secret, phone_key, kakao_admin_key) = tokio::try_join!(
+        let (secret, phone_key, kakao_admin_key, nhn_webhook_secret, solapi_webhook_secret) = tokio::try_join!(
             Self::SECRET.resolve_in(config, env),
             Self::PHONE_KEY.resolve_in(config, env),
             Self::KAKAO_ADMIN_KEY.resolve_in(config, env),
+            Self::NHN_WEBHOOK_SECRET.resolve_in(config, env),
+            Self::SOLAPI_WEBHOOK_SECRET.resolve_in(config, env),
         )?;
         Ok(SiteSecrets {
             secret,
             phone_key,
             kakao_admin_key,
+            nhn_webhook_secret,
+            solapi_webhook_secret,
         })
     }
 }
@@ -85,6 +103,8 @@ impl Site {
             &SiteSecrets::SECRET.vars()[..],
             &SiteSecrets::PHONE_KEY.vars(),
             &SiteSecrets::KAKAO_ADMIN_KEY.vars(),
+            &SiteSecrets::NHN_WEBHOOK_SECRET.vars(),
+            &SiteSecrets::SOLAPI_WEBHOOK_SECRET.vars(),
             &[Var::optional("MCAMP_BASE_URL"), Var::optional("MCAMP_KAKAO_APP_KEY")],
         ]
         .concat()
@@ -119,6 +139,8 @@ impl Site {
                 .kakao_admin_key
                 .filter(|k| !k.trim().is_empty())
                 .map(Secret::new),
+            nhn_webhook_secret: webhook_secret(secrets.nhn_webhook_secret),
+            solapi_webhook_secret: webhook_secret(secrets.solapi_webhook_secret),
             phone_key: PhoneKey::parse(phone_key.trim())
                 .map_err(|e| EnvError::Malformed("MCAMP_PHONE_KEY", e.reason))?,
         })
@@ -131,7 +153,24 @@ impl Site {
             secret: Secret::new(secret),
             kakao_app_key: None,
             kakao_admin_key: None,
+            nhn_webhook_secret: None,
+            solapi_webhook_secret: None,
             phone_key,
         }
     }
+
+    /// The local gateway's delivery-webhook secrets, from `MCAMP_NHN_WEBHOOK_SECRET` and
+    /// `MCAMP_SOLAPI_WEBHOOK_SECRET` (each route stays 404 without its own).
+    pub fn with_local_webhook_secrets(mut self) -> Self {
+        self.nhn_webhook_secret = webhook_secret(optional(SiteSecrets::NHN_WEBHOOK_SECRET.plain));
+        self.solapi_webhook_secret = webhook_secret(optional(SiteSecrets::SOLAPI_WEBHOOK_SECRET.plain));
+        self
+    }
+}
+
+/// A webhook secret as configured: blank counts as none (the route then answers 404).
+fn webhook_secret(s: Option<String>) -> Option<Secret> {
+    s.map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .map(Secret::new)
 }

@@ -4,6 +4,7 @@
 
 use mcamp_core::analytics::report::{CampaignMeta, CampaignReport, TreeNode};
 use mcamp_core::analytics::{SHARE_HOPS, SharerBoard, Stage};
+use mcamp_core::campaign::Block;
 use mcamp_core::values::{CampaignId, RecipientId};
 use mcamp_store::{Db, DbError};
 
@@ -40,6 +41,7 @@ pub async fn campaign_report(db: &Db, id: &CampaignId) -> Result<CampaignReport,
             .iter()
             .map(|d| (d.id.to_string(), d.title.clone(), d.stock))
             .collect(),
+        blocks: c.page.blocks.iter().map(block_label).collect(),
     };
     let (counters, boards) = db.campaign_counters(id).await?;
     let mut report = CampaignReport::build(&meta, &counters, SharerBoard::merged(boards, TOP_SHARERS));
@@ -54,6 +56,23 @@ pub async fn campaign_report(db: &Db, id: &CampaignId) -> Result<CampaignReport,
         report.share_tree.extend(share_tree(db, root).await?);
     }
     Ok(report)
+}
+
+/// What a content block is, as the report names it.
+fn block_label(b: &Block) -> String {
+    let titled = |kind: &str, title: Option<&String>| match title {
+        Some(t) => format!("{kind}: {t}"),
+        None => kind.to_owned(),
+    };
+    match b {
+        Block::Hero { title, .. } => titled("대표 이미지", title.as_ref()),
+        Block::Gallery { images } => format!("갤러리 {}장", images.len()),
+        Block::Video { poster, .. } => titled("영상", Some(&poster.alt).filter(|a| !a.is_empty())),
+        Block::Text { heading, .. } => titled("글", heading.as_ref()),
+        Block::Products { items } => format!("상품 {}개", items.len()),
+        Block::Button { label, .. } => format!("버튼: {label}"),
+        Block::Store { name, .. } => format!("매장: {name}"),
+    }
 }
 
 /// Who `root` brought in, and who they brought in, to `SHARE_HOPS` hops and at most

@@ -13,6 +13,7 @@ pub mod rejects;
 pub mod report;
 pub mod report_sheets;
 pub mod seed;
+pub mod sends;
 pub mod stores;
 pub mod surveys;
 pub mod unsubscribe;

@@ -167,6 +167,29 @@ pub fn report_tables(r: &CampaignReport) -> Vec<Table> {
                 .collect(),
         },
         Table {
+            name: "페이지 블록",
+            header: vec![
+                "블록",
+                "내용",
+                "본 사람",
+                "여기서 나간 사람",
+                "아무것도 안 하고 나간 사람",
+            ],
+            rows: r
+                .blocks
+                .iter()
+                .map(|b| {
+                    vec![
+                        n(b.block + 1),
+                        t(b.label.clone()),
+                        n(b.reached),
+                        n(b.left_here),
+                        n(b.bounced_here),
+                    ]
+                })
+                .collect(),
+        },
+        Table {
             name: "쿠폰",
             header: vec!["쿠폰", "이름", "재고", "신청", "발급", "소진", "사용"],
             rows: r

@@ -6,7 +6,7 @@ use serde_json::Value;
 use mcamp_core::events::Event;
 use mcamp_core::values::CampaignId;
 
-use crate::ports::{Item, Query, TableId};
+use crate::ports::{Cond, Item, Key, Query, StoreError, TableId};
 use crate::{Db, DbResult, keys, to_item};
 
 /// How long events are kept: two years, the ad law's record-keeping horizon for consent.
@@ -28,6 +28,31 @@ impl Db {
     pub async fn append_event(&self, e: &Event) -> DbResult<()> {
         self.table.put(TableId::Events, self.event_item(e)?, None).await?;
         Ok(())
+    }
+
+    /// Appends an event whose id and time are deterministic (a sender's delivery result, see
+    /// `mcamp_core::sends`): a put conditioned on its key not existing, so the same event
+    /// written again, in a later import or a repeated webhook, records nothing. Returns false
+    /// when it was there already.
+    pub async fn append_event_new(&self, e: &Event) -> DbResult<bool> {
+        match self
+            .table
+            .put(TableId::Events, self.event_item(e)?, Some(Cond::NotExists))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether an event is stored under its key (a dry run of `append_event_new`).
+    pub async fn has_event(&self, e: &Event) -> DbResult<bool> {
+        let key = Key::new(
+            keys::events(&e.campaign_id, keys::shard_of(&e.event_id)),
+            keys::event_sk(e.at, &e.event_id),
+        );
+        Ok(self.table.get(TableId::Events, &key).await?.is_some())
     }
 
     /// Appends an event once per `once` key (a webhook's delivery id, a crawler's hour on a

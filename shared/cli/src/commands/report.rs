@@ -331,6 +331,15 @@ fn human(r: &CampaignReport, names: &HashMap<RecipientId, String>) -> String {
             let _ = writeln!(o, "{}", output::row(&a.in_app, 14, &cells, 11));
         }
     }
+    if r.blocks.iter().any(|b| b.reached > 0) {
+        let head = ["본 사람", "여기서 나감", "바로 이탈"].map(String::from);
+        let _ = writeln!(o, "\n{}", output::row("페이지 블록 (위에서부터)", 28, &head, 13));
+        for b in &r.blocks {
+            let label = format!("{}. {}", b.block + 1, b.label);
+            let cells = [n(b.reached), n(b.left_here), n(b.bounced_here)];
+            let _ = writeln!(o, "{}", output::row(&label, 28, &cells, 13));
+        }
+    }
     if !r.coupons.is_empty() {
         let head = ["재고", "신청", "발급", "소진", "사용"].map(String::from);
         let _ = writeln!(o, "\n{}", output::row("쿠폰", 20, &head, 8));

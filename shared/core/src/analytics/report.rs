@@ -17,6 +17,8 @@ pub struct CampaignMeta {
     pub status: String,
     /// `(id, title, stock)` of each coupon in the campaign file, in its order.
     pub coupons: Vec<(String, String, u32)>,
+    /// What each content block of the page is, in order (`상품`, `영상: 봄 신메뉴`, …).
+    pub blocks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,6 +37,8 @@ pub struct CampaignReport {
     pub by_hour: Vec<TimeRow>,
     pub by_day: Vec<TimeRow>,
     pub in_app: Vec<InAppRow>,
+    /// How far down the page viewers got, block by block, and where the bouncers left.
+    pub blocks: Vec<BlockRow>,
     pub coupons: Vec<CouponRow>,
     pub stores: Vec<StoreRow>,
     pub shares: Shares,
@@ -93,6 +97,20 @@ pub struct InAppRow {
     pub bounced: i64,
     /// `bounced / viewed`.
     pub bounce_rate: Option<f64>,
+}
+
+/// One content block of the page (from the `page_depth` beacon: JavaScript on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockRow {
+    /// 0 for the first block.
+    pub block: u32,
+    pub label: String,
+    /// Viewers who had this block on screen.
+    pub reached: i64,
+    /// Viewers for whom it was the last block seen.
+    pub left_here: i64,
+    /// Bouncers (viewed and did nothing) for whom it was the last block seen.
+    pub bounced_here: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -317,6 +335,31 @@ impl CampaignReport {
             .collect();
         stores.sort_by(|a, b| b.redeemed.cmp(&a.redeemed).then_with(|| a.store.cmp(&b.store)));
 
+        let reached = |b: u32| c.get(&Scope::Block(b.to_string()), metric::people::REACHED);
+        let mut deepest: Option<u32> = None;
+        for (b, _) in c.scopes(Scope::block) {
+            if let Ok(b) = b.parse::<u32>() {
+                deepest = Some(deepest.map_or(b, |d| d.max(b)));
+            }
+        }
+        let shown = u32::try_from(meta.blocks.len()).unwrap_or(u32::MAX);
+        let blocks = match deepest.map(|d| d.max(shown.saturating_sub(1))).or(shown.checked_sub(1)) {
+            Some(last) => (0..=last)
+                .map(|b| BlockRow {
+                    block: b,
+                    label: meta
+                        .blocks
+                        .get(b as usize)
+                        .cloned()
+                        .unwrap_or_else(|| format!("블록 {}", b + 1)),
+                    reached: reached(b),
+                    left_here: reached(b) - reached(b + 1),
+                    bounced_here: c.get(&Scope::Block(b.to_string()), metric::people::BOUNCED),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+
         let variants = c
             .scopes(Scope::variant)
             .map(|(v, _)| VariantRow {
@@ -339,6 +382,7 @@ impl CampaignReport {
             by_hour,
             by_day,
             in_app,
+            blocks,
             coupons,
             stores,
             shares: Shares {

@@ -95,7 +95,8 @@ const CSS: &str = concat!(
     ".linkbtn{background:none;border:0;padding:0;color:var(--muted);font-size:14px;text-decoration:underline;cursor:pointer}.notme{padding-top:0}",
 );
 
-/// Inline script (kept small): beacons for interactions, claim without reload, lazy Kakao share.
+/// Inline script (kept small): beacons for interactions and, once when the page is left, the
+/// last content block it had on screen (`page_depth`); claim without reload; lazy Kakao share.
 /// The SDK is pinned by version and Subresource Integrity (the sha384 Kakao publishes for 2.7.4
 /// in its getting-started page): a changed file on the CDN is refused, and sharing falls back
 /// to nothing rather than running it. The page's CSP allows this script by its hash.
@@ -104,6 +105,8 @@ function ev(a,x){try{navigator.sendBeacon('/e',JSON.stringify({code:c,token:b.da
 d.querySelectorAll('video').forEach(function(v){v.addEventListener('play',function(){ev('video_play',v.dataset.id)},{once:true})});
 d.querySelectorAll('[data-cta]').forEach(function(a){a.addEventListener('click',function(){ev('cta_tap',a.dataset.cta)})});
 var end=d.getElementById('end');if(end&&'IntersectionObserver'in window){var o=new IntersectionObserver(function(e){if(e[0].isIntersecting){ev('scroll_end');o.disconnect()}});o.observe(end)}
+var m=-1,left=0;if('IntersectionObserver'in window){var q=new IntersectionObserver(function(es){es.forEach(function(x){if(x.isIntersecting)m=Math.max(m,+x.target.dataset.b)})});d.querySelectorAll('[data-b]').forEach(function(x){q.observe(x)})}
+function leave(){if(!left&&m>=0){left=1;ev('page_depth',String(m))}}d.addEventListener('visibilitychange',function(){if(d.visibilityState==='hidden')leave()});addEventListener('pagehide',leave);
 d.querySelectorAll('form[data-claim]').forEach(function(f){f.addEventListener('submit',function(e){e.preventDefault();var btn=f.querySelector('button');btn.disabled=true;btn.textContent='발급 중…';
 fetch(f.action,{method:'POST',headers:{'Accept':'application/json'},body:new URLSearchParams(new FormData(f))}).then(function(r){return r.json()}).then(function(){poll(0)}).catch(function(){f.submit()})})});
 function poll(n){fetch('/p/'+c+'/coupon',{headers:{'Accept':'application/json'}}).then(function(r){return r.json()}).then(function(j){if(j.pending&&n<20){setTimeout(function(){poll(n+1)},700)}else{location.reload()}})}
@@ -363,7 +366,7 @@ pub fn render(v: &MdmView<'_>) -> Markup {
             }
             @if let Some(n) = v.notice { div.notice role="status" { (n) } }
             @if let Some(g) = greeting { div.pad { h1 { (g) } } }
-            @for (i, b) in c.page.blocks.iter().enumerate() { (block(b, i == 0, i)) }
+            @for (i, b) in c.page.blocks.iter().enumerate() { div data-b=(i) { (block(b, i == 0, i)) } }
             @if !v.coupons.is_empty() {
                 section.sec #coupon { h2 { "쿠폰" } @for cp in &v.coupons { (coupon(v, cp)) } }
             }
