@@ -298,6 +298,39 @@ fn story(c: &mcamp_core::campaign::Campaign, r: &[Recipient], chain: &[Recipient
             channel: Source::OptOutLink,
         },
     ));
+    // r3 rated the store on its poster; C claimed too late (sold out).
+    let store = StoreId::parse("gangnam-01")?;
+    out.push(ev(
+        &r[3],
+        m(400),
+        EventData::SurveyStarted {
+            store_id: Some(store.clone()),
+        },
+    ));
+    out.push(ev(
+        &r[3],
+        m(402),
+        EventData::SurveyCompleted {
+            answered: 3,
+            store_id: Some(store),
+        },
+    ));
+    out.push(ev(
+        cc,
+        m(193),
+        EventData::CouponClaimed {
+            coupon_id: coupon.clone(),
+            claim_id: "claimC".into(),
+        },
+    ));
+    out.push(ev(
+        cc,
+        m(194),
+        EventData::CouponSoldOut {
+            coupon_id: coupon.clone(),
+            claim_id: "claimC".into(),
+        },
+    ));
     // The chain: B came through A and shares on, C through B, D through C; D redeems.
     out.push(click(b, m(180), Some(InApp::Kakaotalk), true));
     out.push(view(b, m(181)));
@@ -636,6 +669,59 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
     ensure!(
         stores == BTreeMap::from([("gangnam-01", 1), ("hongdae-02", 1)]),
         "{stores:?}"
+    );
+
+    // Consents by purpose and channel, interactions by action, surveys by store.
+    let mut consents: BTreeMap<String, i64> = BTreeMap::new();
+    let mut interactions: BTreeMap<String, i64> = BTreeMap::new();
+    for e in &events {
+        match &e.data {
+            EventData::ConsentChanged {
+                purpose,
+                granted: true,
+                channel,
+                confirmed,
+                ..
+            } => {
+                let p = serde_json::to_value(purpose)?.as_str().unwrap_or_default().to_owned();
+                let c = serde_json::to_value(channel)?.as_str().unwrap_or_default().to_owned();
+                *consents.entry(format!("{p}.{c}")).or_default() += 1;
+                if *confirmed {
+                    *consents.entry(format!("{p}.confirmed")).or_default() += 1;
+                }
+            }
+            EventData::Interaction { action, .. } if action != "page_depth" => {
+                *interactions.entry("interactions".into()).or_default() += 1;
+                *interactions.entry(format!("interactions.{action}")).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    ensure!(
+        report.consents == consents,
+        "{}: {:?} != {consents:?}",
+        b.name,
+        report.consents
+    );
+    let (counters, _) = db.campaign_counters(&campaign.id).await?;
+    for (k, v) in &interactions {
+        ensure!(counters.total(k) == *v, "{k}: {} != {v}", counters.total(k));
+    }
+    ensure!(row.sold_out == count(&events, is("coupon_sold_out")), "{row:?}");
+    ensure!(
+        report.survey.starts == count(&events, is("survey_started"))
+            && report.survey.completions == count(&events, is("survey_completed")),
+        "{:?}",
+        report.survey
+    );
+    let gangnam = report
+        .stores
+        .iter()
+        .find(|s| s.store == "gangnam-01")
+        .context("gangnam-01")?;
+    ensure!(
+        gangnam.survey_starts == 1 && gangnam.survey_completions == 1,
+        "{gangnam:?}"
     );
 
     // Shares: two distinct rooms, one share to oneself, B shared.
