@@ -15,3 +15,4 @@ mod sends;
 mod snapshots;
 mod survey;
 mod template;
+mod users;

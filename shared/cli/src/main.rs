@@ -97,6 +97,9 @@ enum Command {
     /// Brand-wide opt-outs: import the sender's 080 unsubscribe list.
     #[command(subcommand)]
     Suppress(commands::privacy::SuppressCommand),
+    /// Who may sign in to the console: add, list, disable, reset a password.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
     /// Coupon jobs: send again those of claims pending too long; redrive the dead letters.
     #[command(subcommand)]
     Jobs(commands::jobs::JobsCommand),
@@ -119,6 +122,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sends(c) => commands::sends::run(g, c).await,
         Command::Suppress(c) => commands::privacy::suppress(g, c).await,
         Command::Jobs(c) => commands::jobs::run(g, c).await,
+        Command::Users(c) => commands::users::run(g, c).await,
     }
 }
 

@@ -41,6 +41,24 @@ mod support {
                 .unwrap()
         }
 
+        /// Runs `mcamp --data <tmp>/data.db ARGS` with `input` on standard input.
+        pub fn mcamp_with_stdin(&self, args: &[&str], input: &str) -> Output {
+            use std::io::Write;
+            use std::process::Stdio;
+            let mut child = Command::new(env!("CARGO_BIN_EXE_mcamp"))
+                .arg("--data")
+                .arg(self.path("data.db"))
+                .args(args)
+                .env_remove("MCAMP_DATA")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child.wait_with_output().unwrap()
+        }
+
         /// Runs with `--json`, expects success, and parses stdout.
         pub fn json(&self, args: &[&str]) -> Value {
             let mut all = vec!["--json"];
@@ -762,4 +780,82 @@ fn a_marketer_imports_the_senders_result_file() {
     ]);
     assert_eq!(wrong.status.code(), Some(1));
     assert!(text(&wrong.stderr).contains("recipient_id"), "{}", text(&wrong.stderr));
+}
+
+#[test]
+fn console_users_are_added_listed_disabled_and_reset_with_passwords_from_stdin() {
+    let run = Run::new();
+    run.json(&["campaign", "push", demo_campaign().to_str().unwrap()]);
+    let added = run.mcamp_with_stdin(
+        &[
+            "--json",
+            "users",
+            "add",
+            " Kim@Brand.kr ",
+            "--role",
+            "admin",
+            "--campaign",
+            "spring-demo",
+        ],
+        "벚꽃라떼는-봄에만-나와요\n",
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let added: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+    assert_eq!(added["email"], "kim@brand.kr");
+    assert_eq!(added["role"], "admin");
+
+    // Refused, with nothing written: taken, a short password, an unknown store or campaign, a
+    // malformed e-mail or role.
+    for (args, input, says) in [
+        (
+            vec!["users", "add", "kim@brand.kr", "--role", "viewer"],
+            "another-password-1\n",
+            "a user already",
+        ),
+        (
+            vec!["users", "add", "lee@brand.kr", "--role", "viewer"],
+            "short\n",
+            "10 to 128",
+        ),
+        (
+            vec!["users", "add", "lee@brand.kr", "--role", "store:nowhere"],
+            "long-enough-pass\n",
+            "unknown store",
+        ),
+        (
+            vec!["users", "add", "lee@brand.kr", "--role", "viewer", "--campaign", "nope"],
+            "long-enough-pass\n",
+            "unknown campaign",
+        ),
+        (
+            vec!["users", "add", "not-an-email", "--role", "viewer"],
+            "long-enough-pass\n",
+            "email",
+        ),
+        (
+            vec!["users", "add", "lee@brand.kr", "--role", "owner"],
+            "long-enough-pass\n",
+            "role",
+        ),
+    ] {
+        let out = run.mcamp_with_stdin(&args, input);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out.stderr).contains(says), "{args:?}: {}", text(&out.stderr));
+    }
+    let listed = run.json(&["users", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert!(!listed.to_string().contains("argon2"), "no hash is listed: {listed}");
+
+    let disabled = run.json(&["users", "disable", "kim@brand.kr"]);
+    assert!(disabled["disabled_at"].is_string());
+    let listed = run.json(&["users", "list"]);
+    assert!(listed[0]["disabled_at"].is_string());
+    let reset = run.mcamp_with_stdin(&["--json", "users", "reset", "kim@brand.kr"], "새-비밀번호-2026\n");
+    assert!(reset.status.success(), "{}", text(&reset.stderr));
+    let listed = run.json(&["users", "list"]);
+    assert!(listed[0]["disabled_at"].is_null(), "reset enables again: {listed}");
+    let human = run.mcamp(&["users", "list"]);
+    assert!(text(&human.stdout).contains("kim@brand.kr") && text(&human.stdout).contains("spring-demo"));
+    let nobody = run.mcamp_with_stdin(&["users", "reset", "ghost@brand.kr"], "long-enough-pass\n");
+    assert_eq!(nobody.status.code(), Some(1));
 }

@@ -18,4 +18,5 @@ pub mod sends;
 pub mod survey;
 pub mod survey_report;
 pub mod time;
+pub mod users;
 pub mod values;

@@ -226,3 +226,9 @@ pub fn audit(month: &str) -> String {
 pub fn audit_sk(at: DateTime<Utc>, nonce: &str) -> String {
     format!("{}#{nonce}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
 }
+/// A console user: `USER#{email}` / `USER`, listed in GSI1 under `USERS` by e-mail.
+pub fn user(email: &mcamp_core::users::Email) -> String {
+    format!("USER#{email}")
+}
+pub const SK_USER: &str = "USER";
+pub const USER_LIST: &str = "USERS";

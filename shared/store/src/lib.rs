@@ -20,6 +20,7 @@ pub mod redeem;
 pub mod shares;
 pub mod stores;
 pub mod surveys;
+pub mod users;
 
 use std::sync::Arc;
 

@@ -12,6 +12,7 @@ pub mod report;
 pub mod sends;
 pub mod stores;
 pub mod survey;
+pub mod users;
 
 use mcamp_core::values::CampaignId;
 use mcamp_store::Db;
