@@ -9,6 +9,8 @@ pub mod personal;
 pub mod request;
 pub mod response;
 pub mod routes;
+pub mod session;
+pub mod sign_in;
 pub mod site;
 pub mod tokens;
 pub mod ua;

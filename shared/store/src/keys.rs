@@ -232,3 +232,12 @@ pub fn user(email: &mcamp_core::users::Email) -> String {
 }
 pub const SK_USER: &str = "USER";
 pub const USER_LIST: &str = "USERS";
+/// Failed console sign-ins of one account or network in one window (`LOGIN#{who}` /
+/// `W#{%Y%m%d%H%M}` of the window's start, expiring): `who` is `acct:{email}` or `net:{tag}`, the
+/// network's keyed hash, never an address.
+pub fn sign_ins(who: &str) -> String {
+    format!("LOGIN#{who}")
+}
+pub fn sign_in_window_sk(start: DateTime<Utc>) -> String {
+    format!("W#{}", start.format("%Y%m%d%H%M"))
+}

@@ -46,3 +46,41 @@ impl Db {
         self.query_all(Query::gsi1(TableId::Main, keys::USER_LIST)).await
     }
 }
+
+/// The window failed sign-ins are counted in.
+pub const SIGN_IN_WINDOW_MINUTES: i64 = 15;
+
+fn window_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    let secs = SIGN_IN_WINDOW_MINUTES * 60;
+    let start = now.timestamp() - now.timestamp().rem_euclid(secs);
+    chrono::DateTime::from_timestamp(start, 0).unwrap_or(now)
+}
+
+impl Db {
+    /// Failed sign-ins of `who` (`acct:{email}` or `net:{tag}`) in the current window.
+    pub async fn failed_sign_ins(&self, who: &str, now: chrono::DateTime<chrono::Utc>) -> DbResult<i64> {
+        let key = Key::new(keys::sign_ins(who), keys::sign_in_window_sk(window_start(now)));
+        Ok(self
+            .table
+            .get(TableId::Main, &key)
+            .await?
+            .and_then(|i| i.get("n").and_then(Value::as_i64))
+            .unwrap_or(0))
+    }
+
+    /// Counts one failed sign-in of `who` in the current window (kept until the window ends).
+    pub async fn count_failed_sign_in(&self, who: &str, now: chrono::DateTime<chrono::Utc>) -> DbResult<()> {
+        let start = window_start(now);
+        let key = Key::new(keys::sign_ins(who), keys::sign_in_window_sk(start));
+        let ttl = (start + chrono::Duration::minutes(SIGN_IN_WINDOW_MINUTES)).timestamp();
+        self.table
+            .update(
+                TableId::Main,
+                &key,
+                crate::ports::Update::new().add("n", 1).set("ttl", ttl),
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+}
