@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 runs=${1:-20}
 venv=${VENV:-.venv}
 target=${CARGO_TARGET_DIR:-$PWD/target}
-functions=(redirect page survey redeem coupon-issuer aggregator claim-sweeper privacy-purge)
+functions=(redirect page survey redeem console coupon-issuer aggregator claim-sweeper privacy-purge)
 
 start=$SECONDS
 cargo build --release -q -p mcamp-coldstart $(printf -- '-p mcamp-%s ' "${functions[@]}")
@@ -36,7 +36,7 @@ AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=ap-northeast-2 \
 
 # Sizes: the arm64 bootstraps of the last `make sam-build`, zipped as Lambda receives them.
 declare -A logical=([redirect]=Redirect [page]=Page [survey]=Survey [redeem]=Redeem
-  [coupon-issuer]=CouponIssuer [aggregator]=Aggregator [claim-sweeper]=ClaimSweeper [privacy-purge]=PrivacyPurge)
+  [console]=Console [coupon-issuer]=CouponIssuer [aggregator]=Aggregator [claim-sweeper]=ClaimSweeper [privacy-purge]=PrivacyPurge)
 if [ -d .aws-sam/build ] && command -v zip >/dev/null; then
   for f in "${functions[@]}"; do
     b=.aws-sam/build/${logical[$f]}Function/bootstrap

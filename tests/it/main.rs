@@ -2,6 +2,7 @@
 //! server per run, each test on its own freshly named tables and queues.
 
 mod analytics;
+mod console;
 mod contract;
 mod cost;
 mod coupons;

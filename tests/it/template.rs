@@ -24,6 +24,7 @@ fn code_env(binary: &str) -> Option<Vec<mcamp_env::Var>> {
         "privacy-purge" => mcamp_privacy_purge::env(),
         "claim-sweeper" => mcamp_claim_sweeper::env(),
         "aggregator" => mcamp_aggregator::env(),
+        "console" => mcamp_console::env(),
         _ => return None,
     })
 }
@@ -388,7 +389,10 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
             "http://127.0.0.1:3000",
             mcamp_tests::TEST_SECRET,
             mcamp_tests::phone_key(),
-        ),
+        )
+        .with_console_keys(mcamp_http::session::SessionKeys::parse(
+            "a-console-key-of-at-least-thirty-two-chars",
+        )?),
     );
     let form = [("content-type", "application/x-www-form-urlencoded")];
 
@@ -551,6 +555,47 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
         purged.recipients_erased >= 1,
         "the purge erased the ended campaign's people: {purged:?}"
     );
+
+    // The console: a user added by the CLI signs in (after a wrong try) and lists campaigns.
+    recorder.now_running("cli");
+    let pass = "벚꽃라떼는-봄에만-나와요";
+    app.db
+        .add_user(&mcamp_core::users::User {
+            email: mcamp_core::users::Email::parse("kim@brand.kr")?,
+            role: mcamp_core::users::Role::Admin,
+            campaigns: vec![],
+            password_hash: mcamp_core::users::Password::parse(pass)?.hash()?,
+            created_at: app.now(),
+            password_set_at: app.now(),
+            disabled_at: None,
+        })
+        .await?;
+    recorder.now_running("ConsoleFunction");
+    let wrong = call(
+        &web,
+        "POST",
+        "/console/sign-in",
+        &form,
+        "email=kim%40brand.kr&password=wrong-password-1",
+    )
+    .await?;
+    ensure!(wrong.status() == 401, "a wrong password: {}", wrong.status());
+    let body = format!(
+        "email=kim%40brand.kr&password={}",
+        form_urlencoded::byte_serialize(pass.as_bytes()).collect::<String>()
+    );
+    let signed = call(&web, "POST", "/console/sign-in", &form, &body).await?;
+    let cookie = signed
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("a session")?
+        .to_owned();
+    ok(
+        "console campaigns",
+        &call(&web, "GET", "/console/campaigns", &[("cookie", &cookie)], "").await?,
+    )?;
 
     // Every event so far, through the stream's aggregator.
     recorder.now_running("AggregatorFunction");

@@ -36,6 +36,7 @@ pub async fn dispatch(web: &Web, req: Request) -> Response<Body> {
         Function::Page => mcamp_page::handle(web, req).await,
         Function::Redeem => mcamp_redeem::handle(web, req).await,
         Function::Survey => mcamp_survey::handle(web, req).await,
+        Function::Console => mcamp_console::handle(web, req).await,
     }
 }
 

@@ -67,9 +67,14 @@ async fn main() -> anyhow::Result<()> {
     let phone_key = backend::local_key(&args.data, "MCAMP_PHONE_KEY", "phone-key")
         .context("the local phone key")
         .and_then(|k| PhoneKey::parse(&k).map_err(anyhow::Error::from))?;
+    let console_keys = backend::local_key(&args.data, "MCAMP_CONSOLE_KEYS", "console-keys")
+        .context("the local console session keys")
+        .and_then(|k| mcamp_http::session::SessionKeys::parse(&k).map_err(anyhow::Error::from))?;
     let web = Web::new(
         app.clone(),
-        Site::local(&base, &secret, phone_key.clone()).with_local_webhook_secrets(),
+        Site::local(&base, &secret, phone_key.clone())
+            .with_local_webhook_secrets()
+            .with_console_keys(console_keys),
     );
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
@@ -97,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         }
         println!();
     }
+    println!("Console: {base}/console (add a user with `mcamp users add you@brand.kr --role admin`)");
     mcamp_gateway::spawn_consumers(app.clone());
     match feed {
         Some(feed) => drop(mcamp_gateway::spawn_aggregator(app.clone(), feed)),

@@ -9,6 +9,7 @@ pub enum Function {
     Page,
     Redeem,
     Survey,
+    Console,
 }
 
 impl Function {
@@ -19,6 +20,7 @@ impl Function {
             Function::Page => "PageFunction",
             Function::Redeem => "RedeemFunction",
             Function::Survey => "SurveyFunction",
+            Function::Console => "ConsoleFunction",
         }
     }
 }
@@ -54,6 +56,12 @@ pub enum Action {
     Redeem,
     SurveyScreen,
     SurveyAnswer,
+    /// The console: `/console` sends on to the campaigns or the sign-in page.
+    ConsoleHome,
+    ConsoleSignInPage,
+    ConsoleSignIn,
+    ConsoleSignOut,
+    ConsoleCampaigns,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +113,11 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/stores/{store}/redeem", Function::Redeem, Action::Redeem),
     r("GET", "/s/{code}", Function::Survey, Action::SurveyScreen),
     r("POST", "/s/{code}", Function::Survey, Action::SurveyAnswer),
+    r("GET", "/console", Function::Console, Action::ConsoleHome),
+    r("GET", "/console/sign-in", Function::Console, Action::ConsoleSignInPage),
+    r("POST", "/console/sign-in", Function::Console, Action::ConsoleSignIn),
+    r("POST", "/console/sign-out", Function::Console, Action::ConsoleSignOut),
+    r("GET", "/console/campaigns", Function::Console, Action::ConsoleCampaigns),
 ];
 
 /// The action of a request, by the route table (in Lambda, API Gateway already picked the

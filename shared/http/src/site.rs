@@ -43,6 +43,9 @@ pub struct Site {
     pub solapi_webhook_secret: Option<Secret>,
     /// Hashes a typed phone into its customer key (`MCAMP_PHONE_KEY`, never rotated).
     pub phone_key: PhoneKey,
+    /// Seal and open the console's session cookies (`MCAMP_CONSOLE_KEYS`, newest first);
+    /// without them the console answers 404.
+    pub console_keys: Option<crate::session::SessionKeys>,
 }
 
 /// The web edge's secrets, before they are checked.
@@ -53,6 +56,7 @@ pub struct SiteSecrets {
     pub kakao_admin_key: Option<String>,
     pub nhn_webhook_secret: Option<String>,
     pub solapi_webhook_secret: Option<String>,
+    pub console_keys: Option<String>,
 }
 
 impl SiteSecrets {
@@ -69,6 +73,9 @@ impl SiteSecrets {
     pub const SOLAPI_WEBHOOK_SECRET: SecretVar =
         SecretVar::new("MCAMP_SOLAPI_WEBHOOK_SECRET", "MCAMP_SOLAPI_WEBHOOK_SECRET_ARN");
 
+    /// `MCAMP_CONSOLE_KEYS_ARN` or `MCAMP_CONSOLE_KEYS` (the console only).
+    pub const CONSOLE_KEYS: SecretVar = SecretVar::new("MCAMP_CONSOLE_KEYS", "MCAMP_CONSOLE_KEYS_ARN");
+
     /// Reads them all at once (Secrets Manager calls run concurrently).
     pub async fn resolve(config: &aws_config::SdkConfig) -> Result<Self, InitError> {
         Self::resolve_in(config, &optional).await
@@ -79,12 +86,13 @@ impl SiteSecrets {
         config: &aws_config::SdkConfig,
         env: &(dyn Fn(&'static str) -> Option<String> + Sync),
     ) -> Result<Self, InitError> {
-        let (secret, phone_key, kakao_admin_key, nhn_webhook_secret, solapi_webhook_secret) = tokio::try_join!(
+        let (secret, phone_key, kakao_admin_key, nhn_webhook_secret, solapi_webhook_secret, console_keys) = tokio::try_join!(
             Self::SECRET.resolve_in(config, env),
             Self::PHONE_KEY.resolve_in(config, env),
             Self::KAKAO_ADMIN_KEY.resolve_in(config, env),
             Self::NHN_WEBHOOK_SECRET.resolve_in(config, env),
             Self::SOLAPI_WEBHOOK_SECRET.resolve_in(config, env),
+            Self::CONSOLE_KEYS.resolve_in(config, env),
         )?;
         Ok(SiteSecrets {
             secret,
@@ -92,6 +100,7 @@ impl SiteSecrets {
             kakao_admin_key,
             nhn_webhook_secret,
             solapi_webhook_secret,
+            console_keys,
         })
     }
 }
@@ -105,6 +114,7 @@ impl Site {
             &SiteSecrets::KAKAO_ADMIN_KEY.vars(),
             &SiteSecrets::NHN_WEBHOOK_SECRET.vars(),
             &SiteSecrets::SOLAPI_WEBHOOK_SECRET.vars(),
+            &SiteSecrets::CONSOLE_KEYS.vars(),
             &[Var::optional("MCAMP_BASE_URL"), Var::optional("MCAMP_KAKAO_APP_KEY")],
         ]
         .concat()
@@ -143,6 +153,12 @@ impl Site {
             solapi_webhook_secret: webhook_secret(secrets.solapi_webhook_secret),
             phone_key: PhoneKey::parse(phone_key.trim())
                 .map_err(|e| EnvError::Malformed("MCAMP_PHONE_KEY", e.reason))?,
+            console_keys: secrets
+                .console_keys
+                .filter(|k| !k.trim().is_empty())
+                .map(|k| crate::session::SessionKeys::parse(&k))
+                .transpose()
+                .map_err(|e| EnvError::Malformed("MCAMP_CONSOLE_KEYS", e.to_string()))?,
         })
     }
 
@@ -156,7 +172,14 @@ impl Site {
             nhn_webhook_secret: None,
             solapi_webhook_secret: None,
             phone_key,
+            console_keys: None,
         }
+    }
+
+    /// With the console's session keys (the local gateway's, and tests').
+    pub fn with_console_keys(mut self, keys: crate::session::SessionKeys) -> Self {
+        self.console_keys = Some(keys);
+        self
     }
 
     /// The local gateway's delivery-webhook secrets, from `MCAMP_NHN_WEBHOOK_SECRET` and

@@ -505,6 +505,32 @@ impl Db {
         Ok((counters, boards))
     }
 
+    /// The campaign-wide counters (`T`) of several campaigns, all shards added: one
+    /// `BatchGetItem` per 12 campaigns, for a list at a glance.
+    pub async fn campaign_totals(&self, ids: &[CampaignId]) -> DbResult<HashMap<CampaignId, BTreeMap<String, i64>>> {
+        let mut out: HashMap<CampaignId, BTreeMap<String, i64>> = HashMap::new();
+        let wanted: Vec<(CampaignId, Key)> = ids
+            .iter()
+            .flat_map(|c| (0..keys::STAT_SHARDS).map(move |s| (c.clone(), Key::new(keys::stats(c, s), "T"))))
+            .collect();
+        for batch in wanted.chunks(96) {
+            let keys: Vec<Key> = batch.iter().map(|(_, k)| k.clone()).collect();
+            for item in self.table.get_many(TableId::Main, &keys).await? {
+                let pk = item.get("pk").and_then(Value::as_str).unwrap_or_default();
+                let Some((campaign, _)) = batch.iter().find(|(_, k)| k.pk == pk) else {
+                    continue;
+                };
+                let sums = out.entry(campaign.clone()).or_default();
+                for (k, v) in &item {
+                    if let Some(n) = v.as_i64().filter(|_| k != "pk" && k != "sk") {
+                        *sums.entry(k.clone()).or_insert(0) += n;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// One person's journey, if the aggregator has seen them.
     pub async fn journey(&self, r: &RecipientId) -> DbResult<Option<Journey>> {
         let key = Key::new(keys::recipient(r), keys::SK_JOURNEY);

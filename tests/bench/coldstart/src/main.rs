@@ -6,7 +6,7 @@
 //!
 //!   coldstart [--runs N] hello_lambda=PATH NAME=PATH...
 //!
-//! NAME is a function's binary (`redirect`, `page`, `survey`, `redeem`, `coupon-issuer`, `aggregator`,
+//! NAME is a function's binary (`redirect`, `page`, `survey`, `redeem`, `console`, `coupon-issuer`, `aggregator`,
 //! `claim-sweeper`, `privacy-purge`): it picks the event of the one invocation; `NAME@LABEL`
 //! times another build of it in the same run. The driver's own
 //! environment must point the SDK at the moto server (`AWS_ENDPOINT_URL`, `AWS_REGION`, static
@@ -223,6 +223,7 @@ fn event_for(name: &str) -> String {
             "/api/stores/gangnam-01/redeem",
             serde_json::json!({"store": "gangnam-01"}),
         ),
+        "console" => http("GET", "/console/sign-in", "/console/sign-in", serde_json::json!({})),
         "coupon-issuer" | "aggregator" => serde_json::json!({"Records": []}),
         "claim-sweeper" | "privacy-purge" => serde_json::json!({
             "version": "0", "id": "coldstart", "detail-type": "Scheduled Event", "source": "aws.events",

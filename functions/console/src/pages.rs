@@ -1,0 +1,117 @@
+//! The console's pages: small, Korean, usable on a phone and a desktop, no script. Every text
+//! from a campaign file goes through maud's escaping.
+
+use maud::{Markup, PreEscaped, html};
+use mcamp_core::campaign::CampaignStatus;
+use mcamp_core::users::User;
+use mcamp_http::pages::layout;
+use mcamp_http::session::Session;
+
+const CSS: &str = concat!(
+    "main{max-width:960px}.bar{display:flex;justify-content:space-between;align-items:center;padding:12px 20px;border-bottom:1px solid var(--line)}",
+    ".bar b{font-size:17px}.bar form{margin:0}.bar button{background:none;border:0;color:var(--muted);font-size:14px;text-decoration:underline;cursor:pointer}",
+    "label{display:block;font-size:14px;font-weight:600;margin:14px 0 4px}",
+    "input[type=email],input[type=password]{width:100%;font-size:16px;padding:12px;border:1px solid var(--line);border-radius:10px}",
+    ".err{background:#fdecea;color:#b71c1c;padding:12px;border-radius:10px;margin-bottom:12px}",
+    ".login{max-width:420px;margin:0 auto}.login .btn{margin-top:20px}",
+    "table{width:100%;border-collapse:collapse;font-size:15px}th,td{padding:10px 8px;border-bottom:1px solid var(--line);text-align:right}",
+    "th:first-child,td:first-child{text-align:left}th{font-size:13px;color:var(--muted);font-weight:600}",
+    ".st{display:inline-block;font-size:12px;padding:2px 8px;border-radius:999px;background:var(--bg);margin-left:6px}",
+    ".wrap{overflow-x:auto}",
+);
+
+fn page(title: &str, body: Markup) -> String {
+    layout(title, html! { style { (PreEscaped(CSS)) } }, html! { main { (body) } }).into_string()
+}
+
+/// The sign-in page, with a message when the last try failed.
+pub fn sign_in(error: Option<&str>, email: &str) -> String {
+    page(
+        "mcamp 콘솔 로그인",
+        html! {
+            div.pad.login {
+                h1 { "mcamp 콘솔" }
+                p.muted { "캠페인 결과를 보려면 로그인해 주세요." }
+                @if let Some(e) = error { div.err role="alert" { (e) } }
+                form method="post" action="/console/sign-in" {
+                    label for="email" { "이메일" }
+                    input #email type="email" name="email" value=(email) autocomplete="username" maxlength="254" required;
+                    label for="password" { "비밀번호" }
+                    input #password type="password" name="password" autocomplete="current-password" maxlength="128" required;
+                    button.btn type="submit" { "로그인" }
+                }
+            }
+        },
+    )
+}
+
+/// One campaign at a glance.
+pub struct CampaignRow {
+    pub id: String,
+    pub name: String,
+    pub status: CampaignStatus,
+    pub sent: i64,
+    pub clicked: i64,
+    pub issued: i64,
+    pub redeemed: i64,
+}
+
+fn status_ko(s: CampaignStatus) -> &'static str {
+    match s {
+        CampaignStatus::Active => "진행 중",
+        CampaignStatus::Paused => "일시 중지",
+        CampaignStatus::Ended => "종료",
+    }
+}
+
+fn n(x: i64) -> String {
+    let digits = x.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0 { format!("-{out}") } else { out }
+}
+
+/// The campaigns the user sees, with their headline numbers.
+pub fn campaigns(user: &User, session: &Session, rows: &[CampaignRow]) -> String {
+    page(
+        "캠페인 - mcamp 콘솔",
+        html! {
+            div.bar {
+                b { "mcamp 콘솔" }
+                form method="post" action="/console/sign-out" {
+                    span.muted { (user.email) " · " (user.role) " " }
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    button type="submit" { "로그아웃" }
+                }
+            }
+            div.pad {
+                h1 { "캠페인" }
+                @if rows.is_empty() {
+                    p.muted { "볼 수 있는 캠페인이 없어요." }
+                } @else {
+                    div.wrap {
+                        table {
+                            thead { tr { th { "캠페인" } th { "발송" } th { "클릭한 사람" } th { "쿠폰 발급" } th { "쿠폰 사용" } } }
+                            tbody {
+                                @for r in rows {
+                                    tr {
+                                        td { (r.name) span.st { (status_ko(r.status)) } br; span.muted { (r.id) } }
+                                        td { (n(r.sent)) }
+                                        td { (n(r.clicked)) }
+                                        td { (n(r.issued)) }
+                                        td { (n(r.redeemed)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
