@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt, TryStreamExt};
-use mcamp_core::client::{AgentKind, Browser, ClientInfo, Device, InApp, Os};
+use mcamp_core::client::{ClientInfo, InApp};
 use mcamp_core::events::{Event, EventData, MessageChannel, ShareChannel};
 use mcamp_core::values::{CampaignId, CouponCode, CouponId, RecipientId, ShortCode, StoreId};
 use mcamp_store::aggregate::Record;
@@ -39,14 +39,7 @@ fn client(rng: &mut StdRng) -> ClientInfo {
         7 => Some(InApp::Band),
         _ => None,
     };
-    ClientInfo {
-        agent: AgentKind::Human,
-        bot_name: None,
-        os: Os::Android,
-        device: Device::Phone,
-        in_app,
-        browser: Browser::Webview,
-    }
+    mcamp_tests::android_phone(in_app)
 }
 
 /// A campaign's events, whole people's journeys at a time, made in chunks so that 10^7 events

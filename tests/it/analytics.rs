@@ -21,14 +21,7 @@ use mcamp_tests::{Backend, Faults, FaultyTable, contract};
 use serde_json::json;
 
 fn human(in_app: Option<InApp>) -> ClientInfo {
-    ClientInfo {
-        agent: AgentKind::Human,
-        bot_name: None,
-        os: Os::Android,
-        device: Device::Phone,
-        in_app,
-        browser: Browser::Webview,
-    }
+    mcamp_tests::android_phone(in_app)
 }
 
 fn bot() -> ClientInfo {

@@ -517,3 +517,16 @@ pub fn stream_event(
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(serde_json::from_value(serde_json::json!({ "Records": records }))?)
 }
+
+/// A person's Android phone, in `in_app` (or its browser), as the classifier names it.
+pub fn android_phone(in_app: Option<mcamp_core::client::InApp>) -> mcamp_core::client::ClientInfo {
+    use mcamp_core::client::{AgentKind, Browser, ClientInfo, Device, Os};
+    ClientInfo {
+        agent: AgentKind::Human,
+        bot_name: None,
+        os: Os::Android,
+        device: Device::Phone,
+        in_app,
+        browser: Browser::Webview,
+    }
+}

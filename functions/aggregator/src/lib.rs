@@ -17,11 +17,11 @@ use mcamp_store::ports::{ChangeFeed, ChangeKind, Item, TableId};
 
 /// The record of a stream record, or `None` for one that is not a new event (a `REMOVE` by
 /// TTL; the contract has no `MODIFY`).
-pub fn stream_record(r: &EventRecord) -> Option<Record> {
+pub fn stream_record(r: EventRecord) -> Option<Record> {
     if r.event_name != "INSERT" {
         return None;
     }
-    let image: Item = match serde_dynamo::from_item(r.change.new_image.clone()) {
+    let image: Item = match serde_dynamo::from_item(r.change.new_image) {
         Ok(i) => i,
         Err(_) => {
             return Some(Record::Skipped {
@@ -47,9 +47,10 @@ fn log_skipped(records: &[Record]) {
 pub async fn handle(app: &App, event: StreamEvent) -> DynamoDbEventResponse {
     let mut ids = Vec::with_capacity(event.records.len());
     let mut records = Vec::with_capacity(event.records.len());
-    for r in &event.records {
+    for r in event.records {
+        let id = r.change.sequence_number.clone();
         if let Some(rec) = stream_record(r) {
-            ids.push(r.change.sequence_number.clone());
+            ids.push(id);
             records.push(rec);
         }
     }

@@ -64,16 +64,9 @@ fn status_ko(s: CampaignStatus) -> &'static str {
     }
 }
 
+/// A counter as shown: counters never go below zero.
 fn n(x: i64) -> String {
-    let digits = x.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if x < 0 { format!("-{out}") } else { out }
+    mcamp_core::campaign::grouped(u64::try_from(x).unwrap_or(0))
 }
 
 /// The campaigns the user sees, with their headline numbers.

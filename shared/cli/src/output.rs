@@ -40,15 +40,7 @@ pub fn json<T: Serialize>(value: &T) -> Result<(), Failure> {
 
 /// `12,345`.
 pub fn n(x: impl TryInto<u64>) -> String {
-    let digits = x.try_into().unwrap_or(u64::MAX).to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    mcamp_core::campaign::grouped(x.try_into().unwrap_or(u64::MAX))
 }
 
 /// `s` padded to `width` terminal columns, left-aligned: a Hangul syllable takes two.

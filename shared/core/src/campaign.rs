@@ -504,15 +504,19 @@ impl Campaign {
 
 /// `5,000원`: how a benefit's amount reads (pages, send lists and reports all use it).
 pub fn format_won(won: u64) -> String {
-    let digits = won.to_string();
-    let mut out = String::with_capacity(digits.len() + 4);
+    format!("{}원", grouped(won))
+}
+
+/// `12,345`: a count as Koreans write it, in thousands.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
-    out.push('원');
     out
 }
 

@@ -67,9 +67,8 @@ pub async fn sign_in(
     // What was typed, bounded, for the counters and the log: never the password.
     let typed: String = email.trim().to_lowercase().chars().take(254).collect();
     let acct = format!("acct:{typed}");
-    if db.failed_sign_ins(&acct, now).await? >= ACCOUNT_FAILURES
-        || db.failed_sign_ins(&net, now).await? >= NETWORK_FAILURES
-    {
+    let failed = db.failed_sign_ins(&[&acct, &net], now).await?;
+    if failed.first().is_some_and(|n| *n >= ACCOUNT_FAILURES) || failed.get(1).is_some_and(|n| *n >= NETWORK_FAILURES) {
         audit(db, &typed, "console.sign_in_refused", network, now).await?;
         return Err(SignInError::TooMany);
     }

@@ -101,56 +101,24 @@ impl ExportError {
     }
 }
 
-/// The sender whose bulk upload a send list is laid out for. Each preset names its columns as
-/// that console's template does, writes digits-only phone numbers where the service wants
-/// them, carries the LMS subject and the recipient id (so results can come back), and splits
-/// the list into files of the service's batch size.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SendFormat {
-    /// mcamp's own columns, one file.
-    Generic,
-    /// NHN Cloud Notification: `recipient_no` plus one column per `##key##` of the template.
-    Nhn,
-    /// Solapi / CoolSMS.
-    Solapi,
-    /// Naver Cloud SENS.
-    Sens,
-    /// Aligo.
-    Aligo,
+/// The sender whose bulk upload a send list is laid out for: the same senders whose result
+/// files come back (`mcamp sends import`). Each preset names its columns as that console's
+/// template does, writes digits-only phone numbers where the service wants them, carries the
+/// LMS subject and the recipient id (so results can come back), and splits the list into files
+/// of the service's batch size (`SendLayout`).
+pub use mcamp_core::sends::Sender as SendFormat;
+
+/// How a send list is laid out for each sender.
+pub trait SendLayout {
+    /// The file's columns, as the sender's upload template names them (NHN: `recipient_no`
+    /// plus one column per `##key##` of the template).
+    fn columns(self) -> &'static [&'static str];
+    /// Rows per file: what one call or upload of the service takes.
+    fn batch(self) -> Option<usize>;
 }
 
-impl SendFormat {
-    pub const ALL: [SendFormat; 5] = [
-        SendFormat::Generic,
-        SendFormat::Nhn,
-        SendFormat::Solapi,
-        SendFormat::Sens,
-        SendFormat::Aligo,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            SendFormat::Generic => "generic",
-            SendFormat::Nhn => "nhn",
-            SendFormat::Solapi => "solapi",
-            SendFormat::Sens => "sens",
-            SendFormat::Aligo => "aligo",
-        }
-    }
-
-    /// A preset by name; an unknown one is refused with the list.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .into_iter()
-            .find(|f| f.name() == s.trim().to_lowercase())
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown format '{s}': use one of {}", names.join(", "))
-            })
-    }
-
-    pub fn columns(self) -> &'static [&'static str] {
+impl SendLayout for SendFormat {
+    fn columns(self) -> &'static [&'static str] {
         match self {
             SendFormat::Generic => &[
                 "phone",
@@ -168,8 +136,7 @@ impl SendFormat {
         }
     }
 
-    /// Rows per file: what one call or upload of the service takes.
-    pub fn batch(self) -> Option<usize> {
+    fn batch(self) -> Option<usize> {
         match self {
             SendFormat::Generic => None,
             SendFormat::Nhn => Some(1_000),
@@ -178,26 +145,27 @@ impl SendFormat {
             SendFormat::Aligo => Some(500),
         }
     }
+}
 
-    fn cells(self, row: &SendRow<'_>) -> Vec<String> {
-        // The LMS subject goes with LMS only: an SMS has none.
-        let subject = match row.message.kind {
-            MessageKind::Lms => row.subject.to_owned(),
-            MessageKind::Sms => String::new(),
-        };
-        let id = row.recipient.to_string();
-        match self {
-            SendFormat::Generic => vec![
-                row.phone.dashed(),
-                row.name.to_owned(),
-                row.message.text.clone(),
-                row.message.bytes.to_string(),
-                row.message.kind.as_str().to_owned(),
-                if row.reconfirm { "Y" } else { "N" }.to_owned(),
-                id,
-            ],
-            _ => vec![row.phone.as_str().to_owned(), subject, row.message.text.clone(), id],
-        }
+/// A row's cells as `format` lays them out.
+fn cells(format: SendFormat, row: &SendRow<'_>) -> Vec<String> {
+    // The LMS subject goes with LMS only: an SMS has none.
+    let subject = match row.message.kind {
+        MessageKind::Lms => row.subject.to_owned(),
+        MessageKind::Sms => String::new(),
+    };
+    let id = row.recipient.to_string();
+    match format {
+        SendFormat::Generic => vec![
+            row.phone.dashed(),
+            row.name.to_owned(),
+            row.message.text.clone(),
+            row.message.bytes.to_string(),
+            row.message.kind.as_str().to_owned(),
+            if row.reconfirm { "Y" } else { "N" }.to_owned(),
+            id,
+        ],
+        _ => vec![row.phone.as_str().to_owned(), subject, row.message.text.clone(), id],
     }
 }
 
@@ -243,7 +211,7 @@ impl<W: Write, F: FnMut(usize) -> std::io::Result<W>> Parts<W, F> {
             self.current = Some(SheetWriter::new((self.open)(self.parts)?, self.format.columns())?);
         }
         if let Some(sheet) = self.current.as_mut() {
-            sheet.row(self.format.cells(row))?;
+            sheet.row(cells(self.format, row))?;
         }
         self.rows_in_part += 1;
         Ok(())

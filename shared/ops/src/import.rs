@@ -354,16 +354,17 @@ async fn import_row(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use futures::TryStreamExt;
     use std::sync::Arc;
 
-    fn db() -> Db {
+    /// A fresh embedded store (the ops modules' tests share these fixtures).
+    pub(crate) fn db() -> Db {
         Db::new(Arc::new(mcamp_embedded::Embedded::temporary().unwrap()))
     }
 
-    fn spring() -> Campaign {
+    pub(crate) fn spring() -> Campaign {
         crate::campaign_file::parse(
             "test.yaml",
             "id: spring\nname: 봄\nsender: {brand: 봄꽃커피, opt_out_080: 080-000-0000}\nshare: {title: t, description: d}\n",
@@ -371,7 +372,7 @@ mod tests {
         .unwrap()
     }
 
-    fn key() -> PhoneKey {
+    pub(crate) fn key() -> PhoneKey {
         PhoneKey::parse("test-phone-key-0123456789abcdef-0123").unwrap()
     }
 

@@ -6,7 +6,6 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use mcamp_core::analytics::report::CampaignReport;
-use mcamp_core::time::kst;
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
 
 use crate::export::{ExportError, SheetWriter};
@@ -333,10 +332,9 @@ pub const PEOPLE_HEADER: [&str; 20] = [
     "데려온 방문자",
 ];
 
-/// A time as the marketer reads it: KST, to the minute.
-pub fn kst_minute(at: Option<DateTime<Utc>>) -> String {
-    at.map(|a| a.with_timezone(&kst()).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_default()
+/// A time as the marketer reads it (`adlaw::format_kst`), empty when there is none.
+fn kst_minute(at: Option<DateTime<Utc>>) -> String {
+    at.map(crate::adlaw::format_kst).unwrap_or_default()
 }
 
 pub fn person_cells(p: &Person) -> Vec<Cell> {

@@ -525,26 +525,14 @@ async fn record_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::tests::{db, key, spring};
     use futures::TryStreamExt;
     use mcamp_core::campaign::Campaign;
-    use mcamp_core::customer::PhoneKey;
-
-    fn db() -> Db {
-        Db::new(Arc::new(mcamp_embedded::Embedded::temporary().unwrap()))
-    }
-
-    fn spring() -> Campaign {
-        crate::campaign_file::parse(
-            "test.yaml",
-            "id: spring\nname: 봄\nsender: {brand: 봄꽃커피, opt_out_080: 080-000-0000}\nshare: {title: t, description: d}\n",
-        )
-        .unwrap()
-    }
 
     async fn with_recipients(db: &Db) -> (Campaign, Vec<Recipient>) {
         let c = spring();
         db.push_campaign(&c, Utc::now()).await.unwrap();
-        let key = PhoneKey::parse("test-phone-key-0123456789abcdef-0123").unwrap();
+        let key = key();
         let csv = "이름,휴대폰\n김,010-1111-0001\n이,010-1111-0002\n";
         crate::import::import_recipients(
             db,

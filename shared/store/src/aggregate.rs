@@ -191,7 +191,8 @@ impl Db {
             kinds: Vec::new(),
             applied: Applied::default(),
         };
-        let mut counters: BTreeMap<String, Counters> = BTreeMap::new();
+        // By campaign; `None` for records that name no campaign the aggregator can read.
+        let mut counters: BTreeMap<Option<CampaignId>, Counters> = BTreeMap::new();
         let mut events: Vec<&Event> = Vec::new();
         let mut ids = HashSet::new();
         for r in part {
@@ -215,10 +216,7 @@ impl Db {
                         }
                         self.push_marker(&mut plan, id, now);
                     }
-                    let pk = campaign
-                        .as_ref()
-                        .map_or_else(|| keys::STATS_UNREADABLE.to_owned(), |c| c.to_string());
-                    counters.entry(pk).or_default().add(Count {
+                    counters.entry(campaign.clone()).or_default().add(Count {
                         scope: Scope::Total,
                         metric: format!("{}.{label}", metric::SKIPPED),
                         by: 1,
@@ -234,13 +232,7 @@ impl Db {
         let mut after: BTreeMap<RecipientId, Journey> = BTreeMap::new();
         for e in &events {
             let Some(r) = &e.recipient_id else { continue };
-            let j = after.entry(r.clone()).or_insert_with(|| {
-                journeys
-                    .get(r)
-                    .and_then(|x| x.value.clone())
-                    .unwrap_or_else(|| Journey::new(e.campaign_id.clone(), r.clone()))
-            });
-            j.apply(e);
+            changed(&mut after, &journeys, &e.campaign_id, r).apply(e);
         }
         let mut chains: HashMap<RecipientId, Option<RecipientId>> = HashMap::new();
         for j in after.values_mut() {
@@ -273,18 +265,12 @@ impl Db {
             .collect();
         journeys.extend(self.journeys(missing.iter()).await?);
         for (a, credit, hop, campaign) in credited {
-            let j = after.entry(a.clone()).or_insert_with(|| {
-                journeys
-                    .get(&a)
-                    .and_then(|x| x.value.clone())
-                    .unwrap_or_else(|| Journey::new(campaign, a.clone()))
-            });
-            j.credit(credit, hop);
+            changed(&mut after, &journeys, &campaign, &a).credit(credit, hop);
         }
 
         // Counters: each event's, and each changed journey's people counts.
         for e in &events {
-            let c = counters.entry(e.campaign_id.to_string()).or_default();
+            let c = counters.entry(Some(e.campaign_id.clone())).or_default();
             c.add_all(event_counts(e));
             if let EventData::ShareDelivered { chat: Some(chat), .. } = &e.data {
                 let key = keys::share_room(&e.campaign_id, chat);
@@ -310,7 +296,7 @@ impl Db {
                 continue;
             }
             counters
-                .entry(j.campaign_id.to_string())
+                .entry(Some(j.campaign_id.clone()))
                 .or_default()
                 .add_all(people_delta(before, j));
             let score = j.sharer_score();
@@ -369,10 +355,7 @@ impl Db {
             .unwrap_or(0);
         for (campaign, c) in counters {
             let c = c.without_zeros();
-            let pk = match CampaignId::parse(&campaign) {
-                Ok(id) => keys::stats(&id, shard),
-                Err(_) => campaign,
-            };
+            let pk = campaign.map_or_else(|| keys::STATS_UNREADABLE.to_owned(), |id| keys::stats(&id, shard));
             for (scope, metrics) in c.0 {
                 let mut update = Update::new();
                 for (m, by) in metrics {
@@ -488,17 +471,12 @@ impl Db {
                     continue;
                 }
                 let Some(scope) = Scope::parse(&sk) else { continue };
-                for (k, v) in &item {
-                    if k == "pk" || k == "sk" {
-                        continue;
-                    }
-                    if let Some(by) = v.as_i64() {
-                        counters.add(Count {
-                            scope: scope.clone(),
-                            metric: k.clone(),
-                            by,
-                        });
-                    }
+                for (metric, by) in counter_values(&item) {
+                    counters.add(Count {
+                        scope: scope.clone(),
+                        metric: metric.clone(),
+                        by,
+                    });
                 }
             }
         }
@@ -511,7 +489,9 @@ impl Db {
         let mut out: HashMap<CampaignId, BTreeMap<String, i64>> = HashMap::new();
         let wanted: Vec<(CampaignId, Key)> = ids
             .iter()
-            .flat_map(|c| (0..keys::STAT_SHARDS).map(move |s| (c.clone(), Key::new(keys::stats(c, s), "T"))))
+            .flat_map(|c| {
+                (0..keys::STAT_SHARDS).map(move |s| (c.clone(), Key::new(keys::stats(c, s), Scope::Total.key())))
+            })
             .collect();
         for batch in wanted.chunks(96) {
             let keys: Vec<Key> = batch.iter().map(|(_, k)| k.clone()).collect();
@@ -521,10 +501,8 @@ impl Db {
                     continue;
                 };
                 let sums = out.entry(campaign.clone()).or_default();
-                for (k, v) in &item {
-                    if let Some(n) = v.as_i64().filter(|_| k != "pk" && k != "sk") {
-                        *sums.entry(k.clone()).or_insert(0) += n;
-                    }
+                for (metric, n) in counter_values(&item) {
+                    *sums.entry(metric.clone()).or_insert(0) += n;
                 }
             }
         }
@@ -619,6 +597,28 @@ impl Db {
         self.table.put(TableId::Main, item, None).await?;
         Ok(())
     }
+}
+
+/// The journey of `r` as this part changes it: the one changed already, or the one read, or a
+/// new one.
+fn changed<'a>(
+    after: &'a mut BTreeMap<RecipientId, Journey>,
+    read: &HashMap<RecipientId, Read<Option<Journey>>>,
+    campaign: &CampaignId,
+    r: &RecipientId,
+) -> &'a mut Journey {
+    after.entry(r.clone()).or_insert_with(|| {
+        read.get(r)
+            .and_then(|x| x.value.clone())
+            .unwrap_or_else(|| Journey::new(campaign.clone(), r.clone()))
+    })
+}
+
+/// A counter item's counters: its number attributes other than the key.
+fn counter_values(item: &Item) -> impl Iterator<Item = (&String, i64)> {
+    item.iter()
+        .filter(|(k, _)| *k != "pk" && *k != "sk")
+        .filter_map(|(k, v)| Some((k, v.as_i64()?)))
 }
 
 /// Where a page of a listing keyed by recipient (`gsi1sk` = the id) goes on after `r`.

@@ -57,15 +57,22 @@ fn window_start(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::
 }
 
 impl Db {
-    /// Failed sign-ins of `who` (`acct:{email}` or `net:{tag}`) in the current window.
-    pub async fn failed_sign_ins(&self, who: &str, now: chrono::DateTime<chrono::Utc>) -> DbResult<i64> {
-        let key = Key::new(keys::sign_ins(who), keys::sign_in_window_sk(window_start(now)));
-        Ok(self
-            .table
-            .get(TableId::Main, &key)
-            .await?
-            .and_then(|i| i.get("n").and_then(Value::as_i64))
-            .unwrap_or(0))
+    /// Failed sign-ins of each of `who` (`acct:{email}`, `net:{tag}`) in the current window,
+    /// in one read.
+    pub async fn failed_sign_ins(&self, who: &[&str], now: chrono::DateTime<chrono::Utc>) -> DbResult<Vec<i64>> {
+        let sk = keys::sign_in_window_sk(window_start(now));
+        let wanted: Vec<Key> = who.iter().map(|w| Key::new(keys::sign_ins(w), sk.clone())).collect();
+        let items = self.table.get_many(TableId::Main, &wanted).await?;
+        Ok(wanted
+            .iter()
+            .map(|k| {
+                items
+                    .iter()
+                    .find(|i| i.get("pk").and_then(Value::as_str) == Some(k.pk.as_str()))
+                    .and_then(|i| i.get("n").and_then(Value::as_i64))
+                    .unwrap_or(0)
+            })
+            .collect())
     }
 
     /// Counts one failed sign-in of `who` in the current window (kept until the window ends).

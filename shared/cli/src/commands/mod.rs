@@ -20,6 +20,14 @@ use mcamp_store::campaigns::StoredCampaign;
 
 use crate::failure::Failure;
 
+/// Who runs the command, for the audit log: `cli:{OS user}`.
+pub fn actor() -> String {
+    let who = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{who}")
+}
+
 pub fn campaign_id(s: &str) -> Result<CampaignId, Failure> {
     Ok(CampaignId::parse(s)?)
 }

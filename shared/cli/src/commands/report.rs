@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use mcamp_core::analytics::report::{CampaignReport, FunnelStep, TreeNode};
-use mcamp_core::values::RecipientId;
+use mcamp_core::values::{CampaignId, RecipientId};
 use mcamp_ops::campaign_report::{ReportError, campaign_report, share_tree};
 use mcamp_ops::people::{PeopleError, PeopleFilter, Person, Reveal, mask_name, people_page};
 use mcamp_ops::report_sheets::{people_csv, people_xlsx, report_csv, report_xlsx};
@@ -78,17 +78,20 @@ fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-/// Every person the filter picks, page after page.
-async fn all_people(db: &Db, args: &PeopleArgs, reveal: &Reveal) -> Result<Vec<Person>, Failure> {
-    let id = campaign_id(&args.campaign)?;
-    let filter = PeopleFilter::parse(&args.filter).map_err(Failure::User)?;
+/// Every person the filter picks, page after page from `after`.
+async fn all_people(
+    db: &Db,
+    campaign: &CampaignId,
+    filter: &PeopleFilter,
+    mut after: Option<String>,
+    reveal: &Reveal,
+) -> Result<Vec<Person>, Failure> {
     let mut out = Vec::new();
-    let mut cursor = args.after.clone();
     loop {
-        let page = people_page(db, &id, &filter, cursor.as_deref(), 1000, reveal, now()).await?;
+        let page = people_page(db, campaign, filter, after.as_deref(), 1000, reveal, now()).await?;
         out.extend(page.people);
         match page.next {
-            Some(n) => cursor = Some(n),
+            Some(n) => after = Some(n),
             None => return Ok(out),
         }
     }
@@ -107,19 +110,7 @@ pub async fn report(g: &Global, args: &ReportArgs) -> Result<(), Failure> {
         output::write_file(path, &bytes)?;
     }
     if let Some(path) = &args.xlsx {
-        let people = all_people(
-            &db,
-            &PeopleArgs {
-                campaign: args.campaign.clone(),
-                filter: "all".into(),
-                limit: 1000,
-                after: None,
-                output: None,
-                unmasked: false,
-            },
-            &Reveal::Masked,
-        )
-        .await?;
+        let people = all_people(&db, &id, &PeopleFilter::All, None, &Reveal::Masked).await?;
         let bytes = report_xlsx(&r, &people).map_err(|e| Failure::user(e.to_string()))?;
         output::write_file(path, &bytes)?;
     }
@@ -147,19 +138,14 @@ pub async fn people(g: &Global, args: &PeopleArgs) -> Result<(), Failure> {
     let filter = PeopleFilter::parse(&args.filter).map_err(Failure::User)?;
     let db = backend::open(g).await?;
     let reveal = if args.unmasked {
-        let actor = format!(
-            "cli:{}",
-            std::env::var("USER")
-                .or_else(|_| std::env::var("USERNAME"))
-                .unwrap_or_else(|_| "unknown".into())
-        );
+        let actor = super::actor();
         eprintln!("note: names and phone numbers in full; this export is written to the audit log as {actor}");
         Reveal::Unmasked { actor }
     } else {
         Reveal::Masked
     };
     if let Some(path) = &args.output {
-        let everyone = all_people(&db, args, &reveal).await?;
+        let everyone = all_people(&db, &id, &filter, args.after.clone(), &reveal).await?;
         let xlsx = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
         let bytes = if xlsx {
             people_xlsx(&everyone).map_err(|e| Failure::user(e.to_string()))?

@@ -11,7 +11,7 @@ use mcamp_store::Db;
 use mcamp_store::audit::AuditEntry;
 use serde_json::json;
 
-use super::campaign_id;
+use super::{actor, campaign_id};
 use crate::failure::Failure;
 use crate::output;
 use crate::say;
@@ -37,14 +37,6 @@ pub enum UsersCommand {
     Disable { email: String },
     /// Set a new password (asked for, or read from standard input) and enable the user again.
     Reset { email: String },
-}
-
-/// Who runs the command, for the audit log.
-fn actor() -> String {
-    let who = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    format!("cli:{who}")
 }
 
 /// A new password: typed twice at a prompt, or one line of standard input.
