@@ -12,10 +12,10 @@ use mcamp_http::{Site, Web};
 use mcamp_store::ports::TableId;
 use mcamp_tests::{Backend, call, contract, text};
 
-const PASS: &str = "벚꽃라떼는-봄에만-나와요";
-const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
+pub(crate) const PASS: &str = "벚꽃라떼는-봄에만-나와요";
+pub(crate) const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded");
 
-fn console_web(b: &Backend) -> anyhow::Result<Web> {
+pub(crate) fn console_web(b: &Backend) -> anyhow::Result<Web> {
     let keys = SessionKeys::parse("a-console-key-of-at-least-thirty-two-chars")?;
     Ok(Web::new(
         b.app(),
@@ -28,7 +28,7 @@ fn console_web(b: &Backend) -> anyhow::Result<Web> {
     ))
 }
 
-async fn add_user(web: &Web, email: &str, role: &str, campaigns: &[&str]) -> anyhow::Result<User> {
+pub(crate) async fn add_user(web: &Web, email: &str, role: &str, campaigns: &[&str]) -> anyhow::Result<User> {
     let now = Utc::now();
     let user = User {
         email: Email::parse(email)?,
@@ -47,7 +47,7 @@ async fn add_user(web: &Web, email: &str, role: &str, campaigns: &[&str]) -> any
 }
 
 /// Signs in and returns the `Cookie` header value of the session.
-async fn session_of(web: &Web, email: &str) -> anyhow::Result<String> {
+pub(crate) async fn session_of(web: &Web, email: &str) -> anyhow::Result<String> {
     let body = format!("email={}&password={}", email, urlencode(PASS));
     let resp = call(web, "POST", "/console/sign-in", &[FORM], &body).await?;
     ensure!(resp.status() == 303, "sign-in: {} {}", resp.status(), text(&resp));
@@ -69,11 +69,11 @@ async fn session_of(web: &Web, email: &str) -> anyhow::Result<String> {
     Ok(set.split(';').next().unwrap_or_default().to_owned())
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn location(resp: &lambda_http::Response<lambda_http::Body>) -> String {
+pub(crate) fn location(resp: &lambda_http::Response<lambda_http::Body>) -> String {
     resp.headers()
         .get("location")
         .and_then(|v| v.to_str().ok())

@@ -9,18 +9,19 @@ use mcamp_http::session::Session;
 
 const CSS: &str = concat!(
     "main{max-width:960px}.bar{display:flex;justify-content:space-between;align-items:center;padding:12px 20px;border-bottom:1px solid var(--line)}",
-    ".bar b{font-size:17px}.bar form{margin:0}.bar button{background:none;border:0;color:var(--muted);font-size:14px;text-decoration:underline;cursor:pointer}",
+    ".bar b{font-size:17px}.bar a.home{color:inherit;text-decoration:none}.bar form{margin:0}.bar button{background:none;border:0;color:var(--muted);font-size:14px;text-decoration:underline;cursor:pointer}",
     "label{display:block;font-size:14px;font-weight:600;margin:14px 0 4px}",
     "input[type=email],input[type=password]{width:100%;font-size:16px;padding:12px;border:1px solid var(--line);border-radius:10px}",
     ".err{background:#fdecea;color:#b71c1c;padding:12px;border-radius:10px;margin-bottom:12px}",
     ".login{max-width:420px;margin:0 auto}.login .btn{margin-top:20px}",
     "table{width:100%;border-collapse:collapse;font-size:15px}th,td{padding:10px 8px;border-bottom:1px solid var(--line);text-align:right}",
-    "th:first-child,td:first-child{text-align:left}th{font-size:13px;color:var(--muted);font-weight:600}",
+    "th:first-child,td:first-child{text-align:left}th{font-size:13px;color:var(--muted);font-weight:600;white-space:nowrap}",
     ".st{display:inline-block;font-size:12px;padding:2px 8px;border-radius:999px;background:var(--bg);margin-left:6px}",
     ".wrap{overflow-x:auto}",
 );
 
-fn page(title: &str, body: Markup) -> String {
+/// A console page around `body`, with the console's stylesheet.
+pub(crate) fn page(title: &str, body: Markup) -> String {
     layout(title, html! { style { (PreEscaped(CSS)) } }, html! { main { (body) } }).into_string()
 }
 
@@ -43,6 +44,25 @@ pub fn sign_in(error: Option<&str>, email: &str) -> String {
             }
         },
     )
+}
+
+/// The top bar: where home is, who is signed in, and signing out.
+pub(crate) fn bar(user: &User, session: &Session) -> Markup {
+    let home = if matches!(user.role, mcamp_core::users::Role::Store(_)) {
+        "/console/store"
+    } else {
+        "/console/campaigns"
+    };
+    html! {
+        nav.bar aria-label="콘솔 메뉴" {
+            a.home href=(home) { b { "mcamp 콘솔" } }
+            form method="post" action="/console/sign-out" {
+                span.muted { (user.email) " · " (user.role) " " }
+                input type="hidden" name="csrf" value=(session.csrf);
+                button type="submit" { "로그아웃" }
+            }
+        }
+    }
 }
 
 /// One campaign at a glance.
@@ -74,14 +94,7 @@ pub fn campaigns(user: &User, session: &Session, rows: &[CampaignRow]) -> String
     page(
         "캠페인 - mcamp 콘솔",
         html! {
-            div.bar {
-                b { "mcamp 콘솔" }
-                form method="post" action="/console/sign-out" {
-                    span.muted { (user.email) " · " (user.role) " " }
-                    input type="hidden" name="csrf" value=(session.csrf);
-                    button type="submit" { "로그아웃" }
-                }
-            }
+            (bar(user, session))
             div.pad {
                 h1 { "캠페인" }
                 @if rows.is_empty() {

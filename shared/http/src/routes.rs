@@ -62,6 +62,30 @@ pub enum Action {
     ConsoleSignIn,
     ConsoleSignOut,
     ConsoleCampaigns,
+    /// One campaign's dashboard.
+    ConsoleDashboard,
+    /// The survey or MCS report of a campaign that has one.
+    ConsoleSurveyReport,
+    ConsolePeople,
+    /// One person's timeline.
+    ConsolePerson,
+    /// Admin: pause or resume.
+    ConsoleStatus,
+    /// Admin: a CSV or xlsx upload of recipients.
+    ConsoleImport,
+    /// Admin: the send list in a sender's preset.
+    ConsoleSendList,
+    /// Admin: the report or the people as xlsx or CSV.
+    ConsoleExport,
+    /// Admin: a read-only link for the brand's client, made or revoked.
+    ConsoleViewLinkCreate,
+    ConsoleViewLinkRevoke,
+    /// The dashboard through a read-only link: no session, no names.
+    ConsoleViewLink,
+    /// Store staff: the redeem page, a code looked up, and redeemed.
+    ConsoleStore,
+    ConsoleStoreLookup,
+    ConsoleStoreRedeem,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +142,50 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/console/sign-in", Function::Console, Action::ConsoleSignIn),
     r("POST", "/console/sign-out", Function::Console, Action::ConsoleSignOut),
     r("GET", "/console/campaigns", Function::Console, Action::ConsoleCampaigns),
+    r("GET", "/console/campaigns/{campaign}", Function::Console, Action::ConsoleDashboard),
+    r(
+        "GET",
+        "/console/campaigns/{campaign}/survey",
+        Function::Console,
+        Action::ConsoleSurveyReport,
+    ),
+    r("GET", "/console/campaigns/{campaign}/people", Function::Console, Action::ConsolePeople),
+    r(
+        "GET",
+        "/console/campaigns/{campaign}/people/{recipient}",
+        Function::Console,
+        Action::ConsolePerson,
+    ),
+    r("POST", "/console/campaigns/{campaign}/status", Function::Console, Action::ConsoleStatus),
+    r(
+        "POST",
+        "/console/campaigns/{campaign}/recipients",
+        Function::Console,
+        Action::ConsoleImport,
+    ),
+    r(
+        "GET",
+        "/console/campaigns/{campaign}/send-list",
+        Function::Console,
+        Action::ConsoleSendList,
+    ),
+    r("GET", "/console/campaigns/{campaign}/export", Function::Console, Action::ConsoleExport),
+    r(
+        "POST",
+        "/console/campaigns/{campaign}/view-links",
+        Function::Console,
+        Action::ConsoleViewLinkCreate,
+    ),
+    r(
+        "POST",
+        "/console/campaigns/{campaign}/view-links/revoke",
+        Function::Console,
+        Action::ConsoleViewLinkRevoke,
+    ),
+    r("GET", "/console/view/{token}", Function::Console, Action::ConsoleViewLink),
+    r("GET", "/console/store", Function::Console, Action::ConsoleStore),
+    r("POST", "/console/store/lookup", Function::Console, Action::ConsoleStoreLookup),
+    r("POST", "/console/store/redeem", Function::Console, Action::ConsoleStoreRedeem),
 ];
 
 /// The action of a request, by the route table (in Lambda, API Gateway already picked the
