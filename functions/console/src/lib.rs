@@ -193,13 +193,21 @@ struct CsrfForm {
     csrf: String,
 }
 
+/// Where a user starts: store staff at their store's redeem page, others at the campaigns.
+pub(crate) fn store_home(role: &Role) -> String {
+    match role {
+        Role::Store(s) => format!("/console/stores/{s}"),
+        _ => "/console/campaigns".into(),
+    }
+}
+
 fn to_sign_in() -> Response<Body> {
     see_other("/console/sign-in".into())
 }
 
 async fn home(c: &Console<'_>) -> Answer {
     Ok(match c.session().await? {
-        Some(SignedIn { user, .. }) if matches!(user.role, Role::Store(_)) => see_other("/console/store".into()),
+        Some(SignedIn { user, .. }) if matches!(user.role, Role::Store(_)) => see_other(store_home(&user.role)),
         Some(_) => see_other("/console/campaigns".into()),
         None => to_sign_in(),
     })
@@ -218,12 +226,7 @@ async fn post_sign_in(c: &Console<'_>) -> Answer {
     match sign_in(&c.web.app.db, &f.email, &f.password, &network, c.now).await {
         Ok(session) => {
             // Store staff go straight to their redeem page.
-            let to = if matches!(session.role, Role::Store(_)) {
-                "/console/store"
-            } else {
-                "/console/campaigns"
-            };
-            let mut resp = see_other(to.into());
+            let mut resp = see_other(store_home(&session.role));
             if let Ok(v) = session.seal(c.keys).parse() {
                 resp.headers_mut().insert("set-cookie", v);
             }
@@ -256,7 +259,7 @@ async fn sign_out(c: &Console<'_>) -> Answer {
 async fn campaigns(c: &Console<'_>) -> Answer {
     let who = c.user().await?;
     if let Role::Store(_) = who.user.role {
-        return Ok(see_other("/console/store".into()));
+        return Ok(see_other(store_home(&who.user.role)));
     }
     let db = &c.web.app.db;
     let seen: Vec<_> = db

@@ -48,11 +48,7 @@ pub fn sign_in(error: Option<&str>, email: &str) -> String {
 
 /// The top bar: where home is, who is signed in, and signing out.
 pub(crate) fn bar(user: &User, session: &Session) -> Markup {
-    let home = if matches!(user.role, mcamp_core::users::Role::Store(_)) {
-        "/console/store"
-    } else {
-        "/console/campaigns"
-    };
+    let home = crate::store_home(&user.role);
     html! {
         nav.bar aria-label="콘솔 메뉴" {
             a.home href=(home) { b { "mcamp 콘솔" } }

@@ -183,9 +183,19 @@ pub const ROUTES: &[Route] = &[
         Action::ConsoleViewLinkRevoke,
     ),
     r("GET", "/console/view/{token}", Function::Console, Action::ConsoleViewLink),
-    r("GET", "/console/store", Function::Console, Action::ConsoleStore),
-    r("POST", "/console/store/lookup", Function::Console, Action::ConsoleStoreLookup),
-    r("POST", "/console/store/redeem", Function::Console, Action::ConsoleStoreRedeem),
+    r("GET", "/console/stores/{store}", Function::Console, Action::ConsoleStore),
+    r(
+        "POST",
+        "/console/stores/{store}/lookup",
+        Function::Console,
+        Action::ConsoleStoreLookup,
+    ),
+    r(
+        "POST",
+        "/console/stores/{store}/redeem",
+        Function::Console,
+        Action::ConsoleStoreRedeem,
+    ),
 ];
 
 /// The action of a request, by the route table (in Lambda, API Gateway already picked the
