@@ -1,5 +1,6 @@
 //! The aggregator (issue 16): stream records per second it applies on the embedded backend,
-//! and the time `mcamp report` takes for a campaign of 10^3, 10^5 and 10^7 events, each
+//! the time `mcamp report` takes, and the console dashboard's server time and gzip size (issue
+//! 17), for a campaign of 10^3, 10^5 and 10^7 events, each
 //! campaign built through the aggregator's own code path (`Db::aggregate`, batches of 100 as
 //! the stream's event source delivers them, four shards at once), never by writing counters.
 //!
@@ -230,6 +231,64 @@ async fn report_time(backend: &Backend, campaign: &CampaignId) -> anyhow::Result
     Ok((median(times), clicks, scopes, median(reads)))
 }
 
+/// The console's dashboard of the campaign as an admin opens it: server time (median of
+/// `REPORT_RUNS`, through the gateway's dispatch, so the session and role checks count) and the
+/// page's gzip size.
+async fn dashboard_time(backend: &Backend, campaign: &CampaignId) -> anyhow::Result<(Duration, usize)> {
+    use mcamp_core::users::{Email, Password, Role, User};
+    let keys = mcamp_http::session::SessionKeys::parse("a-bench-console-key-of-at-least-32-chars")?;
+    let web = mcamp_http::Web::new(
+        backend.app(),
+        mcamp_http::Site::local(
+            "http://127.0.0.1:3000",
+            mcamp_tests::TEST_SECRET,
+            mcamp_tests::phone_key(),
+        )
+        .with_console_keys(keys),
+    );
+    let now = Utc::now();
+    let password = "a-bench-password-long-enough";
+    let user = User {
+        email: Email::parse("bench@brand.kr")?,
+        role: Role::Admin,
+        campaigns: Vec::new(),
+        password_hash: Password::parse(password)?.hash()?,
+        created_at: now,
+        password_set_at: now,
+        disabled_at: None,
+    };
+    web.app.db.add_user(&user).await?;
+    let form = ("content-type", "application/x-www-form-urlencoded");
+    let resp = mcamp_tests::call(
+        &web,
+        "POST",
+        "/console/sign-in",
+        &[form],
+        &format!("email=bench@brand.kr&password={password}"),
+    )
+    .await?;
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("signed in")?
+        .to_owned();
+    let path = format!("/console/campaigns/{campaign}");
+    let mut times = Vec::with_capacity(REPORT_RUNS);
+    let mut gzipped = 0;
+    for _ in 0..REPORT_RUNS {
+        let start = Instant::now();
+        let resp = mcamp_tests::call(&web, "GET", &path, &[("cookie", &cookie)], "").await?;
+        times.push(start.elapsed());
+        ensure!(resp.status() == 200, "dashboard: {}", resp.status());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, mcamp_tests::text(&resp).as_bytes())?;
+        gzipped = gz.finish()?.len();
+    }
+    Ok((median(times), gzipped))
+}
+
 async fn run(sizes: &[usize]) -> anyhow::Result<()> {
     let mut report_times = Vec::new();
     for (i, &n) in sizes.iter().enumerate() {
@@ -255,6 +314,18 @@ async fn run(sizes: &[usize]) -> anyhow::Result<()> {
             story.clicks
         );
         report_times.push((applied, t, scopes, read));
+        let (took, gzipped) = dashboard_time(&backend, &campaign.id).await?;
+        let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
+        println!(
+            "bench: console dashboard server time, {applied} events (admin, embedded, median of {REPORT_RUNS}) | {:.2} ms | <= 100 ms: {} | {COMMAND}",
+            took.as_secs_f64() * 1e3,
+            verdict(took <= Duration::from_millis(100))
+        );
+        println!(
+            "bench: console dashboard first response, {applied} events (gzip) | {:.1} KB | <= 30 KB: {} | {COMMAND}",
+            gzipped as f64 / 1024.0,
+            verdict(gzipped <= 30 * 1024)
+        );
     }
     // Flat means: the report reads counters, so its work does not grow with the events. The
     // number of counter scopes it reads is bounded by the campaign's days and hours (a sparse

@@ -3,6 +3,8 @@
 
 mod analytics;
 mod console;
+mod console_store;
+mod console_upload;
 mod contract;
 mod cost;
 mod coupons;

@@ -63,7 +63,10 @@ pub async fn handle(web: &Web, req: Request) -> Response<Body> {
     };
     result.unwrap_or_else(|e| match e {
         ConsoleError::SignIn => to_sign_in(),
-        ConsoleError::Http(e) => e.into_response(Flavor::Html),
+        ConsoleError::Http(e) => {
+            eprintln!("DEBUG {e:?}");
+            e.into_response(Flavor::Html)
+        }
     })
 }
 
@@ -111,9 +114,7 @@ impl Console<'_> {
         let Some(user) = self.web.app.db.user(&session.email).await? else {
             return Ok(None);
         };
-        Ok(session
-            .holds_for(&user, self.now)
-            .then_some(SignedIn { session, user }))
+        Ok(session.holds_for(&user, self.now).then_some(SignedIn { session, user }))
     }
 
     /// The signed-in user; without one, the sign-in page.

@@ -17,12 +17,29 @@ const CSS: &str = concat!(
     "table{width:100%;border-collapse:collapse;font-size:15px}th,td{padding:10px 8px;border-bottom:1px solid var(--line);text-align:right}",
     "th:first-child,td:first-child{text-align:left}th{font-size:13px;color:var(--muted);font-weight:600;white-space:nowrap}",
     ".st{display:inline-block;font-size:12px;padding:2px 8px;border-radius:999px;background:var(--bg);margin-left:6px}",
-    ".wrap{overflow-x:auto}",
+    ".wrap{overflow-x:auto}h2{font-size:19px;margin:28px 0 10px;padding-bottom:6px;border-bottom:2px solid var(--line)}h3{font-size:16px;margin:18px 0 8px}",
+    ".kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:8px;margin:0 0 8px}.kpis div{border:1px solid var(--line);border-radius:10px;padding:10px}",
+    ".kpis dt{font-size:13px;color:var(--muted)}.kpis dd{margin:0;font-size:22px;font-weight:700}",
+    ".scroll{overflow-x:auto}svg.chart{display:block;width:100%;min-width:480px;max-width:720px;height:auto}",
+    "details summary{cursor:pointer;padding:8px 0;color:var(--muted)}ul.tree{list-style:none;padding:0;font-size:14px}ul.tree li{padding:4px 0;border-bottom:1px dotted var(--line)}",
+    ".crumbs{margin:0 0 4px;font-size:14px}.links a,.crumbs a,td a{color:#1a56db}.actions form{display:inline-block;margin:0 8px 8px 0}",
+    ".actions .btn,.small{width:auto;padding:10px 16px;font-size:15px}select,input[type=number],input[type=file]{font-size:16px;padding:8px;border:1px solid var(--line);border-radius:8px;max-width:100%}",
+    "ol.timeline{padding-left:20px}ol.timeline li{padding:4px 0}.ok{background:#e6f4ea;color:#0f5132;padding:12px;border-radius:10px;margin-bottom:12px;word-break:break-all}.pager{display:flex;gap:16px;margin:12px 0}",
 );
 
 /// A console page around `body`, with the console's stylesheet.
 pub(crate) fn page(title: &str, body: Markup) -> String {
-    layout(title, html! { style { (PreEscaped(CSS)) } }, html! { main { (body) } }).into_string()
+    page_with_css(title, "", body)
+}
+
+/// A console page with a stylesheet of its own after the console's.
+pub(crate) fn page_with_css(title: &str, css: &str, body: Markup) -> String {
+    layout(
+        title,
+        html! { style { (PreEscaped(CSS)) (PreEscaped(css)) } },
+        html! { main { (body) } },
+    )
+    .into_string()
 }
 
 /// The sign-in page, with a message when the last try failed.
@@ -72,7 +89,7 @@ pub struct CampaignRow {
     pub redeemed: i64,
 }
 
-fn status_ko(s: CampaignStatus) -> &'static str {
+pub(crate) fn status_ko(s: CampaignStatus) -> &'static str {
     match s {
         CampaignStatus::Active => "진행 중",
         CampaignStatus::Paused => "일시 중지",
@@ -81,7 +98,7 @@ fn status_ko(s: CampaignStatus) -> &'static str {
 }
 
 /// A counter as shown: counters never go below zero.
-fn n(x: i64) -> String {
+pub(crate) fn n(x: i64) -> String {
     mcamp_core::campaign::grouped(u64::try_from(x).unwrap_or(0))
 }
 

@@ -20,3 +20,4 @@ pub mod survey_report;
 pub mod time;
 pub mod users;
 pub mod values;
+pub mod view_link;

@@ -12,9 +12,9 @@ use mcamp_app::App;
 use mcamp_http::routes::{Function, match_route};
 use mcamp_http::{Flavor, HttpError, Web};
 
-/// Bodies above this are refused before any handler runs (API Gateway's limit is 10 MB;
+/// Bodies above this are refused before any handler runs (a Lambda's request is at most 6 MB;
 /// handlers apply their own smaller caps).
-const MAX_GATEWAY_BODY: usize = 1024 * 1024;
+const MAX_GATEWAY_BODY: usize = 6 * 1024 * 1024;
 
 /// Runs one request through the function its route names.
 pub async fn dispatch(web: &Web, req: Request) -> Response<Body> {

@@ -198,8 +198,9 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord, now: DateTime<Utc>)
 }
 
 /// Reads the head of the stream to tell UTF-8 from CP949/EUC-KR, then decodes the whole
-/// stream as that, without holding it in memory.
-pub(crate) fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(Box<dyn Read>, &'static str)> {
+/// stream as that, without holding it in memory. The reader is `Send` when `input` is, so an
+/// import can run in a handler whose future must be (the console's upload).
+pub(crate) fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(impl Read + use<R>, &'static str)> {
     // CRLF (Excel on Windows) to LF first, so csv's line numbers are the spreadsheet's rows.
     let mut buffered = BufReader::with_capacity(64 * 1024, crate::line_endings::LfReader::new(input));
     let head = buffered.fill_buf()?;
@@ -218,7 +219,7 @@ pub(crate) fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(B
         .encoding(Some(encoding))
         .bom_override(true)
         .build(buffered);
-    Ok((Box::new(reader), name))
+    Ok((reader, name))
 }
 
 /// Imports recipients into `campaign`, each as the brand's customer their phone is (`phone_key`

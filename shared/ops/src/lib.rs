@@ -17,3 +17,4 @@ pub mod sends;
 pub mod stores;
 pub mod surveys;
 pub mod unsubscribe;
+pub mod upload;

@@ -165,6 +165,25 @@ fn person(r: Option<&Recipient>, id: &RecipientId, j: Option<&Journey>, reveal: 
     }
 }
 
+/// One person of the campaign, masked, with their journey; `None` when they are not the
+/// campaign's.
+pub async fn person_of(
+    db: &Db,
+    campaign: &CampaignId,
+    id: &RecipientId,
+    now: DateTime<Utc>,
+) -> Result<Option<(Person, Option<Journey>)>, PeopleError> {
+    let ids = [id.clone()];
+    let profiles = db.recipients_of(&ids).await?;
+    let journey = db.journey(id).await?;
+    let r = profiles.get(id).filter(|r| &r.campaign_id == campaign);
+    let j = journey.filter(|j| &j.campaign_id == campaign);
+    if r.is_none() && j.is_none() {
+        return Ok(None);
+    }
+    Ok(Some((person(r, id, j.as_ref(), &Reveal::Masked, now), j)))
+}
+
 /// Where a listing goes on: which part (`all`, or a stage), which shard, after whom.
 struct Cursor {
     part: usize,

@@ -232,6 +232,16 @@ pub fn user(email: &mcamp_core::users::Email) -> String {
 }
 pub const SK_USER: &str = "USER";
 pub const USER_LIST: &str = "USERS";
+
+/// A read-only link, by the SHA-256 of its token.
+pub fn view_link(id: &str) -> String {
+    format!("VIEW#{id}")
+}
+pub const SK_VIEW_LINK: &str = "VIEW";
+/// GSI1 partition listing a campaign's read-only links.
+pub fn view_links_of(c: &CampaignId) -> String {
+    format!("CAMP#{c}#VIEWS")
+}
 /// Failed console sign-ins of one account or network in one window (`LOGIN#{who}` /
 /// `W#{%Y%m%d%H%M}` of the window's start, expiring): `who` is `acct:{email}` or `net:{tag}`, the
 /// network's keyed hash, never an address.

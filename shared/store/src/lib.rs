@@ -21,6 +21,7 @@ pub mod shares;
 pub mod stores;
 pub mod surveys;
 pub mod users;
+pub mod view_links;
 
 use std::sync::Arc;
 

@@ -6,6 +6,7 @@ pub mod error;
 pub mod mdm;
 pub mod preview;
 pub mod qr;
+pub mod staff;
 pub mod survey;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -37,7 +38,7 @@ pub fn content_security_policy() -> &'static str {
     static CSP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         use base64::Engine;
         use sha2::Digest;
-        let hashes: Vec<String> = [mdm::SCRIPT, survey::SCRIPT]
+        let hashes: Vec<String> = [mdm::SCRIPT, survey::SCRIPT, staff::SCRIPT]
             .iter()
             .map(|s| {
                 format!(

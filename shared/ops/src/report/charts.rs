@@ -231,3 +231,73 @@ pub(super) fn sparkline(s: &StoreStats, axis: &[&str]) -> Markup {
         }
     }
 }
+
+/// One bar of `count_bars`: a label, a count and what is written after it.
+pub struct Bar {
+    pub label: String,
+    pub count: u64,
+    pub note: String,
+}
+
+/// Horizontal bars of counts scaled to the largest (the console's funnel and breakdowns).
+pub fn count_bars(title: &str, bars: &[Bar]) -> Markup {
+    let scale = bars.iter().map(|b| b.count).max().unwrap_or(0);
+    let height = ROW_H * bars.len() as f64 + 8.0;
+    let parts: Vec<String> = bars
+        .iter()
+        .map(|b| format!("{} {} {}", b.label, b.count, b.note))
+        .collect();
+    let label = format!("{title}: {}", parts.join(", "));
+    html! {
+        div.scroll {
+            svg.chart xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(label)
+                viewBox=(format!("0 0 {} {}", num(CHART_W), num(height))) width=(num(CHART_W)) height=(num(height))
+                font-size="13" {
+                @for (i, b) in bars.iter().enumerate() {
+                    @let y = 4.0 + ROW_H * i as f64;
+                    @let text_y = num(y + BAR_H / 2.0 + 5.0);
+                    text x=(num(LABEL_X)) y=(text_y) text-anchor="end" fill="currentColor" { (short(&b.label, LABEL_CHARS)) }
+                    rect x=(num(BAR_X)) y=(num(y)) width=(num(BAR_W)) height=(num(BAR_H)) fill=(TRACK) {}
+                    rect x=(num(BAR_X)) y=(num(y)) width=(num(bar_width(b.count, scale))) height=(num(BAR_H)) fill=(BLUE) {}
+                    text x=(num(VALUE_X)) y=(text_y) fill="currentColor" { (b.count) " " (b.note) }
+                }
+            }
+        }
+    }
+}
+
+/// Columns over time (clicks per hour): one column per label, the first and every
+/// `tick_every`-th label written under the axis.
+pub fn columns(title: &str, points: &[(String, u64)], tick_every: usize) -> Markup {
+    const H: f64 = 160.0;
+    const AXIS_Y: f64 = 130.0;
+    const LEFT: f64 = 36.0;
+    let scale = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
+    let step = (CHART_W - LEFT - 4.0) / points.len().max(1) as f64;
+    let peak = points.iter().max_by_key(|p| p.1);
+    let label = match peak {
+        Some((at, n)) if *n > 0 => format!("{title}: 가장 많은 때 {at} {n}"),
+        _ => format!("{title}: 아직 없어요"),
+    };
+    let tick = tick_every.max(1);
+    html! {
+        div.scroll {
+            svg.chart xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(label)
+                viewBox=(format!("0 0 {} {}", num(CHART_W), num(H))) width=(num(CHART_W)) height=(num(H)) font-size="11" {
+                text x=(num(LEFT - 4.0)) y="14" text-anchor="end" fill="currentColor" { (scale) }
+                text x=(num(LEFT - 4.0)) y=(num(AXIS_Y)) text-anchor="end" fill="currentColor" { "0" }
+                line x1=(num(LEFT)) y1=(num(AXIS_Y)) x2=(num(CHART_W - 2.0)) y2=(num(AXIS_Y)) stroke=(GREY) {}
+                @for (i, (at, n)) in points.iter().enumerate() {
+                    @let h = (AXIS_Y - 10.0) * *n as f64 / scale as f64;
+                    @let x = LEFT + step * i as f64;
+                    rect x=(num(x + 1.0)) y=(num(AXIS_Y - h)) width=(num((step - 2.0).max(1.0))) height=(num(h)) fill=(BLUE) {
+                        title { (at) " " (n) }
+                    }
+                    @if i % tick == 0 {
+                        text x=(num(x + step / 2.0)) y=(num(AXIS_Y + 16.0)) text-anchor="middle" fill="currentColor" { (at) }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -20,6 +20,6 @@ pub(super) fn pct_text(p: f64) -> String {
 }
 
 /// A ratio (0..=1) as a percentage, or a dash when there is nothing to divide by.
-pub(super) fn rate_text(r: Option<f64>) -> String {
+pub fn rate_text(r: Option<f64>) -> String {
     r.map_or_else(|| "–".to_owned(), |r| pct_text(r * 100.0))
 }

@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 use mcamp_core::survey::QuestionType;
 use mcamp_core::survey_report::{McsReport, StoreStats};
 
+pub use self::charts::{Bar, columns, count_bars};
 pub use self::csv::{mcs_csv, report_csv};
+pub use self::format::rate_text;
 pub use self::html::{mcs_html, report_html};
 
 /// The segment name of the all-respondents rows (the CSV's, and the cross-tab's total row).
