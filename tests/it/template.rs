@@ -592,10 +592,109 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
         .and_then(|v| v.split(';').next())
         .context("a session")?
         .to_owned();
+    let campaigns = call(&web, "GET", "/console/campaigns", &[("cookie", &cookie)], "").await?;
+    ok("console campaigns", &campaigns)?;
+    let csrf = crate::console::html_value(&text(&campaigns), "csrf").context("csrf")?;
+    let admin = [("cookie", cookie.as_str())];
+    let posted = [form[0], ("cookie", cookie.as_str())];
+    let dash = format!("/console/campaigns/{}", mdm.id);
+    for path in [
+        dash.clone(),
+        format!("/console/campaigns/{}/survey", survey.id),
+        format!("{dash}/people?filter=clicked-no-coupon"),
+        format!("{dash}/people/{}", r.id),
+        format!("{dash}/export?what=report&format=xlsx"),
+        format!("{dash}/export?what=people&format=csv"),
+        format!("{dash}/send-list?format=nhn"),
+    ] {
+        ok(&path, &call(&web, "GET", &path, &admin, "").await?)?;
+    }
+    for status in ["paused", "active"] {
+        let body = format!("csrf={csrf}&status={status}");
+        ok(
+            status,
+            &call(&web, "POST", &format!("{dash}/status"), &posted, &body).await?,
+        )?;
+    }
+    let made = call(
+        &web,
+        "POST",
+        &format!("{dash}/view-links"),
+        &posted,
+        &format!("csrf={csrf}"),
+    )
+    .await?;
+    ok("view link", &made)?;
+    let html = text(&made);
+    let link = html
+        .split("/console/view/")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .context("the link")?
+        .to_owned();
     ok(
-        "console campaigns",
-        &call(&web, "GET", "/console/campaigns", &[("cookie", &cookie)], "").await?,
+        "read-only",
+        &call(&web, "GET", &format!("/console/view/{link}"), &[], "").await?,
     )?;
+    let id = mcamp_core::view_link::ViewLink::id_of(&link);
+    let body = format!("csrf={csrf}&id={id}");
+    ok(
+        "revoke",
+        &call(&web, "POST", &format!("{dash}/view-links/revoke"), &posted, &body).await?,
+    )?;
+    let upload = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"more.csv\"\r\nContent-Type: text/csv\r\n\r\n이름,휴대폰\n이준호,010-3600-0003\n\r\n--b--\r\n"
+    );
+    let multipart = [
+        ("content-type", "multipart/form-data; boundary=b"),
+        ("cookie", cookie.as_str()),
+    ];
+    ok(
+        "upload",
+        &call(&web, "POST", &format!("{dash}/recipients"), &multipart, &upload).await?,
+    )?;
+    // Store staff look the coupon up and redeem it again at their till (a repeat).
+    recorder.now_running("cli");
+    app.db
+        .add_user(&mcamp_core::users::User {
+            email: mcamp_core::users::Email::parse("staff@brand.kr")?,
+            role: mcamp_core::users::Role::Store(store.clone()),
+            campaigns: vec![],
+            password_hash: mcamp_core::users::Password::parse(pass)?.hash()?,
+            created_at: app.now(),
+            password_set_at: app.now(),
+            disabled_at: None,
+        })
+        .await?;
+    recorder.now_running("ConsoleFunction");
+    let body = format!(
+        "email=staff%40brand.kr&password={}",
+        form_urlencoded::byte_serialize(pass.as_bytes()).collect::<String>()
+    );
+    let signed = call(&web, "POST", "/console/sign-in", &form, &body).await?;
+    let staff = signed
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("a staff session")?
+        .to_owned();
+    let till = format!("/console/stores/{store}");
+    let page = call(&web, "GET", &till, &[("cookie", &staff)], "").await?;
+    ok("store page", &page)?;
+    let csrf = crate::console::html_value(&text(&page), "csrf").context("staff csrf")?;
+    for step in ["lookup", "redeem"] {
+        let body = format!("csrf={csrf}&code={issued}");
+        let resp = call(
+            &web,
+            "POST",
+            &format!("{till}/{step}"),
+            &[form[0], ("cookie", &staff)],
+            &body,
+        )
+        .await?;
+        ok(step, &resp)?;
+    }
 
     // Every event so far, through the stream's aggregator.
     recorder.now_running("AggregatorFunction");
