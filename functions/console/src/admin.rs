@@ -28,7 +28,7 @@ use crate::pages::page;
 use crate::{Answer, Console, ConsoleError};
 
 /// People in one export file.
-pub(crate) const EXPORT_PEOPLE: usize = 20_000;
+pub(crate) const EXPORT_PEOPLE: usize = 10_000;
 /// The largest file answered (a Lambda's response is 6 MB, and binary goes base64).
 pub(crate) const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -174,6 +174,14 @@ pub(crate) async fn export(c: &Console<'_>) -> Answer {
             let part = query_param(c.req, "part")
                 .and_then(|p| p.parse::<u32>().ok())
                 .unwrap_or(1);
+            // A list of more than one file: a page that offers this file and links the next,
+            // since a browser does not show a download's `Link` header.
+            if (next.is_some() || part > 1) && query_param(c.req, "file").is_none() {
+                return Ok(html_response(
+                    200,
+                    files_page(&id, &format, part, after.as_deref(), people.len(), next.as_deref()),
+                ));
+            }
             let name = format!("{id}-people-{stamp}-{part}.{format}");
             let bytes = if format == "xlsx" {
                 people_xlsx(&people).map_err(storage)?
@@ -215,6 +223,37 @@ pub(crate) async fn export(c: &Console<'_>) -> Answer {
         resp.headers_mut().insert("link", v);
     }
     Ok(resp)
+}
+
+/// One file of a long people export: its download, and the page of the next one.
+fn files_page(
+    id: &CampaignId,
+    format: &str,
+    part: u32,
+    after: Option<&str>,
+    people: usize,
+    next: Option<&str>,
+) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let here = format!(
+        "/console/campaigns/{id}/export?what=people&format={format}&part={part}{}",
+        after.map(|a| format!("&after={}", enc(a))).unwrap_or_default()
+    );
+    let first = (part as usize - 1) * EXPORT_PEOPLE + 1;
+    page(
+        "사람별 파일 - mcamp 콘솔",
+        html! { div.pad {
+            p.crumbs { a href=(format!("/console/campaigns/{id}")) { "← 대시보드" } }
+            h1 { "사람별 파일 " (part) }
+            p { "사람이 많아 " (crate::pages::n(EXPORT_PEOPLE as i64)) "명씩 나눠서 받아요. 이름과 번호는 가려져 있어요." }
+            p { a.btn.small href=(format!("{here}&file=1")) download { (crate::pages::n(first as i64)) "~" (crate::pages::n((first + people - 1) as i64)) "번째 받기 (" (format) ")" } }
+            @if let Some(n) = next {
+                p { a href=(format!("/console/campaigns/{id}/export?what=people&format={format}&part={}&after={}", part + 1, enc(n))) rel="next" { "다음 파일 →" } }
+            } @else {
+                p.muted { "마지막 파일이에요." }
+            }
+        } },
+    )
 }
 
 /// One file's worth of people (masked), and the cursor of the next file.
@@ -450,4 +489,21 @@ pub(crate) async fn revoke_view_link(c: &Console<'_>) -> Answer {
     )
     .await?;
     Ok(see_other(format!("/console/campaigns/{id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_people_export_offers_each_file_and_links_the_next() -> Result<(), mcamp_core::values::ParseError> {
+        let id = CampaignId::parse("spring")?;
+        let html = files_page(&id, "xlsx", 2, Some("all.3.AAAA"), EXPORT_PEOPLE, Some("all.5.BBBB"));
+        assert!(html.contains("part=2&amp;after=all.3.AAAA&amp;file=1"), "{html}");
+        assert!(html.contains("10,001~20,000번째"), "{html}");
+        assert!(html.contains("part=3&amp;after=all.5.BBBB"), "{html}");
+        let last = files_page(&id, "csv", 3, Some("all.5.BBBB"), 12, None);
+        assert!(last.contains("마지막 파일") && last.contains("20,001~20,012번째"), "{last}");
+        Ok(())
+    }
 }
