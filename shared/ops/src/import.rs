@@ -202,7 +202,8 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord, now: DateTime<Utc>)
 /// import can run in a handler whose future must be (the console's upload).
 pub(crate) fn decoding_reader<R: Read + 'static>(input: R) -> std::io::Result<(impl Read + use<R>, &'static str)> {
     // CRLF (Excel on Windows) to LF first, so csv's line numbers are the spreadsheet's rows.
-    let mut buffered = BufReader::with_capacity(64 * 1024, crate::line_endings::LfReader::new(input));
+    // Blank lines kept as empty records, so the rows after them keep their numbers.
+    let mut buffered = BufReader::with_capacity(64 * 1024, crate::line_endings::spreadsheet_lines(input));
     let head = buffered.fill_buf()?;
     // A cut multi-byte character at the end of the sample is not evidence against UTF-8.
     let sample = match std::str::from_utf8(head) {

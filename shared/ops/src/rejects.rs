@@ -6,10 +6,10 @@ use std::io::{Read, Write};
 
 use crate::export::{ExportError, SheetWriter};
 use crate::import::ImportReport;
-use crate::line_endings::LfReader;
+use crate::line_endings::spreadsheet_lines;
 
 /// Writes every rejected row of `report`, re-reading the imported file `source` for the
-/// original cells. Returns the number of rows written. Reads through `LfReader`, as the import
+/// original cells. Returns the number of rows written. Reads through `spreadsheet_lines`, as the import
 /// should have, so the row numbers agree.
 pub fn write_rejects<R: Read, W: Write>(report: &ImportReport, source: R, out: W) -> Result<usize, ExportError> {
     // `import` names the encoding it detected; read the file back the same way.
@@ -21,7 +21,7 @@ pub fn write_rejects<R: Read, W: Write>(report: &ImportReport, source: R, out: W
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
         .encoding(Some(encoding))
         .bom_override(true)
-        .build(LfReader::new(source));
+        .build(spreadsheet_lines(source));
     let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(decoded);
     let header: Vec<String> = csv
         .headers()
