@@ -98,8 +98,11 @@ test-browser: ## Browser tests in headless Debian Chromium (skipped until tests/
 	if [ ! -x $(TARGET_DIR)/debug/mcamp ] || [ ! -x $(TARGET_DIR)/debug/mcamp-gateway ]; then \
 	  cargo build -q -p mcamp-cli -p mcamp-gateway; \
 	fi; \
+	if [ ! -x $(TARGET_DIR)/debug/xlsx_cells ]; then \
+	  cargo build -q -p mcamp-tests --bin xlsx_cells; \
+	fi; \
 	CHROMIUM_PATH=$(CHROMIUM) MCAMP_GATEWAY_BIN=$(TARGET_DIR)/debug/mcamp-gateway MCAMP_CLI_BIN=$(TARGET_DIR)/debug/mcamp \
-	  node $(BROWSER_DIR)/run.mjs
+	  MCAMP_XLSX_CELLS_BIN=$(TARGET_DIR)/debug/xlsx_cells node $(BROWSER_DIR)/run.mjs
 
 # ----------------------------------------------------------------------- bench
 # Figures, not pass/fail: a missed target is flagged MISSED in bench-out/summary.txt (make
@@ -118,8 +121,8 @@ bench: venv ## Benchmarks: redirect/mint/issuer (cargo bench), page weight + Lig
 	  PUPPETEER_SKIP_DOWNLOAD=1 npm ci --prefix tests/bench --no-audit --no-fund \
 	    && touch tests/bench/node_modules/.stamp || rc=1; \
 	fi; \
-	cargo build --release -q -p mcamp-gateway || rc=1; \
-	CHROMIUM_PATH=$(CHROMIUM) MCAMP_GATEWAY_BIN=$(CURDIR)/target/release/mcamp-gateway \
+	cargo build --release -q -p mcamp-gateway && cargo build --release -q -p mcamp-cli || rc=1; \
+	CHROMIUM_PATH=$(CHROMIUM) MCAMP_GATEWAY_BIN=$(CURDIR)/target/release/mcamp-gateway MCAMP_CLI_BIN=$(CURDIR)/target/release/mcamp \
 	  node tests/bench/page.mjs 2>&1 | tee bench-out/page.log || rc=1; \
 	cargo build --release -q -p mcamp-tests --bin bare302 && cargo build --release -q -p mcamp-cli || rc=1; \
 	tests/bench/redirect.sh $(CURDIR)/target/release/mcamp-gateway $(CURDIR)/target/release/mcamp \

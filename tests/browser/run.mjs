@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 import { root, freePort, startGateway } from './gateway.mjs';
+import { consoleSteps } from './console.mjs';
 
 const out = join(root, 'tests', 'browser', 'out');
 mkdirSync(out, { recursive: true });
@@ -373,7 +374,6 @@ print(json.dumps([last, int(json.loads(row[0])["at"]) if row else 0]))
     }
   });
 } finally {
-  await browser.close();
   child.kill('SIGTERM');
 }
 await new Promise((r) => child.once('exit', r));
@@ -442,6 +442,15 @@ await step('campaign report: mcamp report shows what the browsers did', async ()
   writeFileSync(join(out, 'report.txt'), text.stdout);
   assert.ok(text.stdout.includes('퍼널') && text.stdout.includes('kakaotalk'), text.stdout);
 });
+
+// The marketer's console over the same data file (tests/browser/console.mjs).
+{
+  const bin = process.env.MCAMP_CLI_BIN;
+  const cli = bin ? [bin, []] : ['cargo', ['run', '-q', '-p', 'mcamp-cli', '--']];
+  try {
+    await consoleSteps({ browser, port, dataFile, out, step, cli, root, campaigns, watched: { cspViolations, missingHeaders } });
+  } finally { await browser.close(); }
+}
 
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -503,7 +503,10 @@ mod tests {
         assert!(html.contains("10,001~20,000번째"), "{html}");
         assert!(html.contains("part=3&amp;after=all.5.BBBB"), "{html}");
         let last = files_page(&id, "csv", 3, Some("all.5.BBBB"), 12, None);
-        assert!(last.contains("마지막 파일") && last.contains("20,001~20,012번째"), "{last}");
+        assert!(
+            last.contains("마지막 파일") && last.contains("20,001~20,012번째"),
+            "{last}"
+        );
         Ok(())
     }
 }

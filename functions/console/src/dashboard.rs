@@ -244,7 +244,10 @@ fn funnel(r: &CampaignReport) -> Markup {
         .map(|s| Bar {
             label: s.label.to_owned(),
             count: u64::try_from(s.people).unwrap_or(0),
-            note: format!("명 (발송 대비 {})", rate_text(s.of_sent)),
+            note: match s.of_sent {
+                Some(_) => format!("명 · {}", rate_text(s.of_sent)),
+                None => "명".into(),
+            },
         })
         .collect();
     html! {
@@ -285,7 +288,7 @@ fn hour_points(r: &CampaignReport) -> Vec<(String, u64)> {
         .rev()
         .map(|back| {
             let t = last - Duration::hours(i64::try_from(back).unwrap_or(0));
-            let label = t.format("%m/%d %H시").to_string();
+            let label = t.format("%-m/%-d %H시").to_string();
             (label, u64::try_from(by.get(&t).copied().unwrap_or(0)).unwrap_or(0))
         })
         .collect()
@@ -300,7 +303,7 @@ fn hourly(r: &CampaignReport) -> Markup {
                 p.muted { "아직 클릭이 없어요." }
             } @else {
                 p.muted { "최근 " (HOURS) "시간, 한국 시간" }
-                (columns("시간대별 클릭", &points, 12))
+                (columns("시간대별 클릭", &points, 16))
             }
             @if !r.by_day.is_empty() {
                 details {

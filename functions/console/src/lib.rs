@@ -63,10 +63,7 @@ pub async fn handle(web: &Web, req: Request) -> Response<Body> {
     };
     result.unwrap_or_else(|e| match e {
         ConsoleError::SignIn => to_sign_in(),
-        ConsoleError::Http(e) => {
-            eprintln!("DEBUG {e:?}");
-            e.into_response(Flavor::Html)
-        }
+        ConsoleError::Http(e) => e.into_response(Flavor::Html),
     })
 }
 

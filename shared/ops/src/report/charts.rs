@@ -239,8 +239,15 @@ pub struct Bar {
     pub note: String,
 }
 
+/// The console's charts are drawn for a phone's width (360 units at about one unit per CSS
+/// pixel), so their text stays readable there and scales up on a desktop.
+const NARROW_W: f64 = 360.0;
+
 /// Horizontal bars of counts scaled to the largest (the console's funnel and breakdowns).
 pub fn count_bars(title: &str, bars: &[Bar]) -> Markup {
+    const LABEL_END: f64 = 84.0;
+    const BAR_START: f64 = 90.0;
+    const BAR_LEN: f64 = 140.0;
     let scale = bars.iter().map(|b| b.count).max().unwrap_or(0);
     let height = ROW_H * bars.len() as f64 + 8.0;
     let parts: Vec<String> = bars
@@ -248,19 +255,24 @@ pub fn count_bars(title: &str, bars: &[Bar]) -> Markup {
         .map(|b| format!("{} {} {}", b.label, b.count, b.note))
         .collect();
     let label = format!("{title}: {}", parts.join(", "));
+    let width = |count: u64| {
+        if scale == 0 {
+            0.0
+        } else {
+            BAR_LEN * count as f64 / scale as f64
+        }
+    };
     html! {
-        div.scroll {
-            svg.chart xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(label)
-                viewBox=(format!("0 0 {} {}", num(CHART_W), num(height))) width=(num(CHART_W)) height=(num(height))
-                font-size="13" {
-                @for (i, b) in bars.iter().enumerate() {
-                    @let y = 4.0 + ROW_H * i as f64;
-                    @let text_y = num(y + BAR_H / 2.0 + 5.0);
-                    text x=(num(LABEL_X)) y=(text_y) text-anchor="end" fill="currentColor" { (short(&b.label, LABEL_CHARS)) }
-                    rect x=(num(BAR_X)) y=(num(y)) width=(num(BAR_W)) height=(num(BAR_H)) fill=(TRACK) {}
-                    rect x=(num(BAR_X)) y=(num(y)) width=(num(bar_width(b.count, scale))) height=(num(BAR_H)) fill=(BLUE) {}
-                    text x=(num(VALUE_X)) y=(text_y) fill="currentColor" { (b.count) " " (b.note) }
-                }
+        svg.chart xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(label)
+            viewBox=(format!("0 0 {} {}", num(NARROW_W), num(height))) width=(num(NARROW_W)) height=(num(height))
+            font-size="12" {
+            @for (i, b) in bars.iter().enumerate() {
+                @let y = 4.0 + ROW_H * i as f64;
+                @let text_y = num(y + BAR_H / 2.0 + 4.0);
+                text x=(num(LABEL_END)) y=(text_y) text-anchor="end" fill="currentColor" { (short(&b.label, 7)) }
+                rect x=(num(BAR_START)) y=(num(y)) width=(num(BAR_LEN)) height=(num(BAR_H)) fill=(TRACK) {}
+                rect x=(num(BAR_START)) y=(num(y)) width=(num(width(b.count))) height=(num(BAR_H)) fill=(BLUE) {}
+                text x=(num(BAR_START + BAR_LEN + 6.0)) y=(text_y) fill="currentColor" { (b.count) " " (b.note) }
             }
         }
     }
@@ -269,11 +281,11 @@ pub fn count_bars(title: &str, bars: &[Bar]) -> Markup {
 /// Columns over time (clicks per hour): one column per label, the first and every
 /// `tick_every`-th label written under the axis.
 pub fn columns(title: &str, points: &[(String, u64)], tick_every: usize) -> Markup {
-    const H: f64 = 160.0;
-    const AXIS_Y: f64 = 130.0;
-    const LEFT: f64 = 36.0;
+    const H: f64 = 150.0;
+    const AXIS_Y: f64 = 124.0;
+    const LEFT: f64 = 30.0;
     let scale = points.iter().map(|p| p.1).max().unwrap_or(0).max(1);
-    let step = (CHART_W - LEFT - 4.0) / points.len().max(1) as f64;
+    let step = (NARROW_W - LEFT - 4.0) / points.len().max(1) as f64;
     let peak = points.iter().max_by_key(|p| p.1);
     let label = match peak {
         Some((at, n)) if *n > 0 => format!("{title}: 가장 많은 때 {at} {n}"),
@@ -281,21 +293,19 @@ pub fn columns(title: &str, points: &[(String, u64)], tick_every: usize) -> Mark
     };
     let tick = tick_every.max(1);
     html! {
-        div.scroll {
-            svg.chart xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(label)
-                viewBox=(format!("0 0 {} {}", num(CHART_W), num(H))) width=(num(CHART_W)) height=(num(H)) font-size="11" {
-                text x=(num(LEFT - 4.0)) y="14" text-anchor="end" fill="currentColor" { (scale) }
-                text x=(num(LEFT - 4.0)) y=(num(AXIS_Y)) text-anchor="end" fill="currentColor" { "0" }
-                line x1=(num(LEFT)) y1=(num(AXIS_Y)) x2=(num(CHART_W - 2.0)) y2=(num(AXIS_Y)) stroke=(GREY) {}
-                @for (i, (at, n)) in points.iter().enumerate() {
-                    @let h = (AXIS_Y - 10.0) * *n as f64 / scale as f64;
-                    @let x = LEFT + step * i as f64;
-                    rect x=(num(x + 1.0)) y=(num(AXIS_Y - h)) width=(num((step - 2.0).max(1.0))) height=(num(h)) fill=(BLUE) {
-                        title { (at) " " (n) }
-                    }
-                    @if i % tick == 0 {
-                        text x=(num(x + step / 2.0)) y=(num(AXIS_Y + 16.0)) text-anchor="middle" fill="currentColor" { (at) }
-                    }
+        svg.chart xmlns="http://www.w3.org/2000/svg" role="img" aria-label=(label)
+            viewBox=(format!("0 0 {} {}", num(NARROW_W), num(H))) width=(num(NARROW_W)) height=(num(H)) font-size="10" {
+            text x=(num(LEFT - 4.0)) y="14" text-anchor="end" fill="currentColor" { (scale) }
+            text x=(num(LEFT - 4.0)) y=(num(AXIS_Y)) text-anchor="end" fill="currentColor" { "0" }
+            line x1=(num(LEFT)) y1=(num(AXIS_Y)) x2=(num(NARROW_W - 2.0)) y2=(num(AXIS_Y)) stroke=(GREY) {}
+            @for (i, (at, n)) in points.iter().enumerate() {
+                @let h = (AXIS_Y - 10.0) * *n as f64 / scale as f64;
+                @let x = LEFT + step * i as f64;
+                rect x=(num(x + 0.5)) y=(num(AXIS_Y - h)) width=(num((step - 1.0).max(0.5))) height=(num(h)) fill=(BLUE) {
+                    title { (at) " " (n) }
+                }
+                @if i % tick == 0 {
+                    text x=(num(x)) y=(num(AXIS_Y + 16.0)) text-anchor="start" fill="currentColor" { (at) }
                 }
             }
         }
