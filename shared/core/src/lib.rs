@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod link;
 pub mod recipient;
 pub mod response;
+pub mod segment;
 pub mod sends;
 pub mod survey;
 pub mod survey_report;
