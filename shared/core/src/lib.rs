@@ -10,6 +10,7 @@ pub mod consent;
 pub mod coupon;
 pub mod customer;
 pub mod events;
+pub mod experiment;
 pub mod jobs;
 pub mod link;
 pub mod recipient;
