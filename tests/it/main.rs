@@ -14,6 +14,7 @@ mod hostile;
 mod links;
 mod page;
 mod secrets;
+mod segments;
 mod sends;
 mod snapshots;
 mod survey;

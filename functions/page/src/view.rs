@@ -54,12 +54,12 @@ async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'
             Some(ClaimShown::Pending) => CouponState::Pending,
             Some(ClaimShown::SoldOut) => CouponState::SoldOut,
             Some(ClaimShown::Issued { code, qr_svg }) => CouponState::Issued { code, qr_svg },
-            None => match eligible(def, &p.recipient, p.customer.as_ref(), now) {
+            None => match eligible(def, &p.recipient, p.customer.as_ref(), &p.segments, now) {
                 Ok(()) => CouponState::Available,
                 // A secret coupon is shown only to those who may claim it.
                 Err(_) if def.secret => continue,
                 Err(Ineligible::NotEligible(why)) => CouponState::Blocked(why),
-                Err(Ineligible::OutsideWindow | Ineligible::TakenByThisPhone) => continue,
+                Err(Ineligible::OutsideWindow | Ineligible::TakenByThisPhone | Ineligible::NotInSegment) => continue,
             },
         };
         out.push(CouponView { def, state });

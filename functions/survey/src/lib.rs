@@ -127,7 +127,7 @@ async fn reward(web: &Web, req: &Request, p: &Personal, def: &SurveyDef) -> Resu
         Some(ClaimShown::SoldOut) => Reward::SoldOut,
         Some(ClaimShown::Issued { code, qr_svg }) => Reward::Issued { code, qr_svg },
         None if coupon.eligibility == Eligibility::SurveyAndFormCompleted => Reward::NeedsContact,
-        None => match eligible(coupon, &p.recipient, p.customer.as_ref(), web.app.now()) {
+        None => match eligible(coupon, &p.recipient, p.customer.as_ref(), &p.segments, web.app.now()) {
             Ok(()) => Reward::NeedsContact,
             Err(e) => Reward::Blocked(e.to_string()),
         },

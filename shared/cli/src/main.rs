@@ -97,6 +97,10 @@ enum Command {
     /// Brand-wide opt-outs: import the sender's 080 unsubscribe list.
     #[command(subcommand)]
     Suppress(commands::privacy::SuppressCommand),
+    /// Segments: who a rule of the campaign file selects now becomes a member (and may claim
+    /// the segment's coupon).
+    #[command(subcommand)]
+    Segments(commands::segments::SegmentsCommand),
     /// Who may sign in to the console: add, list, disable, reset a password.
     #[command(subcommand)]
     Users(commands::users::UsersCommand),
@@ -123,6 +127,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Suppress(c) => commands::privacy::suppress(g, c).await,
         Command::Jobs(c) => commands::jobs::run(g, c).await,
         Command::Users(c) => commands::users::run(g, c).await,
+        Command::Segments(c) => commands::segments::run(g, c).await,
     }
 }
 

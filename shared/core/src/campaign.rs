@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::values::{BrandId, CampaignId, CouponId, ParseError, StoreId};
+use crate::values::{BrandId, CampaignId, CouponId, ParseError, SegmentId, StoreId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,6 +32,10 @@ pub struct Campaign {
     pub form: Option<InfoForm>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub coupons: Vec<CouponDef>,
+    /// Groups of this campaign's people by what they did (`mcamp segments run`): a coupon with
+    /// `eligibility: !segment ID` is offered to its members only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<SegmentDef>,
     /// The M-Survey (kind `survey`) or the store rating (kind `mcs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survey: Option<crate::survey::SurveyDef>,
@@ -304,8 +308,23 @@ pub enum Eligibility {
     SurveyCompleted,
     /// Survey done and the info form sent (an MCS thank-you coupon needs the phone number).
     SurveyAndFormCompleted,
-    Segment(String),
+    /// Members of the campaign's segment (`mcamp segments run` makes them members).
+    Segment(SegmentId),
 }
+
+/// A segment: the people of the campaign whose journey matches `rule` when it is run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentDef {
+    pub id: SegmentId,
+    /// What the marketer calls it (shown in reports and the console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub rule: crate::segment::Rule,
+}
+
+/// Segments one campaign may define.
+pub const MAX_SEGMENTS: usize = 20;
 
 /// Longest URL a campaign file may carry.
 pub const MAX_URL: usize = 2048;
@@ -406,6 +425,7 @@ impl Campaign {
             ));
         }
         self.check_urls()?;
+        self.check_segments()?;
         if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
             return Err(ParseError::new(
                 "retention_days",
@@ -499,6 +519,45 @@ impl Campaign {
 
     pub fn coupon(&self, id: &CouponId) -> Option<&CouponDef> {
         self.coupons.iter().find(|c| &c.id == id)
+    }
+
+    pub fn segment(&self, id: &SegmentId) -> Option<&SegmentDef> {
+        self.segments.iter().find(|s| &s.id == id)
+    }
+
+    /// Whether a coupon is offered by segment, so a person's memberships are worth reading.
+    pub fn has_segment_coupons(&self) -> bool {
+        self.coupons
+            .iter()
+            .any(|c| matches!(c.eligibility, Eligibility::Segment(_)))
+    }
+
+    fn check_segments(&self) -> Result<(), ParseError> {
+        if self.segments.len() > MAX_SEGMENTS {
+            return Err(ParseError::new("segments", format!("at most {MAX_SEGMENTS} segments")));
+        }
+        for (i, s) in self.segments.iter().enumerate() {
+            if self.segments[..i].iter().any(|o| o.id == s.id) {
+                return Err(ParseError::new(
+                    "segments",
+                    format!("segment '{}' is defined twice", s.id),
+                ));
+            }
+        }
+        for c in &self.coupons {
+            if let Eligibility::Segment(id) = &c.eligibility
+                && self.segment(id).is_none()
+            {
+                return Err(ParseError::new(
+                    "coupons.eligibility",
+                    format!(
+                        "coupon '{}' is for segment '{id}', which segments: does not define",
+                        c.id
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

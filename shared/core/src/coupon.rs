@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::campaign::{CouponDef, Eligibility};
 use crate::customer::Customer;
 use crate::recipient::Recipient;
-use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, StoreId};
+use crate::values::{CampaignId, CouponCode, CouponId, RecipientId, SegmentId, StoreId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -79,6 +79,9 @@ pub enum Ineligible {
     /// Once per person means once per customer: another recipient with the same phone has it.
     #[error("이 휴대폰 번호로 이미 받은 쿠폰이에요")]
     TakenByThisPhone,
+    /// A segment's coupon, and this person is not (yet) in the segment.
+    #[error("이 쿠폰의 대상이 아니에요")]
+    NotInSegment,
 }
 
 impl CouponDef {
@@ -90,14 +93,22 @@ impl CouponDef {
             Eligibility::FormCompleted | Eligibility::SurveyAndFormCompleted
         )
     }
+
+    /// Whether "once per person" is counted per customer (the brand's person behind their
+    /// recipients): coupons against the form, and a segment's, which a customer with two
+    /// recipients in the campaign must not get twice.
+    pub fn once_per_customer(&self) -> bool {
+        self.needs_form() || matches!(self.eligibility, Eligibility::Segment(_))
+    }
 }
 
-/// Whether `r` (with their customer, when known) may claim `def` now; `Err` says why not, in
-/// Korean.
+/// Whether `r` (with their customer, when known, and the campaign's segments they are a member
+/// of) may claim `def` now; `Err` says why not, in Korean.
 pub fn eligible(
     def: &CouponDef,
     r: &Recipient,
     customer: Option<&Customer>,
+    segments: &std::collections::BTreeSet<SegmentId>,
     now: DateTime<Utc>,
 ) -> Result<(), Ineligible> {
     if def.valid_from.is_some_and(|f| now < f) || def.valid_until.is_some_and(|u| now >= u) {
@@ -119,9 +130,8 @@ pub fn eligible(
             return Err(Ineligible::NotEligible("연락처를 남기면 감사 쿠폰을 받을 수 있어요"));
         }
         Eligibility::SurveyCompleted | Eligibility::SurveyAndFormCompleted => {}
-        Eligibility::Segment(_) => {
-            return Err(Ineligible::NotEligible("이 쿠폰의 대상이 아니에요"));
-        }
+        Eligibility::Segment(id) if !segments.contains(id) => return Err(Ineligible::NotInSegment),
+        Eligibility::Segment(_) => {}
     }
     // PIPA §22: marketing consent may be required only for a declared marketing benefit.
     if def.requires_marketing_consent && !customer.is_some_and(Customer::marketing_given) {

@@ -167,6 +167,19 @@ impl CouponId {
 }
 serde_via_str!(CouponId);
 
+/// A segment of a campaign (its `segments:`), e.g. `warm-browsers`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct SegmentId(String);
+impl SegmentId {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        parse_slug("segment_id", s).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+serde_via_str!(SegmentId);
+
 /// Recipient identifier: 16 random base62 characters, minted by mcamp (never derived from the phone).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct RecipientId(String);

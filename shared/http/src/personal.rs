@@ -25,6 +25,9 @@ pub struct Personal {
     pub recipient: Recipient,
     pub customer: Option<Customer>,
     pub stored: Arc<StoredCampaign>,
+    /// The campaign's segments this person is a member of; read only when a coupon is
+    /// offered by segment.
+    pub segments: std::collections::BTreeSet<mcamp_core::values::SegmentId>,
 }
 
 impl Personal {
@@ -73,10 +76,16 @@ pub async fn open(app: &App, req: &Request) -> Result<Opened, HttpError> {
         Some(key) => app.db.customer(stored.campaign.brand(), key).await?,
         None => None,
     };
+    let segments = if stored.campaign.has_segment_coupons() {
+        app.db.segments_of(&recipient.id).await?
+    } else {
+        Default::default()
+    };
     Ok(Opened::Personal(Box::new(Personal {
         code,
         recipient,
         customer,
         stored,
+        segments,
     })))
 }

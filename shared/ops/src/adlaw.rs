@@ -380,6 +380,7 @@ mod tests {
             form: None,
             survey: None,
             coupons: Vec::new(),
+            segments: Vec::new(),
             message: Some(message.into()),
             message_subject: None,
             retention_days: mcamp_core::campaign::DEFAULT_RETENTION_DAYS,

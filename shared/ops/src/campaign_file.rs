@@ -99,6 +99,29 @@ mod tests {
         }
         let typo = GOOD.replace("name:", "nmae:");
         assert!(matches!(parse("c.yaml", &typo), Err(CampaignFileError::Syntax { .. })));
+        // A segment's rule that does not parse: the segment's line and the column in the rule.
+        let rule = format!("{GOOD}segments:\n  - id: warm\n    rule: views >= x and not redeemed\n");
+        match parse("c.yaml", &rule) {
+            Err(CampaignFileError::Syntax { line, message, .. }) => {
+                assert_eq!(line, 6, "{message}");
+                assert!(
+                    message.contains("segments[0]: column 10: expected a number"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        // A coupon for a segment the file does not define.
+        let orphan = format!(
+            "{GOOD}coupons:\n  - id: secret\n    title: t\n    benefit: {{kind: amount_off, won: 5000}}\n    stock: 5\n    eligibility: !segment warm\n"
+        );
+        match parse("c.yaml", &orphan) {
+            Err(CampaignFileError::Invalid { field, reason, .. }) => {
+                assert_eq!(field, "coupons.eligibility");
+                assert!(reason.contains("warm"), "{reason}");
+            }
+            other => panic!("expected invalid, got {other:?}"),
+        }
         let bad080 = GOOD.replace("080-123-4567", "02-123-4567");
         match parse("c.yaml", &bad080) {
             Err(CampaignFileError::Invalid { field, .. }) => {

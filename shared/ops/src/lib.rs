@@ -13,6 +13,7 @@ pub mod rejects;
 pub mod report;
 pub mod report_sheets;
 pub mod seed;
+pub mod segments;
 pub mod sends;
 pub mod stores;
 pub mod surveys;

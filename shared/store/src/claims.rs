@@ -63,7 +63,12 @@ pub async fn claim(
             return Ok(last.clone());
         }
     }
-    eligible(def, r, customer, now)?;
+    // Memberships are read only for a segment's coupon (one query on the person's partition).
+    let segments = match &def.eligibility {
+        mcamp_core::campaign::Eligibility::Segment(_) => db.segments_of(&r.id).await?,
+        _ => Default::default(),
+    };
+    eligible(def, r, customer, &segments, now)?;
     let slot = existing.len() as u32 + 1;
     let record = ClaimRecord {
         claim_id: random_base62(20),
@@ -94,10 +99,11 @@ pub async fn claim(
             cond: None,
         },
     ];
-    // Once per person is once per customer where the coupon needs the form (a phone): the
+    // Once per person is once per customer where the coupon needs the form (a phone) or is a
+    // segment's (a customer with two recipients is still one person): the
     // customer's next slot is taken with the claim, so other recipients with the same phone
     // cannot take more than `per_person` between them.
-    let guard = match (&r.customer, def.needs_form()) {
+    let guard = match (&r.customer, def.once_per_customer()) {
         (Some(key), true) => Some(key),
         _ => None,
     };

@@ -233,6 +233,16 @@ pub fn user(email: &mcamp_core::users::Email) -> String {
 pub const SK_USER: &str = "USER";
 pub const USER_LIST: &str = "USERS";
 
+/// A segment membership in the recipient's partition: `RCPT#{recipient}` / `SEG#{segment}`.
+pub fn segment_member_sk(s: &mcamp_core::values::SegmentId) -> String {
+    format!("{SEGMENT_MEMBER_PREFIX}{s}")
+}
+pub const SEGMENT_MEMBER_PREFIX: &str = "SEG#";
+/// GSI1 partition listing a segment's members, shard by shard.
+pub fn segment_members(c: &CampaignId, s: &mcamp_core::values::SegmentId, shard: u8) -> String {
+    format!("CAMP#{c}#SEG#{s}#{shard:02}")
+}
+
 /// A read-only link, by the SHA-256 of its token.
 pub fn view_link(id: &str) -> String {
     format!("VIEW#{id}")

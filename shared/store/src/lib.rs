@@ -17,6 +17,7 @@ pub mod ports;
 pub mod privacy;
 pub mod recipients;
 pub mod redeem;
+pub mod segments;
 pub mod shares;
 pub mod stores;
 pub mod surveys;

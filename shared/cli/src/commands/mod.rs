@@ -9,6 +9,7 @@ pub mod privacy;
 pub mod qr;
 pub mod recipients;
 pub mod report;
+pub mod segments;
 pub mod sends;
 pub mod stores;
 pub mod survey;

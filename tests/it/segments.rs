@@ -1,0 +1,151 @@
+//! Segments on both backends: a simulated population's page views and redemptions go through
+//! the aggregator, and `views between 3 and 5 within 7d and not redeemed` selects exactly the
+//! people a straightforward count over the simulation names; repeated runs add nobody twice;
+//! members (only) see and claim the secret coupon, once.
+
+use std::collections::BTreeSet;
+
+use anyhow::{Context, ensure};
+use chrono::{DateTime, Duration, Utc};
+use mcamp_core::coupon::Ineligible;
+use mcamp_core::events::{Attribution, Event, EventData};
+use mcamp_core::values::{CouponCode, CouponId, RecipientId, SegmentId, StoreId};
+use mcamp_ops::segments::run_segment;
+use mcamp_store::aggregate::Record;
+use mcamp_store::claims::{self, ClaimError};
+use mcamp_tests::{Backend, call, contract, text};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const CAMPAIGN: &str = "id: seg-test
+name: 세그먼트 테스트
+sender: {brand: 테스트브랜드, opt_out_080: 080-000-0000}
+share: {title: 테스트, description: 설명}
+segments:
+  - id: warm
+    name: 7일간 3~5번 본 고객
+    rule: views >= 3 and views <= 5 within 7d and not redeemed
+coupons:
+  - id: welcome
+    title: 웰컴 쿠폰
+    benefit: {kind: amount_off, won: 3000}
+    stock: 100
+  - id: secret
+    title: 비밀 쿠폰
+    benefit: {kind: amount_off, won: 5000}
+    stock: 100
+    secret: true
+    eligibility: !segment warm
+";
+
+async fn a_segment_selects_exactly_the_people_its_rule_describes(b: Backend) -> anyhow::Result<()> {
+    let web = b.web();
+    let app = &web.app;
+    let campaign = mcamp_ops::campaign_file::parse("seg.yaml", CAMPAIGN)?;
+    // Noon in Seoul, so a view `d` whole days ago falls on the KST day `d` days back.
+    let now: DateTime<Utc> = "2026-11-30T03:00:00Z".parse()?;
+    app.db.push_campaign(&campaign, now).await?;
+    let people = mcamp_tests::recipients(&app.db, &campaign.id, 40).await?;
+
+    // Each person views the page 0 to 7 times, each view 0 to 12 days ago; one in five has
+    // redeemed a coupon.
+    let mut rng = StdRng::seed_from_u64(18);
+    let mut records = Vec::new();
+    let mut expected = BTreeSet::new();
+    for (i, p) in people.iter().enumerate() {
+        let who = Attribution::from(p);
+        let mut recent = 0;
+        for _ in 0..rng.gen_range(0..=7) {
+            let days = rng.gen_range(0..=12);
+            if days <= 6 {
+                recent += 1;
+            }
+            let at = now - Duration::days(days) - Duration::minutes(rng.gen_range(0..60));
+            let e = Event::new(campaign.id.clone(), at, EventData::PageView { page: "mdm".into() }).by(who.clone());
+            records.push(Record::Event(Box::new(e)));
+        }
+        let redeemed = rng.gen_bool(0.2);
+        if redeemed {
+            let e = Event::new(
+                campaign.id.clone(),
+                now - Duration::hours(3),
+                EventData::CouponRedeemed {
+                    coupon_id: CouponId::parse("welcome")?,
+                    code: CouponCode::parse(&format!("SEGTEST{i:05}"))?,
+                    store_id: StoreId::parse("gangnam-01")?,
+                },
+            )
+            .by(who);
+            records.push(Record::Event(Box::new(e)));
+        }
+        if (3..=5).contains(&recent) && !redeemed {
+            expected.insert(p.id.clone());
+        }
+    }
+    ensure!(
+        expected.len() >= 5 && expected.len() < people.len() / 2,
+        "a population with members and non-members: {}",
+        expected.len()
+    );
+    app.db.aggregate(&records, now).await?;
+
+    let warm = SegmentId::parse("warm")?;
+    let members = |ms: Vec<mcamp_store::segments::Membership>| -> BTreeSet<RecipientId> {
+        ms.into_iter().map(|m| m.recipient_id).collect()
+    };
+    // A dry run counts them and writes nothing.
+    let dry = run_segment(&app.db, &campaign.id, &warm, now, true).await?;
+    ensure!(dry.people == people.len() && dry.matched == expected.len(), "{dry:?}");
+    ensure!(app.db.segment_members(&campaign.id, &warm).await?.is_empty());
+    // The run makes exactly them members; a second run adds nobody.
+    let first = run_segment(&app.db, &campaign.id, &warm, now, false).await?;
+    ensure!(first.added == expected.len() && first.already == 0, "{first:?}");
+    ensure!(members(app.db.segment_members(&campaign.id, &warm).await?) == expected);
+    let again = run_segment(&app.db, &campaign.id, &warm, now, false).await?;
+    ensure!(again.added == 0 && again.already == expected.len(), "{again:?}");
+    ensure!(app.db.segment_members(&campaign.id, &warm).await?.len() == expected.len());
+    // An unknown segment is named with the known ones.
+    let unknown = run_segment(&app.db, &campaign.id, &SegmentId::parse("cold")?, now, true).await;
+    ensure!(
+        unknown
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("warm")
+    );
+
+    // The secret coupon: a member sees it and claims it once; others neither see nor claim it.
+    let secret = CouponId::parse("secret")?;
+    let member = people.iter().find(|p| expected.contains(&p.id)).context("a member")?;
+    let outsider = people
+        .iter()
+        .find(|p| !expected.contains(&p.id))
+        .context("an outsider")?;
+    let page = |code: String| {
+        let web = &web;
+        async move {
+            let resp = call(
+                web,
+                "GET",
+                &format!("/p/{code}"),
+                &[("user-agent", mcamp_tests::IPHONE_SAFARI)],
+                "",
+            )
+            .await?;
+            anyhow::Ok(text(&resp))
+        }
+    };
+    ensure!(page(member.code.to_string()).await?.contains("비밀 쿠폰"));
+    ensure!(!page(outsider.code.to_string()).await?.contains("비밀 쿠폰"));
+    let queue = app.queue.as_ref();
+    let first = claims::claim(&app.db, queue, &campaign, member, None, &secret, app.now()).await?;
+    let second = claims::claim(&app.db, queue, &campaign, member, None, &secret, app.now()).await?;
+    ensure!(first.claim_id == second.claim_id, "one claim, answered again");
+    match claims::claim(&app.db, queue, &campaign, outsider, None, &secret, app.now()).await {
+        Err(ClaimError::Ineligible(Ineligible::NotInSegment)) => {}
+        other => anyhow::bail!("an outsider's claim: {other:?}"),
+    }
+    Ok(())
+}
+
+contract!(segments, super::a_segment_selects_exactly_the_people_its_rule_describes);
