@@ -21,6 +21,7 @@ const CAMPAIGN: &str = "id: seg-test
 name: 세그먼트 테스트
 sender: {brand: 테스트브랜드, opt_out_080: 080-000-0000}
 share: {title: 테스트, description: 설명}
+message: \"[테스트브랜드] {name}님, 다시 찾아주셔서 감사해요 {link}\"
 segments:
   - id: warm
     name: 7일간 3~5번 본 고객
@@ -112,6 +113,33 @@ async fn a_segment_selects_exactly_the_people_its_rule_describes(b: Backend) -> 
             .map(|e| e.to_string())
             .unwrap_or_default()
             .contains("warm")
+    );
+
+    // The send list of the segment takes its members only (here none has marketing consent,
+    // so all of them are left out for that, and the others are not looked at).
+    let opts = mcamp_ops::export::LinkExportOptions {
+        base_url: "https://go.brand.kr".into(),
+        send_at: now,
+        allow_night: false,
+        format: mcamp_ops::export::SendFormat::Generic,
+        segment: Some(warm.clone()),
+    };
+    let list = mcamp_ops::export::export_links(
+        &app.db,
+        &campaign.id,
+        &opts,
+        |_| Ok(std::io::sink()),
+        None::<fn(usize) -> std::io::Result<std::io::Sink>>,
+    )
+    .await?;
+    ensure!(
+        list.recipients == expected.len() && list.outside_segment == people.len() - expected.len(),
+        "{list:?}"
+    );
+    ensure!(
+        list.excluded.no_marketing_consent == expected.len(),
+        "{:?}",
+        list.excluded
     );
 
     // The secret coupon: a member sees it and claims it once; others neither see nor claim it.

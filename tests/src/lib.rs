@@ -332,6 +332,7 @@ pub async fn send_list(
         send_at,
         allow_night: false,
         format: mcamp_ops::export::SendFormat::Generic,
+        segment: None,
     };
     let (a, n) = (ads.clone(), notices.clone());
     let report = mcamp_ops::export::export_links(

@@ -35,13 +35,8 @@ pub(crate) const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The admin's part of the dashboard.
-pub(crate) fn panel(
-    id: &CampaignId,
-    status: CampaignStatus,
-    csrf: &str,
-    links: &[ViewLink],
-    now: DateTime<Utc>,
-) -> Markup {
+pub(crate) fn panel(c: &mcamp_core::campaign::Campaign, csrf: &str, links: &[ViewLink], now: DateTime<Utc>) -> Markup {
+    let (id, status) = (&c.id, c.status);
     let open: Vec<&ViewLink> = links.iter().filter(|l| l.state(now).is_ok()).collect();
     html! {
         section.actions aria-labelledby="h-admin" {
@@ -68,6 +63,15 @@ pub(crate) fn panel(
                 label for="sender" { "발송 목록 (문자 발송사 양식)" }
                 select #sender name="format" {
                     @for s in Sender::ALL { option value=(s.name()) { (s.name()) } }
+                }
+                @if !c.segments.is_empty() {
+                    label for="segment" { "받는 사람" }
+                    select #segment name="segment" {
+                        option value="" { "모두" }
+                        @for seg in &c.segments {
+                            option value=(seg.id) { (seg.name.as_deref().unwrap_or(seg.id.as_str())) " (세그먼트)" }
+                        }
+                    }
                 }
                 " "
                 button.btn.small type="submit" { "발송 목록 받기" }
@@ -296,11 +300,16 @@ pub(crate) async fn send_list(c: &Console<'_>) -> Answer {
     let format = query_param(c.req, "format").unwrap_or_else(|| "generic".into());
     let format = Sender::parse(&format).map_err(HttpError::BadRequest)?;
     let base_url = origin(c.req, c.web.site.base_url.as_deref());
+    let segment = match query_param(c.req, "segment").filter(|s| !s.is_empty()) {
+        Some(s) => Some(mcamp_core::values::SegmentId::parse(&s).map_err(|e| HttpError::BadRequest(e.to_string()))?),
+        None => None,
+    };
     let opts = LinkExportOptions {
         base_url,
         send_at: c.now,
         allow_night: false,
         format,
+        segment,
     };
     let parts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Part>::new()));
     let opener = {
@@ -323,7 +332,9 @@ pub(crate) async fn send_list(c: &Console<'_>) -> Answer {
     .await;
     let report = match exported {
         Ok(r) => r,
-        Err(ExportError::UnknownCampaign(_)) => return Err(HttpError::NotFound.into()),
+        Err(ExportError::UnknownCampaign(_) | ExportError::UnknownSegment(..)) => {
+            return Err(HttpError::NotFound.into());
+        }
         Err(e @ (ExportError::Db(_) | ExportError::Csv(_) | ExportError::Io(_))) => return Err(storage(e)),
         // The campaign file's message cannot make this list: say why (never a phone number).
         Err(ExportError::Template(e)) => return Ok(cannot_export(&id, &format!("메시지 템플릿: {e}"))),

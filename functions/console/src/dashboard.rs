@@ -149,13 +149,7 @@ async fn render(
     let admin_part = match viewer {
         Viewer::User(who) if who.user.role == Role::Admin => {
             let links = db.view_links(id).await?;
-            Some(admin::panel(
-                id,
-                stored.campaign.status,
-                &who.session.csrf,
-                &links,
-                c.now,
-            ))
+            Some(admin::panel(&stored.campaign, &who.session.csrf, &links, c.now))
         }
         _ => None,
     };

@@ -14,7 +14,7 @@ use mcamp_core::consent::{self, Purpose};
 use mcamp_core::customer::{AdDecision, AdExclusion, Customer, CustomerKey};
 use mcamp_core::recipient::Recipient;
 use mcamp_core::time::kst;
-use mcamp_core::values::{CampaignId, PhoneNumber, RecipientId};
+use mcamp_core::values::{CampaignId, PhoneNumber, RecipientId, SegmentId};
 use mcamp_store::{Db, DbError};
 use serde::Serialize;
 use serde_json::Value;
@@ -76,6 +76,8 @@ impl<W: Write> SheetWriter<W> {
 pub enum ExportError {
     #[error("unknown campaign '{0}' (`mcamp campaign list` shows the campaigns)")]
     UnknownCampaign(CampaignId),
+    #[error("campaign '{0}' has no segment '{1}'")]
+    UnknownSegment(CampaignId, SegmentId),
     #[error(transparent)]
     Template(#[from] TemplateError),
     /// Names the row the recipient would have had in the export (header = row 1).
@@ -240,6 +242,8 @@ pub struct LinkExportOptions {
     /// default; the caller warns loudly).
     pub allow_night: bool,
     pub format: SendFormat,
+    /// Only the members of this segment of the campaign (`mcamp segments run`).
+    pub segment: Option<SegmentId>,
 }
 
 /// Recipients left out of the ad list, by reason.
@@ -305,6 +309,11 @@ pub struct LinkExport {
     pub confirmations: usize,
     /// Opt-out result notices (opt-outs of the last 14 days) on the notice list.
     pub opt_out_notices: usize,
+    /// The segment the list was limited to, and the recipients left out as not its members
+    /// (not counted in `recipients`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentId>,
+    pub outside_segment: usize,
     /// The template did not name the brand; `[brand] ` was added after `(광고)`.
     pub brand_inserted: bool,
     /// Characters EUC-KR cannot encode (sent as `？`), and how many messages have one.
@@ -367,6 +376,8 @@ where
         names_replaced: 0,
         confirmations: 0,
         opt_out_notices: 0,
+        segment: opts.segment.clone(),
+        outside_segment: 0,
         brand_inserted: template.brand_inserted,
         unmappable: Vec::new(),
         unmappable_messages: 0,
@@ -377,6 +388,19 @@ where
     let mut seen: HashSet<CustomerKey> = HashSet::new();
     let mut ad_parts = Parts::new(ads, opts.format);
     let mut notice_parts = notices.map(|n| Parts::new(n, opts.format));
+    let members: Option<HashSet<RecipientId>> = match &opts.segment {
+        Some(seg) if c.segment(seg).is_none() => {
+            return Err(ExportError::UnknownSegment(campaign.clone(), seg.clone()));
+        }
+        Some(seg) => Some(
+            db.segment_members(campaign, seg)
+                .await?
+                .into_iter()
+                .map(|m| m.recipient_id)
+                .collect(),
+        ),
+        None => None,
+    };
     let mut recipients = pin!(db.recipients(campaign));
     let mut batch: Vec<Recipient> = Vec::with_capacity(CUSTOMER_BATCH);
     loop {
@@ -394,6 +418,10 @@ where
             .map(|cu| (cu.key.clone(), cu))
             .collect();
         for r in batch.drain(..) {
+            if members.as_ref().is_some_and(|m| !m.contains(&r.id)) {
+                report.outside_segment += 1;
+                continue;
+            }
             report.recipients += 1;
             let customer = r.customer.as_ref().and_then(|k| customers.get(k));
             let Some(customer) = customer else {

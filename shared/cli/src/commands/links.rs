@@ -46,6 +46,10 @@ pub enum LinksCommand {
         /// each opt-out of the last 14 days (정보통신망법 §50⑦, 시행령 §62의2).
         #[arg(long, value_name = "FILE")]
         notices: Option<PathBuf>,
+        /// Only the members of this segment (`mcamp segments run` first), e.g. for its secret
+        /// coupon's message.
+        #[arg(long, value_name = "SEGMENT")]
+        segment: Option<String>,
     },
 }
 
@@ -59,9 +63,20 @@ pub async fn run(g: &Global, cmd: LinksCommand) -> Result<(), Failure> {
             output,
             format,
             notices,
+            segment,
         } => {
             let format = SendFormat::parse(&format).map_err(Failure::user)?;
-            export(g, &campaign, base_url, send_at, allow_night, format, output, notices).await
+            let segment = segment
+                .map(|s| mcamp_core::values::SegmentId::parse(&s))
+                .transpose()
+                .map_err(|e| Failure::user(e.to_string()))?;
+            let list = ListOptions {
+                send_at,
+                allow_night,
+                format,
+                segment,
+            };
+            export(g, &campaign, base_url, list, output, notices).await
         }
     }
 }
@@ -160,17 +175,28 @@ fn base_url(given: Option<String>) -> Result<(String, bool), Failure> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Who goes on the list, and when it is sent.
+struct ListOptions {
+    send_at: Option<String>,
+    allow_night: bool,
+    format: SendFormat,
+    segment: Option<mcamp_core::values::SegmentId>,
+}
+
 async fn export(
     g: &Global,
     campaign: &str,
     base: Option<String>,
-    send_at: Option<String>,
-    allow_night: bool,
-    format: SendFormat,
+    list: ListOptions,
     output: Option<PathBuf>,
     notices: Option<PathBuf>,
 ) -> Result<(), Failure> {
+    let ListOptions {
+        send_at,
+        allow_night,
+        format,
+        segment,
+    } = list;
     let id = campaign_id(campaign)?;
     let (base_url, local) = base_url(base)?;
     let send_at = match send_at {
@@ -184,6 +210,7 @@ async fn export(
         send_at,
         allow_night,
         format,
+        segment,
     };
     let ads = Parts::default();
     let notice_parts = Parts::default();
@@ -246,6 +273,14 @@ fn human(r: &LinkExport, base_url: &str, local: bool) -> String {
         r.send_at_kst,
         r.format_name()
     );
+    if let Some(seg) = &r.segment {
+        let _ = writeln!(
+            s,
+            "  segment {seg}: {} members; {} others not listed",
+            n(r.recipients),
+            n(r.outside_segment)
+        );
+    }
     let _ = writeln!(s, "  recipients            {:>9}", n(r.recipients));
     let _ = writeln!(
         s,
