@@ -832,6 +832,12 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
         b_funnel.iter().map(|s| s.people).sum::<i64>() == 4,
         "b: sent, delivered, clicked and viewed, {b_funnel:?}"
     );
+    // Two variants: the A/B verdict is there, and with one viewer each it says it cannot tell.
+    let ab = report.ab_test.as_ref().context("an A/B verdict")?;
+    ensure!(
+        ab.verdict.arms.len() == 2 && ab.verdict.sentence == mcamp_core::experiment::NOT_ENOUGH_DATA,
+        "{ab:?}"
+    );
     // The workbook: a sheet per table with Korean headers, and the people, masked.
     let everyone = mcamp_ops::people::people_page(
         db,

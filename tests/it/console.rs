@@ -281,6 +281,22 @@ async fn the_dashboard_people_exports_and_read_only_links_follow_the_roles(b: Ba
     let people = mcamp_tests::recipients(db, &dash.id, 4).await?;
     let stranger = mcamp_tests::recipients(db, &other.id, 1).await?;
     clicked_and_counted(&b, &web, &people[..3]).await?;
+    // Two of them saw page variants A and B: the dashboard shows the A/B section.
+    let shown_variant = |who: &mcamp_core::recipient::Recipient, v: &str| {
+        let mut e = mcamp_core::events::Event::new(
+            dash.id.clone(),
+            Utc::now(),
+            mcamp_core::events::EventData::PageView { page: "mdm".into() },
+        )
+        .by(who.into());
+        e.variant = Some(v.into());
+        mcamp_store::aggregate::Record::Event(Box::new(e))
+    };
+    db.aggregate(
+        &[shown_variant(&people[0], "A"), shown_variant(&people[1], "B")],
+        Utc::now(),
+    )
+    .await?;
     add_user(&web, "kim@brand.kr", "admin", &[]).await?;
     add_user(&web, "lee@agency.kr", "viewer", &["console-dash"]).await?;
     let base = "/console/campaigns/console-dash";
@@ -323,6 +339,13 @@ async fn the_dashboard_people_exports_and_read_only_links_follow_the_roles(b: Ba
     }
     ensure!(html.contains("data-stage=\"clicked\" data-n=\"3\""), "funnel: {html}");
     ensure!(html.contains("/status") && html.contains("/view-links"), "admin panel");
+    ensure!(
+        html.contains("A/B 테스트")
+            && html.contains("data-outcome=\"not_enough_data\"")
+            && html.contains(mcamp_core::experiment::NOT_ENOUGH_DATA)
+            && html.contains("data-variant=\"B\""),
+        "the A/B section: {html}"
+    );
     let csrf = html_value(&html, "csrf").context("csrf")?;
 
     // The viewer sees the numbers but no admin action, and cannot post one.
@@ -423,13 +446,17 @@ async fn the_dashboard_people_exports_and_read_only_links_follow_the_roles(b: Ba
         &call(
             &web,
             "GET",
-            &format!("{base}/people?filter=clicked"),
+            &format!("{base}/people?filter=clicked,viewed"),
             &[("cookie", &viewer)],
             "",
         )
         .await?,
     );
-    ensure!(html.matches("data-stage=\"clicked\"").count() == 3, "{html}");
+    // Three clicked; two of them also viewed the page (the A/B views above).
+    ensure!(
+        html.matches("data-stage=\"clicked\"").count() == 1 && html.matches("data-stage=\"viewed\"").count() == 2,
+        "{html}"
+    );
     let resp = call(
         &web,
         "GET",

@@ -186,6 +186,7 @@ async fn render(
                 (shares(&report, &viewer, &names, id))
                 @if let Some((root, nodes)) = &tree { (tree_section(root, nodes, &names)) }
                 (coupons(&report, &store_names))
+                (ab_test(&report))
                 (survey(&report))
                 (sends(&report))
                 @if let Some(panel) = admin_part { (panel) }
@@ -494,6 +495,46 @@ fn coupons(r: &CampaignReport, store_names: &BTreeMap<String, String>) -> Markup
                                             }
                                         }
                                     }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn outcome_name(o: &mcamp_core::experiment::Outcome) -> &'static str {
+    use mcamp_core::experiment::Outcome;
+    match o {
+        Outcome::NotEnoughData => "not_enough_data",
+        Outcome::NoClearWinner => "no_clear_winner",
+        Outcome::Winner { .. } => "winner",
+    }
+}
+
+/// The page variants' A/B verdict, in plain Korean, with what it rests on.
+fn ab_test(r: &CampaignReport) -> Markup {
+    html! {
+        @if let Some(ab) = &r.ab_test {
+            section aria-labelledby="h-ab" {
+                h2 #h-ab { "A/B 테스트" }
+                p.verdict data-outcome=(outcome_name(&ab.verdict.outcome)) {
+                    b { (ab.verdict.sentence) }
+                }
+                p.muted { (ab.over.korean()) "한 사람 중 " (ab.to.korean()) "까지 간 비율 · " (ab.verdict.detail) }
+                div.wrap {
+                    table {
+                        (head(&["안", "본 사람", "전환", "전환율", "최고일 확률"]))
+                        tbody {
+                            @for a in &ab.verdict.arms {
+                                tr data-variant=(a.name) {
+                                    th scope="row" { (a.name) }
+                                    td { (n(i64::try_from(a.visitors).unwrap_or(i64::MAX))) }
+                                    td { (n(i64::try_from(a.conversions).unwrap_or(i64::MAX))) }
+                                    td { (rate_text(a.rate)) }
+                                    td { (format!("{:.0}%", a.probability_best * 100.0)) }
                                 }
                             }
                         }

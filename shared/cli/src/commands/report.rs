@@ -376,6 +376,29 @@ fn human(r: &CampaignReport, names: &HashMap<RecipientId, String>) -> String {
         let _ = writeln!(o, "\n변형 {}", v.variant);
         funnel_lines(&mut o, &v.funnel);
     }
+    if let Some(ab) = &r.ab_test {
+        let v = &ab.verdict;
+        let _ = writeln!(
+            o,
+            "\nA/B 판정 ({} → {}): {}",
+            ab.over.korean(),
+            ab.to.korean(),
+            v.sentence
+        );
+        for a in &v.arms {
+            let rate = a.rate.map_or_else(|| "–".to_owned(), |x| format!("{:.1}%", x * 100.0));
+            let _ = writeln!(
+                o,
+                "  {:<8} {:>8}명 중 {:>7}명  {:>6}  최고일 확률 {:.0}%",
+                a.name,
+                n(a.visitors),
+                n(a.conversions),
+                rate,
+                a.probability_best * 100.0
+            );
+        }
+        let _ = writeln!(o, "  {}", v.detail);
+    }
     if !r.skipped.is_empty() {
         let s: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k} {}", n(*v))).collect();
         let _ = writeln!(o, "\n읽지 못해 건너뛴 기록: {}", s.join(", "));

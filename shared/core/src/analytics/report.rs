@@ -47,6 +47,10 @@ pub struct CampaignReport {
     /// the caller, which reads the referrals; empty from `build`).
     pub share_tree: Vec<TreeNode>,
     pub variants: Vec<VariantRow>,
+    /// With 2 to 4 page variants: which converts page viewers into coupon claims best (the
+    /// first variant by name is the control).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ab_test: Option<AbTest>,
     pub sends: Sends,
     pub consents: BTreeMap<String, i64>,
     pub survey: Survey,
@@ -172,6 +176,26 @@ pub struct TreeNode {
 pub struct VariantRow {
     pub variant: String,
     pub funnel: Vec<FunnelStep>,
+}
+
+/// The A/B verdict of the page variants: of those who viewed the page (`over`), who went on to
+/// claim a coupon (`to`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AbTest {
+    pub over: Stage,
+    pub to: Stage,
+    pub verdict: crate::experiment::Verdict,
+}
+
+impl AbTest {
+    /// The verdict over the variants' funnels; `None` unless there are 2 to 4 variants.
+    pub fn of(variants: &[VariantRow]) -> Option<AbTest> {
+        let (over, to) = (Stage::Viewed, Stage::Claimed);
+        let arms = crate::experiment::arms_from_funnels(variants, over, to);
+        let arms: Vec<(&str, u64, u64)> = arms.iter().map(|(n, v, c)| (n.as_str(), *v, *c)).collect();
+        let verdict = crate::experiment::verdict(&arms).ok()?;
+        Some(AbTest { over, to, verdict })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -360,13 +384,14 @@ impl CampaignReport {
             None => Vec::new(),
         };
 
-        let variants = c
+        let variants: Vec<VariantRow> = c
             .scopes(Scope::variant)
             .map(|(v, _)| VariantRow {
                 variant: v.to_owned(),
                 funnel: funnel(c, &Scope::Variant(v.to_owned())),
             })
             .collect();
+        let ab_test = AbTest::of(&variants);
 
         CampaignReport {
             campaign_id: meta.campaign_id.clone(),
@@ -397,6 +422,7 @@ impl CampaignReport {
             top_sharers,
             share_tree: Vec::new(),
             variants,
+            ab_test,
             sends: Sends {
                 sent: t(metric::SENT),
                 delivered: t(metric::DELIVERED),
