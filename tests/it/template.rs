@@ -25,6 +25,7 @@ fn code_env(binary: &str) -> Option<Vec<mcamp_env::Var>> {
         "claim-sweeper" => mcamp_claim_sweeper::env(),
         "aggregator" => mcamp_aggregator::env(),
         "console" => mcamp_console::env(),
+        "actions" => mcamp_actions::env(),
         _ => return None,
     })
 }
@@ -545,6 +546,28 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     ensure!(swept.resent >= 1, "the sweeper resent the lost job: {swept:?}");
+
+    // A campaign with a segment, run by the hourly actions.
+    recorder.now_running("cli");
+    let mut seg = mcamp_tests::demo_campaign("iam-segments")?;
+    seg.segments = vec![mcamp_core::campaign::SegmentDef {
+        id: mcamp_core::values::SegmentId::parse("not-clicked")?,
+        name: None,
+        rule: mcamp_core::segment::parse("not clicked")?,
+    }];
+    app.db.push_campaign(&seg, app.now()).await?;
+    mcamp_tests::import_csv(&app.db, &seg, "이름,휴대폰\n이준호,010-3600-0009\n").await?;
+    recorder.now_running("ActionsFunction");
+    let acted = mcamp_actions::handle(&app, serde_json::json!({}))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(
+        acted
+            .segments
+            .iter()
+            .any(|r| r.segment == "not-clicked" && r.added == 1),
+        "the segment ran: {acted:?}"
+    );
 
     recorder.now_running("PrivacyPurgeFunction");
     clock.advance(chrono::Duration::days(2));

@@ -491,7 +491,7 @@ fn coupons(r: &CampaignReport, store_names: &BTreeMap<String, String>) -> Markup
                                         td {
                                             @for (i, (cp, k)) in s.redeemed_by_coupon.iter().enumerate() {
                                                 @if i > 0 { ", " }
-                                                (cp) " " (k)
+                                                (r.coupons.iter().find(|c| &c.coupon == cp).map_or(cp.as_str(), |c| c.title.as_str())) " " (k)
                                             }
                                         }
                                     }

@@ -20,7 +20,7 @@ const CSS: &str = concat!(
     ".wrap{overflow-x:auto}h2{font-size:19px;margin:28px 0 10px;padding-bottom:6px;border-bottom:2px solid var(--line)}h3{font-size:16px;margin:18px 0 8px}",
     ".kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:8px;margin:0 0 8px}.kpis div{border:1px solid var(--line);border-radius:10px;padding:10px}",
     ".kpis dt{font-size:13px;color:var(--muted)}.kpis dd{margin:0;font-size:22px;font-weight:700}",
-    ".scroll{overflow-x:auto}svg.chart{display:block;width:100%;max-width:720px;height:auto}",
+    ".scroll{overflow-x:auto}svg.chart{display:block;width:100%;max-width:480px;height:auto}",
     "details summary{cursor:pointer;padding:8px 0;color:var(--muted)}ul.tree{list-style:none;padding:0;font-size:14px}ul.tree li{padding:4px 0;border-bottom:1px dotted var(--line)}",
     ".crumbs{margin:0 0 4px;font-size:14px}.links a,.crumbs a,td a{color:#1a56db}.actions form{display:inline-block;margin:0 8px 8px 0}",
     ".actions .btn,.small{width:auto;padding:10px 16px;font-size:15px}select,input[type=number],input[type=file]{font-size:16px;padding:8px;border:1px solid var(--line);border-radius:8px;max-width:100%}",

@@ -139,6 +139,23 @@ pub fn spawn_sweeper(app: App, every: std::time::Duration) -> tokio::task::JoinH
     })
 }
 
+/// Runs the live campaigns' segments every `every`, as the hourly actions function does in
+/// AWS (more often here, so a marketer trying a rule sees it act).
+pub fn spawn_actions(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            match mcamp_actions::run_all(&app, app.now()).await {
+                Ok(r) if r.segments.iter().any(|s| s.added > 0) || !r.failed.is_empty() => {
+                    tracing::info!(?r, "segments run")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %mcamp_app::error_chain(&e), "segments run failed"),
+            }
+        }
+    })
+}
+
 /// Runs the retention purge every `every`, as the scheduled function does in AWS.
 pub fn spawn_purge(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {

@@ -111,6 +111,7 @@ async fn main() -> anyhow::Result<()> {
         ),
     }
     mcamp_gateway::spawn_sweeper(app.clone(), Duration::from_secs(30));
+    mcamp_gateway::spawn_actions(app.clone(), Duration::from_secs(300));
     mcamp_gateway::spawn_purge(app, Duration::from_secs(3600));
     mcamp_gateway::serve(web, listener).await?;
     Ok(())

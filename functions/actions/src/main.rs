@@ -1,0 +1,13 @@
+//! Lambda entry point: wiring only. The handler is `mcamp_actions::handle`.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let app = mcamp_app::lambda::init().await?;
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let app = app.clone();
+        async move { mcamp_actions::handle(&app, event.payload).await }
+    }))
+    .await
+}
