@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
-import { startGateway } from './gateway.mjs';
+import { startGateway, aggregated } from './gateway.mjs';
 
 const PASSWORD = 'spring-console-pass-2026';
 const KAKAOTALK_IOS = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 KAKAOTALK 10.4.5';
@@ -53,23 +53,7 @@ export async function consoleSteps({ browser, port, dataFile, out, step, cli, ro
       return JSON.parse(r.stdout);
     } finally { await start(); }
   };
-  // The aggregator follows the change feed every 500 ms: wait until it has taken every event.
-  const aggregated = async () => {
-    const probe = `
-import sqlite3, sys, json
-c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-last = c.execute("SELECT max(seq) FROM changes WHERE tbl=1").fetchone()[0] or 0
-row = c.execute("SELECT item FROM items WHERE tbl=0 AND pk='CURSOR#aggregator'").fetchone()
-print(json.dumps([last, int(json.loads(row[0])["at"]) if row else 0]))
-`;
-    for (let i = 0; ; i++) {
-      const r = spawnSync('python3', ['-c', probe, dataFile], { encoding: 'utf8' });
-      const [last, at] = JSON.parse(r.stdout);
-      if (at >= last) return;
-      assert.ok(i < 100, `the aggregator is at ${at} of ${last} after 10 s`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  };
+  const caughtUp = () => aggregated(dataFile);
   const signIn = async (ctx, email, lands) => {
     const page = await ctx.newPage();
     await page.goto(`${base}/console`);
@@ -168,7 +152,7 @@ print(json.dumps([last, int(json.loads(row[0])["at"]) if row else 0]))
       await shot(page, 'campaigns-phone');
       await page.setViewportSize(DESKTOP.viewport);
 
-      await aggregated();
+      await caughtUp();
       // The list names the campaign; where it links to the dashboard, the link is followed.
       const link = page.locator(`a[href="/console/campaigns/${CAMPAIGN}"]`);
       if (await link.count()) await Promise.all([page.waitForURL(dash), link.first().click()]);
@@ -297,7 +281,7 @@ print(json.dumps([last, int(json.loads(row[0])["at"]) if row else 0]))
     });
 
     await step('console, read-only link: numbers without names; revoked, it says so (410)', async () => {
-      await aggregated();
+      await caughtUp();
       const page = adminPage;
       await page.goto(dash);
       const now = await shown(page);

@@ -2,7 +2,7 @@
 // fresh embedded data file, seeded with demo folders; its stdout lists each demo's links under
 // a "Demo campaign … (id)" heading (people's links, and for MCS each store's poster link).
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
@@ -52,4 +52,23 @@ export async function startGateway({ port, dataFile, demos, ready, release = fal
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited with ${code}`)); });
   });
   return { child, ...links };
+}
+
+// The gateway's aggregator follows the change feed every 500 ms: waits until it has taken every
+// event of the embedded store at `dataFile` (read beside the gateway; WAL lets a reader in).
+export async function aggregated(dataFile) {
+  const probe = `
+import sqlite3, sys, json
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+last = c.execute("SELECT max(seq) FROM changes WHERE tbl=1").fetchone()[0] or 0
+row = c.execute("SELECT item FROM items WHERE tbl=0 AND pk='CURSOR#aggregator'").fetchone()
+print(json.dumps([last, int(json.loads(row[0])["at"]) if row else 0]))
+`;
+  for (let i = 0; ; i++) {
+    const r = spawnSync('python3', ['-c', probe, dataFile], { encoding: 'utf8' });
+    const [last, at] = JSON.parse(r.stdout);
+    if (at >= last) return;
+    if (i >= 100) throw new Error(`the aggregator is at ${at} of ${last} after 10 s`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { root, freePort, startGateway } from './gateway.mjs';
+import { root, freePort, startGateway, aggregated } from './gateway.mjs';
 import { consoleSteps } from './console.mjs';
 
 const out = join(root, 'tests', 'browser', 'out');
@@ -357,22 +357,7 @@ try {
     assert.deepEqual(cspViolations, [], 'CSP violations reported by Chromium');
   });
   // The aggregator follows the change feed every 500 ms: wait until it has taken every event.
-  await step('the aggregator has counted every event', async () => {
-    const probe = `
-import sqlite3, sys, json
-c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-last = c.execute("SELECT max(seq) FROM changes WHERE tbl=1").fetchone()[0] or 0
-row = c.execute("SELECT item FROM items WHERE tbl=0 AND pk='CURSOR#aggregator'").fetchone()
-print(json.dumps([last, int(json.loads(row[0])["at"]) if row else 0]))
-`;
-    for (let i = 0; ; i++) {
-      const r = spawnSync('python3', ['-c', probe, dataFile], { encoding: 'utf8' });
-      const [last, at] = JSON.parse(r.stdout);
-      if (at >= last) break;
-      assert.ok(i < 100, `the aggregator is at ${at} of ${last} after 10 s`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
-  });
+  await step('the aggregator has counted every event', () => aggregated(dataFile));
 } finally {
   child.kill('SIGTERM');
 }

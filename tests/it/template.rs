@@ -581,7 +581,7 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
 
     // The console: a user added by the CLI signs in (after a wrong try) and lists campaigns.
     recorder.now_running("cli");
-    let pass = "벚꽃라떼는-봄에만-나와요";
+    let pass = crate::console::PASS;
     app.db
         .add_user(&mcamp_core::users::User {
             email: mcamp_core::users::Email::parse("kim@brand.kr")?,
@@ -603,18 +603,7 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
     )
     .await?;
     ensure!(wrong.status() == 401, "a wrong password: {}", wrong.status());
-    let body = format!(
-        "email=kim%40brand.kr&password={}",
-        form_urlencoded::byte_serialize(pass.as_bytes()).collect::<String>()
-    );
-    let signed = call(&web, "POST", "/console/sign-in", &form, &body).await?;
-    let cookie = signed
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .context("a session")?
-        .to_owned();
+    let cookie = crate::console::session_of(&web, "kim@brand.kr").await?;
     let campaigns = call(&web, "GET", "/console/campaigns", &[("cookie", &cookie)], "").await?;
     ok("console campaigns", &campaigns)?;
     let csrf = crate::console::html_value(&text(&campaigns), "csrf").context("csrf")?;
@@ -690,18 +679,7 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
         })
         .await?;
     recorder.now_running("ConsoleFunction");
-    let body = format!(
-        "email=staff%40brand.kr&password={}",
-        form_urlencoded::byte_serialize(pass.as_bytes()).collect::<String>()
-    );
-    let signed = call(&web, "POST", "/console/sign-in", &form, &body).await?;
-    let staff = signed
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .context("a staff session")?
-        .to_owned();
+    let staff = crate::console::session_of(&web, "staff@brand.kr").await?;
     let till = format!("/console/stores/{store}");
     let page = call(&web, "GET", &till, &[("cookie", &staff)], "").await?;
     ok("store page", &page)?;

@@ -19,7 +19,7 @@ use mcamp_http::HttpError;
 use mcamp_http::request::{form, origin, query_param};
 use mcamp_http::response::{html_response, see_other};
 use mcamp_ops::campaign_report::campaign_report;
-use mcamp_ops::export::{ExportError, LinkExportOptions, export_links};
+use mcamp_ops::export::{ExportError, LinkExportOptions, MemoryParts, export_links};
 use mcamp_ops::people::{PeopleError, PeopleFilter, Person, Reveal, people_page};
 use mcamp_ops::report_sheets::{people_csv, people_xlsx, report_csv, report_xlsx};
 use serde_json::json;
@@ -311,23 +311,13 @@ pub(crate) async fn send_list(c: &Console<'_>) -> Answer {
         format,
         segment,
     };
-    let parts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Part>::new()));
-    let opener = {
-        let parts = parts.clone();
-        move |_n: usize| -> std::io::Result<Part> {
-            let part = Part::default();
-            if let Ok(mut all) = parts.lock() {
-                all.push(part.clone());
-            }
-            Ok(part)
-        }
-    };
+    let parts = MemoryParts::default();
     let exported = export_links(
         &c.web.app.db,
         &id,
         &opts,
-        opener,
-        None::<fn(usize) -> std::io::Result<Part>>,
+        parts.opener(),
+        None::<fn(usize) -> std::io::Result<std::io::Sink>>,
     )
     .await;
     let report = match exported {
@@ -345,10 +335,7 @@ pub(crate) async fn send_list(c: &Console<'_>) -> Answer {
             ));
         }
     };
-    let files: Vec<Vec<u8>> = parts
-        .lock()
-        .map(|all| all.iter().map(Part::bytes).collect())
-        .unwrap_or_default();
+    let files = parts.take();
     let stamp = c.now.with_timezone(&mcamp_core::time::kst()).format("%Y%m%d-%H%M");
     let base = format!("{id}-send-{}-{stamp}", format.name());
     let (bytes, name, content_type) = if files.len() <= 1 {
@@ -399,29 +386,6 @@ fn cannot_export(id: &CampaignId, why: &str) -> Response<Body> {
             } },
         ),
     )
-}
-
-/// One file of a send list, written in memory.
-#[derive(Clone, Default)]
-struct Part(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Part {
-    fn bytes(&self) -> Vec<u8> {
-        self.0.lock().map(|b| b.clone()).unwrap_or_default()
-    }
-}
-
-impl Write for Part {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("a send-list part was poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn zip(base: &str, files: &[Vec<u8>]) -> Result<Vec<u8>, zip::result::ZipError> {

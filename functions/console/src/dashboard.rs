@@ -25,8 +25,6 @@ use crate::{Answer, Console, ConsoleError, SignedIn, admin, upload};
 
 /// Hours the clicks-per-hour chart shows, ending at the campaign's latest hour.
 const HOURS: usize = 48;
-/// Stores named (one read each); the rest are shown by id.
-const NAMED_STORES: usize = 50;
 /// Responses a store needs to be ranked in the MCS report (the CLI's default).
 const MCS_MIN_RESPONSES: u64 = 30;
 
@@ -134,14 +132,12 @@ async fn render(
         }
         Viewer::Link => BTreeMap::new(),
     };
-    let mut store_names = BTreeMap::new();
-    for s in report.stores.iter().take(NAMED_STORES) {
-        if let Ok(sid) = StoreId::parse(&s.store)
-            && let Some(found) = db.store(&sid).await?
-        {
-            store_names.insert(s.store.clone(), found.name);
-        }
-    }
+    let store_ids: Vec<StoreId> = report
+        .stores
+        .iter()
+        .filter_map(|s| StoreId::parse(&s.store).ok())
+        .collect();
+    let store_names = db.store_names(&store_ids).await?;
     let tree = match (&viewer, tree_of) {
         (Viewer::User(_), Some(root)) => Some((root.clone(), share_tree(db, &root).await?)),
         _ => None,

@@ -272,7 +272,7 @@ fn count(scope: Scope, metric: impl Into<String>) -> Count {
 }
 
 /// A unit enum's name as events spell it (its serde name).
-fn snake(v: &impl Serialize) -> String {
+pub(crate) fn snake(v: &impl Serialize) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

@@ -58,6 +58,20 @@ pub enum InApp {
     Everytime,
 }
 
+impl InApp {
+    /// Every in-app browser the classifier knows.
+    pub const ALL: [InApp; 8] = [
+        InApp::Kakaotalk,
+        InApp::Naver,
+        InApp::Band,
+        InApp::Line,
+        InApp::Instagram,
+        InApp::Facebook,
+        InApp::Daum,
+        InApp::Everytime,
+    ];
+}
+
 /// Browser. In-app browsers and other embedded web views are `Webview`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

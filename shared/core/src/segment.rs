@@ -320,24 +320,9 @@ impl VariantName {
     }
 }
 
-/// The in-app browsers `in_app` knows (`client::InApp`), by their event names.
-const IN_APPS: [InApp; 8] = [
-    InApp::Kakaotalk,
-    InApp::Naver,
-    InApp::Band,
-    InApp::Line,
-    InApp::Instagram,
-    InApp::Facebook,
-    InApp::Daum,
-    InApp::Everytime,
-];
-
 /// An in-app browser's name as events and journeys spell it.
 fn app_name(a: InApp) -> String {
-    serde_json::to_value(a)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    crate::analytics::snake(&a)
 }
 
 /// A segment rule over one person's journey. Built by `parse`; kept as its canonical string.
@@ -952,10 +937,10 @@ impl Parser {
                 let name = v.word().unwrap_or_default();
                 let app = if name == crate::analytics::NO_IN_APP {
                     None
-                } else if let Some(a) = IN_APPS.into_iter().find(|a| app_name(*a) == name) {
+                } else if let Some(a) = InApp::ALL.into_iter().find(|a| app_name(*a) == name) {
                     Some(a)
                 } else {
-                    let names: Vec<String> = IN_APPS
+                    let names: Vec<String> = InApp::ALL
                         .into_iter()
                         .map(app_name)
                         .chain([crate::analytics::NO_IN_APP.to_owned()])
@@ -1780,7 +1765,7 @@ mod tests {
                 }),
             (prop::sample::select(Metric::ALL), arb_test()).prop_map(|(metric, test)| Rule::Count { metric, test }),
             prop::sample::select(Flag::ALL).prop_map(Rule::Flag),
-            prop::option::of(prop::sample::select(IN_APPS.to_vec())).prop_map(Rule::InApp),
+            prop::option::of(prop::sample::select(InApp::ALL.to_vec())).prop_map(Rule::InApp),
             prop::sample::select(vec!["A", "B", "b", "summer-26", "2"])
                 .prop_map(|v| Rule::Variant(VariantName(v.to_owned()))),
             (

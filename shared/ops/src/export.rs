@@ -232,6 +232,46 @@ impl<W: Write, F: FnMut(usize) -> std::io::Result<W>> Parts<W, F> {
     }
 }
 
+/// The parts of one list in memory, filled by `export_links` through `opener` (part `n` is
+/// `take()[n - 1]`): the CLI writes them to files, the console answers with them.
+#[derive(Clone, Default)]
+pub struct MemoryParts(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
+
+/// Writes into the last part.
+pub struct PartWriter(MemoryParts);
+
+impl std::io::Write for PartWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut parts = self.0.0.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        match parts.last_mut() {
+            Some(p) => p.extend_from_slice(buf),
+            None => return Err(std::io::Error::other("no part open")),
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl MemoryParts {
+    pub fn opener(&self) -> impl FnMut(usize) -> std::io::Result<PartWriter> + use<> {
+        let parts = self.clone();
+        move |_| {
+            parts
+                .0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .push(Vec::new());
+            Ok(PartWriter(parts.clone()))
+        }
+    }
+
+    pub fn take(&self) -> Vec<Vec<u8>> {
+        self.0.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default()
+    }
+}
+
 /// How to build a send list.
 #[derive(Debug, Clone)]
 pub struct LinkExportOptions {

@@ -74,14 +74,12 @@ pub async fn load_mcs_report(
     let (c, def) = survey_campaign(db, id, CampaignKind::Mcs).await?;
     let by_scope = db.survey_counters(id).await?;
     let report = mcs_report(id.as_str(), &c.name, &def, &by_scope, min_responses);
-    let mut names = BTreeMap::new();
-    for s in &report.stores {
-        if let Ok(store) = StoreId::parse(&s.store_id)
-            && let Some(found) = db.store(&store).await?
-        {
-            names.insert(s.store_id.clone(), found.name);
-        }
-    }
+    let ids: Vec<StoreId> = report
+        .stores
+        .iter()
+        .filter_map(|s| StoreId::parse(&s.store_id).ok())
+        .collect();
+    let names = db.store_names(&ids).await?;
     Ok((report, names))
 }
 

@@ -30,6 +30,23 @@ impl Db {
         self.table.get(TableId::Main, &key).await?.map(from_item).transpose()
     }
 
+    /// The names of stores, by id, in reads of 100 (a report names its stores in one or two
+    /// round trips, not one each). Unknown stores are absent.
+    pub async fn store_names(&self, ids: &[StoreId]) -> DbResult<std::collections::BTreeMap<String, String>> {
+        let mut out = std::collections::BTreeMap::new();
+        for chunk in ids.chunks(100) {
+            let wanted: Vec<Key> = chunk
+                .iter()
+                .map(|id| Key::new(keys::store(id), keys::SK_STORE))
+                .collect();
+            for item in self.table.get_many(TableId::Main, &wanted).await? {
+                let s: Store = from_item(item)?;
+                out.insert(s.id.to_string(), s.name);
+            }
+        }
+        Ok(out)
+    }
+
     /// The store's permanent MCS link in a campaign, minted once (idempotent under concurrency).
     pub async fn store_link(&self, c: &CampaignId, store: &StoreId, now: DateTime<Utc>) -> DbResult<ShortCode> {
         let key = Key::new(keys::campaign(c), keys::store_link_sk(store));

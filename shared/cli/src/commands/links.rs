@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use chrono::Utc;
 use clap::Subcommand;
 use mcamp_ops::adlaw;
-use std::sync::{Arc, Mutex};
 
-use mcamp_ops::export::{LinkExport, LinkExportOptions, SendFormat, export_links};
+use mcamp_ops::export::{LinkExport, LinkExportOptions, MemoryParts, SendFormat, export_links};
 
 use super::campaign_id;
 use crate::failure::Failure;
@@ -78,45 +77,6 @@ pub async fn run(g: &Global, cmd: LinksCommand) -> Result<(), Failure> {
             };
             export(g, &campaign, base_url, list, output, notices).await
         }
-    }
-}
-
-/// The parts of one list, filled by the export (part `n` is `parts[n - 1]`).
-#[derive(Clone, Default)]
-struct Parts(Arc<Mutex<Vec<Vec<u8>>>>);
-
-/// Writes into the last part.
-struct PartWriter(Parts);
-
-impl std::io::Write for PartWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut parts = self.0.0.lock().map_err(|_| std::io::Error::other("poisoned"))?;
-        match parts.last_mut() {
-            Some(p) => p.extend_from_slice(buf),
-            None => return Err(std::io::Error::other("no part open")),
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Parts {
-    fn opener(&self) -> impl FnMut(usize) -> std::io::Result<PartWriter> + use<> {
-        let parts = self.clone();
-        move |_| {
-            parts
-                .0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .push(Vec::new());
-            Ok(PartWriter(parts.clone()))
-        }
-    }
-
-    fn take(&self) -> Vec<Vec<u8>> {
-        self.0.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default()
     }
 }
 
@@ -212,8 +172,8 @@ async fn export(
         format,
         segment,
     };
-    let ads = Parts::default();
-    let notice_parts = Parts::default();
+    let ads = MemoryParts::default();
+    let notice_parts = MemoryParts::default();
     let report = export_links(
         &db,
         &id,
