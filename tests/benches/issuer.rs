@@ -38,7 +38,7 @@ async fn run(backend: Backend, n: usize) -> anyhow::Result<Run> {
     let app = backend.app();
     let campaign = campaign_with_coupon("bench-issuer", STOCK)?;
     app.db.push_campaign(&campaign, app.now()).await?;
-    let people = recipients(&app.db, &campaign.id, n).await?;
+    let people = recipients(&app.db, &campaign, n).await?;
     let coupon = CouponId::parse("welcome")?;
     stream::iter(people.iter())
         .map(|r| {

@@ -38,7 +38,7 @@ async fn setup(cache: Duration) -> anyhow::Result<(Web, Vec<String>)> {
     let app = &web.app;
     let campaign = campaign_with_coupon("bench-redirect", 100_000)?;
     app.db.push_campaign(&campaign, app.now()).await?;
-    let people = recipients(&app.db, &campaign.id, PEOPLE).await?;
+    let people = recipients(&app.db, &campaign, PEOPLE).await?;
     let paths = people.iter().map(|r| format!("/{}", r.code)).collect();
     // Check once that the paths do what is timed.
     let click = call(

@@ -44,7 +44,7 @@ async fn submissions(respondents: usize) -> anyhow::Result<()> {
     let app = &web.app;
     let c = example("survey", "bench-survey")?;
     app.db.push_campaign(&c, app.now()).await?;
-    let people = recipients(&app.db, &c.id, respondents).await?;
+    let people = recipients(&app.db, &c, respondents).await?;
     let screens = [
         "q=_demo&gender=female&age_band=30s",
         "q=tried&v=yes",
@@ -135,12 +135,12 @@ async fn report_scaling(steps: &[usize]) -> anyhow::Result<()> {
     for &target in steps {
         stream::iter(done..target)
             .map(|i| {
-                let (db, def, links) = (&db, &def, &links);
+                let (db, def, links, c) = (&db, &def, &links, &c);
                 async move {
                     // Store i % 500 in week (i / 500) % 4: every store-week fills up evenly.
                     let week = ((i / STORES) % 4) as i64;
                     let when = week0 + chrono::Duration::days(7 * week) + chrono::Duration::seconds((i % 3600) as i64);
-                    let r = db.add_store_visitor(&links[i % STORES], None, when).await?;
+                    let r = db.add_store_visitor(&links[i % STORES], c, None, when).await?;
                     let gender = [Gender::Female, Gender::Male][i % 2];
                     let age = AgeBand::ALL[i % 6];
                     let resp = db

@@ -387,11 +387,11 @@ async fn aggregator_counts_every_event_once(b: Backend) -> anyhow::Result<()> {
     let db = &app.db;
     let campaign = mcamp_tests::campaign_with_coupon("stats-story", 100)?;
     db.push_campaign(&campaign, app.now()).await?;
-    let mut r = mcamp_tests::recipients(db, &campaign.id, 6).await?;
+    let mut r = mcamp_tests::recipients(db, &campaign, 6).await?;
     r.sort_by(|x, y| x.id.cmp(&y.id));
-    let bv = db.add_visitor(&r[0], 100, None, app.now()).await?;
-    let cv = db.add_visitor(&bv, 100, None, app.now()).await?;
-    let dv = db.add_visitor(&cv, 100, None, app.now()).await?;
+    let bv = db.add_visitor(&r[0], &campaign, 100, None, app.now()).await?;
+    let cv = db.add_visitor(&bv, &campaign, 100, None, app.now()).await?;
+    let dv = db.add_visitor(&cv, &campaign, 100, None, app.now()).await?;
     let events = story(&campaign, &r, &[bv.clone(), cv.clone(), dv.clone()])?;
     for e in &events {
         db.append_event(e).await?;

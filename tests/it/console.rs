@@ -117,7 +117,7 @@ async fn the_console_shows_nothing_without_a_session_and_each_user_their_campaig
         db.push_campaign(c, Utc::now()).await?;
     }
     // Some clicks, counted by the aggregator.
-    let people = mcamp_tests::recipients(db, &spring.id, 3).await?;
+    let people = mcamp_tests::recipients(db, &spring, 3).await?;
     clicked_and_counted(&b, &web, &people).await?;
 
     add_user(&web, "kim@brand.kr", "admin", &[]).await?;
@@ -278,8 +278,8 @@ async fn the_dashboard_people_exports_and_read_only_links_follow_the_roles(b: Ba
     for c in [&dash, &other] {
         db.push_campaign(c, Utc::now()).await?;
     }
-    let people = mcamp_tests::recipients(db, &dash.id, 4).await?;
-    let stranger = mcamp_tests::recipients(db, &other.id, 1).await?;
+    let people = mcamp_tests::recipients(db, &dash, 4).await?;
+    let stranger = mcamp_tests::recipients(db, &other, 1).await?;
     clicked_and_counted(&b, &web, &people[..3]).await?;
     // Two of them saw page variants A and B: the dashboard shows the A/B section.
     let shown_variant = |who: &mcamp_core::recipient::Recipient, v: &str| {

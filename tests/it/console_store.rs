@@ -72,7 +72,7 @@ async fn store_staff_redeem_from_the_console(b: Backend) -> anyhow::Result<()> {
     let until = Utc::now() + chrono::Duration::days(30);
     campaign.coupons[0].valid_until = Some(until);
     db.push_campaign(&campaign, Utc::now()).await?;
-    let people = recipients(db, &campaign.id, 3).await?;
+    let people = recipients(db, &campaign, 3).await?;
     let codes = issue_codes(&web, &campaign, &people).await?;
     let (code, other_code, late_code) = (&codes[0], &codes[1], &codes[2]);
     for (id, name) in [("gangnam-01", "강남역점"), ("hongdae-02", "홍대입구점")] {

@@ -26,7 +26,7 @@ async fn setup(
     let app = b.app();
     let campaign = campaign_with_coupon("coupon-test", stock)?;
     app.db.push_campaign(&campaign, app.now()).await?;
-    let rs = recipients(&app.db, &campaign.id, people).await?;
+    let rs = recipients(&app.db, &campaign, people).await?;
     Ok((app, campaign, rs))
 }
 
@@ -475,7 +475,7 @@ async fn pool_codes_are_issued_once_each(b: Backend) -> anyhow::Result<()> {
         app.db.add_pool_codes(&campaign.id, &coupon, &pos[..1]).await? == 0,
         "a code is imported once"
     );
-    let people = recipients(&app.db, &campaign.id, 5).await?;
+    let people = recipients(&app.db, &campaign, 5).await?;
     for r in &people {
         claims::claim(&app.db, app.queue.as_ref(), &campaign, r, None, &coupon, app.now()).await?;
     }
@@ -513,7 +513,7 @@ async fn every_claim_finishes_despite_lost_sends(b: Backend) -> anyhow::Result<(
         .with_clock(clock.clock());
     let campaign = campaign_with_coupon("lost-sends", 20)?;
     app.db.push_campaign(&campaign, app.now()).await?;
-    let people = recipients(&app.db, &campaign.id, 60).await?;
+    let people = recipients(&app.db, &campaign, 60).await?;
     let coupon = CouponId::parse("welcome")?;
     for r in &people {
         // A lost send is no error for the person: the claim is recorded, pending.
@@ -574,7 +574,7 @@ async fn stock_cap_under_injected_faults(b: Backend) -> anyhow::Result<()> {
     let clean = b.app();
     let campaign = campaign_with_coupon("faulty-burst", STOCK)?;
     clean.db.push_campaign(&campaign, clean.now()).await?;
-    let people = recipients(&clean.db, &campaign.id, PEOPLE).await?;
+    let people = recipients(&clean.db, &campaign, PEOPLE).await?;
     let coupon = CouponId::parse("welcome")?;
 
     let faults = mcamp_tests::Faults {

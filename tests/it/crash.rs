@@ -43,7 +43,7 @@ async fn crash_child_gateway() -> anyhow::Result<()> {
     let web = b.web();
     let campaign = campaign_with_coupon("crash-test", 10)?;
     web.app.db.push_campaign(&campaign, web.app.now()).await?;
-    let codes: Vec<String> = recipients(&web.app.db, &campaign.id, LINKS)
+    let codes: Vec<String> = recipients(&web.app.db, &campaign, LINKS)
         .await?
         .into_iter()
         .map(|r| r.code.to_string())

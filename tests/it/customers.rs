@@ -97,7 +97,7 @@ async fn opt_outs_cover_the_brand(b: Backend) -> anyhow::Result<()> {
 
     // 4. A visitor of B who types a number B already has: the same customer, one row.
     let r4 = recipient_of(&web, &bb, "010-3000-0004").await?;
-    let visitor = web.app.db.add_visitor(&r4, 300, None, web.app.now()).await?;
+    let visitor = web.app.db.add_visitor(&r4, &bb, 300, None, web.app.now()).await?;
     let vtoken = form_token(&web.site.secret, visitor.code.as_str());
     let form = format!(
         "token={vtoken}&name=%EC%B5%9C&phone=010-3000-0004&gender=female&birth_year=1990&privacy=yes&marketing=yes"
@@ -271,7 +271,7 @@ async fn once_per_person_is_once_per_phone(b: Backend) -> anyhow::Result<()> {
     ensure!(first.status() == 303, "{}: first claim -> {}", b.name, first.status());
     // A second recipient of the same campaign with the same phone (a visitor who typed it).
     let share = web.app.db.share_code(&owner, web.app.now()).await?;
-    let visitor = web.app.db.add_visitor(&owner, 300, None, web.app.now()).await?;
+    let visitor = web.app.db.add_visitor(&owner, &a, 300, None, web.app.now()).await?;
     let _ = share;
     ensure!(post(visitor.code.to_string(), "form", form).await?.status() == 303);
     let second = post(visitor.code.to_string(), "claim", "coupon=latte-5000".into()).await?;

@@ -40,7 +40,7 @@ async fn clicks_are_counted_and_classified_previews_are_not(b: Backend) -> anyho
     let app = &web.app;
     let campaign = campaign_with_coupon("links-test", 10)?;
     app.db.push_campaign(&campaign, app.now()).await?;
-    let r = recipients(&app.db, &campaign.id, 1).await?.remove(0);
+    let r = recipients(&app.db, &campaign, 1).await?.remove(0);
     let path = format!("/{}", r.code);
 
     // The KakaoTalk scraper fetching the link for the chat's preview card: no click.
@@ -181,7 +181,7 @@ async fn two_hop_share_chain(b: Backend) -> anyhow::Result<()> {
     let app = &web.app;
     let campaign = campaign_with_coupon("chain-test", 10)?;
     app.db.push_campaign(&campaign, app.now()).await?;
-    let a = recipients(&app.db, &campaign.id, 1).await?.remove(0);
+    let a = recipients(&app.db, &campaign, 1).await?.remove(0);
 
     // A shares; B taps A's share link and becomes a visitor referred by A.
     let a_share = app.db.share_code(&a, app.now()).await?;
@@ -313,7 +313,7 @@ async fn minting_is_idempotent(b: Backend) -> anyhow::Result<()> {
     let first = app
         .db
         .add_recipient(
-            &campaign.id,
+            &campaign,
             NewRecipient {
                 phone: Some(phone.clone()),
                 ..Default::default()
@@ -329,7 +329,7 @@ async fn minting_is_idempotent(b: Backend) -> anyhow::Result<()> {
     let again = app
         .db
         .add_recipient(
-            &campaign.id,
+            &campaign,
             NewRecipient {
                 phone: Some(PhoneNumber::parse("+82 10 5555 0001")?),
                 ..Default::default()
@@ -384,7 +384,7 @@ async fn lost_events_never_stop_the_person(b: Backend) -> anyhow::Result<()> {
     );
     let c = campaign_with_coupon("lost-events", 5)?;
     web.app.db.push_campaign(&c, web.app.now()).await?;
-    let r = recipients(&web.app.db, &c.id, 1).await?.pop().context("recipient")?;
+    let r = recipients(&web.app.db, &c, 1).await?.pop().context("recipient")?;
     let resp = call(
         &web,
         "GET",
@@ -425,7 +425,7 @@ async fn a_share_link_fan_out_is_capped(b: Backend) -> anyhow::Result<()> {
     let mut c = campaign_with_coupon("fan-out", 5)?;
     c.share.max_visitors = 3;
     web.app.db.push_campaign(&c, web.app.now()).await?;
-    let sharer = recipients(&web.app.db, &c.id, 1).await?.pop().context("sharer")?;
+    let sharer = recipients(&web.app.db, &c, 1).await?.pop().context("sharer")?;
     let share = web.app.db.share_code(&sharer, web.app.now()).await?;
     let mut first_cookie = String::new();
     for i in 0..5 {
@@ -489,7 +489,7 @@ async fn one_network_mints_few_visitors_an_hour(b: Backend) -> anyhow::Result<()
     let mut c = campaign_with_coupon("per-network", 5)?;
     c.share.visitors_per_network_hour = 4;
     web.app.db.push_campaign(&c, web.app.now()).await?;
-    let sharers = recipients(&web.app.db, &c.id, 2).await?;
+    let sharers = recipients(&web.app.db, &c, 2).await?;
     let mut shares = Vec::new();
     for s in &sharers {
         shares.push(web.app.db.share_code(s, web.app.now()).await?);
@@ -598,7 +598,7 @@ async fn new_visitors_get_in_despite_conflicts(b: Backend) -> anyhow::Result<()>
     let clean = b.app();
     let c = campaign_with_coupon("conflicts", 5)?;
     clean.db.push_campaign(&c, clean.now()).await?;
-    let sharer = recipients(&clean.db, &c.id, 1).await?.pop().context("sharer")?;
+    let sharer = recipients(&clean.db, &c, 1).await?.pop().context("sharer")?;
     let share = clean.db.share_code(&sharer, clean.now()).await?;
     for i in 0..12 {
         let resp = call_from(

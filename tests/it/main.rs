@@ -20,3 +20,4 @@ mod snapshots;
 mod survey;
 mod template;
 mod users;
+mod variants;

@@ -46,7 +46,7 @@ async fn a_segment_selects_exactly_the_people_its_rule_describes(b: Backend) -> 
     // Noon in Seoul, so a view `d` whole days ago falls on the KST day `d` days back.
     let now: DateTime<Utc> = "2026-11-30T03:00:00Z".parse()?;
     app.db.push_campaign(&campaign, now).await?;
-    let people = mcamp_tests::recipients(&app.db, &campaign.id, 40).await?;
+    let people = mcamp_tests::recipients(&app.db, &campaign, 40).await?;
 
     // Each person views the page 0 to 7 times, each view 0 to 12 days ago; one in five has
     // redeemed a coupon.

@@ -67,13 +67,13 @@ async fn item_shapes() -> anyhow::Result<()> {
     };
     let Added::Created(sharer) = app
         .db
-        .add_recipient(&campaign.id, new, Some(sharer_key.clone()), now)
+        .add_recipient(&campaign, new, Some(sharer_key.clone()), now)
         .await?
     else {
         anyhow::bail!("created")
     };
     let share = app.db.share_code(&sharer, now).await?;
-    let visitor = app.db.add_visitor(&sharer, 300, None, now).await?;
+    let visitor = app.db.add_visitor(&sharer, &campaign, 300, None, now).await?;
     // The visitor types a number on the form: a customer with an unconfirmed consent.
     let visitor_phone = PhoneNumber::parse("010-9876-5432")?;
     let visitor_key = phone_key().customer_key(&brand, &visitor_phone);
@@ -257,7 +257,7 @@ async fn mdm_page() -> anyhow::Result<()> {
         ..NewRecipient::default()
     };
     let key = phone_key().customer_key(&BrandId::default(), &PhoneNumber::parse("010-2468-1357")?);
-    let Added::Created(r) = app.db.add_recipient(&campaign.id, new, Some(key), now).await? else {
+    let Added::Created(r) = app.db.add_recipient(&campaign, new, Some(key), now).await? else {
         anyhow::bail!("created")
     };
     let page = call(

@@ -75,7 +75,7 @@ async fn report_matches_an_independent_count(b: Backend) -> anyhow::Result<()> {
     let c = example("survey", "survey-report")?;
     app.db.push_campaign(&c, app.now()).await?;
     // 36 invited (counted as the import counts them), 30 of them answer.
-    let people = recipients(&app.db, &c.id, 36).await?;
+    let people = recipients(&app.db, &c, 36).await?;
     app.db.count_invited(&c.id, 36).await?;
     let mut rng = StdRng::seed_from_u64(8);
     let mut plans = Vec::new();
@@ -242,7 +242,7 @@ async fn bad_input_is_refused_and_nothing_stored(b: Backend) -> anyhow::Result<(
     let app = &web.app;
     let c = example("survey", "survey-bad")?;
     app.db.push_campaign(&c, app.now()).await?;
-    let r = recipients(&app.db, &c.id, 1).await?.remove(0);
+    let r = recipients(&app.db, &c, 1).await?.remove(0);
     let code = r.code.as_str();
     let rev = |app: &App| {
         let app = app.clone();
@@ -322,7 +322,7 @@ async fn branching_resume_and_reward(b: Backend) -> anyhow::Result<()> {
     let app = &web.app;
     let c = example("survey", "survey-flow")?;
     app.db.push_campaign(&c, app.now()).await?;
-    let r = recipients(&app.db, &c.id, 1).await?.remove(0);
+    let r = recipients(&app.db, &c, 1).await?.remove(0);
     let code = r.code.as_str();
     let get = |q: &str| {
         let web = web.clone();

@@ -266,7 +266,7 @@ pub fn campaign_with_coupon(id: &str, stock: u32) -> anyhow::Result<mcamp_core::
 /// `n` recipients of `campaign` with distinct phone numbers.
 pub async fn recipients(
     db: &mcamp_store::Db,
-    campaign: &mcamp_core::values::CampaignId,
+    campaign: &mcamp_core::campaign::Campaign,
     n: usize,
 ) -> anyhow::Result<Vec<mcamp_core::recipient::Recipient>> {
     use futures::stream::{self, StreamExt, TryStreamExt};

@@ -201,7 +201,7 @@ pub(crate) async fn submit(web: &Web, req: &Request, p: &Personal) -> Result<Res
         // Not a share: the reader of a forwarded link joins as themself, whatever its fan-out,
         // within their network's hourly window of new visitors.
         let network = web.network_window(req, c);
-        db.add_visitor(&p.recipient, u32::MAX, network, now).await?
+        db.add_visitor(&p.recipient, c, u32::MAX, network, now).await?
     };
     // The customer the typed number is: the one on record, or whoever it is in the brand.
     let before = match &p.customer {

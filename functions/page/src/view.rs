@@ -163,8 +163,10 @@ pub(crate) async fn page(
         completed: p.recipient.form_completed_at.is_some(),
         phone_on_record: phone_on_record(p),
     });
+    let page = c.page_for(p.recipient.variant.as_deref());
     let view = MdmView {
         campaign: c,
+        page: &page,
         name: p.recipient.name.as_deref(),
         code: p.code.as_str(),
         token: &token,

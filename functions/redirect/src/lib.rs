@@ -142,10 +142,10 @@ async fn visitor_for(
         Some(sharer) if link.kind == LinkKind::Share => {
             let sharer = app.db.recipient(sharer).await?.ok_or(HttpError::NotFound)?;
             app.db
-                .add_visitor(&sharer, campaign.share.max_visitors, network, now)
+                .add_visitor(&sharer, campaign, campaign.share.max_visitors, network, now)
                 .await?
         }
-        _ if link.kind == LinkKind::Store => app.db.add_store_visitor(link, network, now).await?,
+        _ if link.kind == LinkKind::Store => app.db.add_store_visitor(link, campaign, network, now).await?,
         _ => return Err(HttpError::NotFound),
     };
     Ok((visitor, true))

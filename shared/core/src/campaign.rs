@@ -36,6 +36,14 @@ pub struct Campaign {
     /// `eligibility: !segment ID` is offered to its members only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub segments: Vec<SegmentDef>,
+    /// Messages sent on the schedule to those whose journey matches, e.g. a day after the send:
+    /// the clickers one message, the others another (`follow_up`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_ups: Vec<crate::follow_up::FollowUp>,
+    /// A/B test of the page: 2 to 4 variants with weights adding up to 100. Each person is
+    /// assigned one when they are created, for good, and their events carry its name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<PageVariant>,
     /// The M-Survey (kind `survey`) or the store rating (kind `mcs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survey: Option<crate::survey::SurveyDef>,
@@ -312,6 +320,23 @@ pub enum Eligibility {
     Segment(SegmentId),
 }
 
+/// One page variant of an A/B test. What it leaves out is the campaign's own `page:`, so a
+/// variant may change only the hero image, or only the greeting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageVariant {
+    /// `A`, `B`, `봄-할인`: what reports and rules (`variant = B`) call it.
+    pub name: String,
+    /// Share of new people who get it, in whole percent; the variants' weights add up to 100.
+    pub weight: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greeting: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks: Option<Vec<Block>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accent: Option<String>,
+}
+
 /// A segment: the people of the campaign whose journey matches `rule` when it is run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -361,43 +386,129 @@ pub fn check_image(field: &'static str, img: &Image) -> Result<(), ParseError> {
     check_link(field, &img.src, false)
 }
 
+/// Every URL of a page's blocks, checked (`check_link`, `check_image`).
+fn check_block_urls(blocks: &[Block]) -> Result<(), ParseError> {
+    for b in blocks {
+        match b {
+            Block::Hero { image, .. } => check_image("page.blocks.image.src", image)?,
+            Block::Gallery { images } => {
+                for i in images {
+                    check_image("page.blocks.images.src", i)?;
+                }
+            }
+            Block::Video { mp4, poster, .. } => {
+                check_image("page.blocks.poster.src", poster)?;
+                if let Some(u) = mp4 {
+                    check_link("page.blocks.mp4", u, false)?;
+                }
+            }
+            Block::Products { items } => {
+                for p in items {
+                    if let Some(i) = &p.image {
+                        check_image("page.blocks.items.image.src", i)?;
+                    }
+                    if let Some(u) = &p.url {
+                        check_link("page.blocks.items.url", u, false)?;
+                    }
+                }
+            }
+            Block::Button { url, .. } => check_link("page.blocks.url", url, true)?,
+            Block::Store { map_url, .. } => {
+                if let Some(u) = map_url {
+                    check_link("page.blocks.map_url", u, false)?;
+                }
+            }
+            Block::Text { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_accent(field: &'static str, accent: &str) -> Result<(), ParseError> {
+    let ok = accent.len() == 7 && accent.starts_with('#') && accent[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if ok {
+        Ok(())
+    } else {
+        Err(ParseError::new(field, "must be a colour such as #FF5A00"))
+    }
+}
+
 impl Campaign {
-    /// Every URL of the page and the share card, checked (`check_link`, `check_image`).
+    /// Every URL of the pages and the share card, checked (`check_link`, `check_image`).
     fn check_urls(&self) -> Result<(), ParseError> {
         if let Some(img) = &self.share.image {
             check_link("share.image", img, false)?;
         }
-        for b in &self.page.blocks {
-            match b {
-                Block::Hero { image, .. } => check_image("page.blocks.image.src", image)?,
-                Block::Gallery { images } => {
-                    for i in images {
-                        check_image("page.blocks.images.src", i)?;
-                    }
+        check_block_urls(&self.page.blocks)?;
+        for v in &self.variants {
+            if let Some(blocks) = &v.blocks {
+                check_block_urls(blocks)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The salt of the page's A/B assignment: another campaign, another draw.
+    fn variant_salt(&self) -> String {
+        format!("{}/page", self.id)
+    }
+
+    /// The page variant a new person gets (`None` without an A/B test): a hash of the campaign
+    /// and the person, weighted; kept on the recipient from then on.
+    pub fn assign_variant(&self, who: &crate::values::RecipientId) -> Option<String> {
+        if self.variants.is_empty() {
+            return None;
+        }
+        let arms: Vec<(&str, u32)> = self.variants.iter().map(|v| (v.name.as_str(), v.weight)).collect();
+        Some(crate::experiment::assign(&self.variant_salt(), who.as_str(), &arms).to_owned())
+    }
+
+    /// The page a person of `variant` sees: the campaign's page with the variant's parts.
+    /// An unknown or absent variant (a person from before the test) sees the campaign's page.
+    pub fn page_for(&self, variant: Option<&str>) -> std::borrow::Cow<'_, PageDef> {
+        let Some(v) = variant.and_then(|name| self.variants.iter().find(|v| v.name == name)) else {
+            return std::borrow::Cow::Borrowed(&self.page);
+        };
+        std::borrow::Cow::Owned(PageDef {
+            greeting: v.greeting.clone().or_else(|| self.page.greeting.clone()),
+            blocks: v.blocks.clone().unwrap_or_else(|| self.page.blocks.clone()),
+            accent: v.accent.clone().or_else(|| self.page.accent.clone()),
+        })
+    }
+
+    fn check_variants(&self) -> Result<(), ParseError> {
+        if !self.variants.is_empty() {
+            if self.kind != CampaignKind::Mdm {
+                return Err(ParseError::new(
+                    "variants",
+                    "only an M-DM page (kind mdm) has page variants",
+                ));
+            }
+            let arms: Vec<(&str, u32)> = self.variants.iter().map(|v| (v.name.as_str(), v.weight)).collect();
+            crate::experiment::check_arms("variants", &arms)?;
+            for v in &self.variants {
+                if let Some(a) = &v.accent {
+                    check_accent("variants.accent", a)?;
                 }
-                Block::Video { mp4, poster, .. } => {
-                    check_image("page.blocks.poster.src", poster)?;
-                    if let Some(u) = mp4 {
-                        check_link("page.blocks.mp4", u, false)?;
-                    }
+            }
+        }
+        for s in &self.segments {
+            for name in s.rule.variant_names() {
+                if !self.variants.iter().any(|v| v.name == name) {
+                    let known: Vec<&str> = self.variants.iter().map(|v| v.name.as_str()).collect();
+                    return Err(ParseError::new(
+                        "segments.rule",
+                        format!(
+                            "segment '{}' names variant '{name}', which variants: does not define ({})",
+                            s.id,
+                            if known.is_empty() {
+                                "none defined".to_owned()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    ));
                 }
-                Block::Products { items } => {
-                    for p in items {
-                        if let Some(i) = &p.image {
-                            check_image("page.blocks.items.image.src", i)?;
-                        }
-                        if let Some(u) = &p.url {
-                            check_link("page.blocks.items.url", u, false)?;
-                        }
-                    }
-                }
-                Block::Button { url, .. } => check_link("page.blocks.url", url, true)?,
-                Block::Store { map_url, .. } => {
-                    if let Some(u) = map_url {
-                        check_link("page.blocks.map_url", u, false)?;
-                    }
-                }
-                Block::Text { .. } => {}
             }
         }
         Ok(())
@@ -426,6 +537,8 @@ impl Campaign {
         }
         self.check_urls()?;
         self.check_segments()?;
+        self.check_variants()?;
+        crate::follow_up::check_all(self)?;
         if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
             return Err(ParseError::new(
                 "retention_days",
@@ -502,10 +615,7 @@ impl Campaign {
             (None, CampaignKind::Mdm) => {}
         }
         if let Some(accent) = &self.page.accent {
-            let ok = accent.len() == 7 && accent.starts_with('#') && accent[1..].bytes().all(|b| b.is_ascii_hexdigit());
-            if !ok {
-                return Err(ParseError::new("page.accent", "must be a colour such as #FF5A00"));
-            }
+            check_accent("page.accent", accent)?;
         }
         Ok(())
     }

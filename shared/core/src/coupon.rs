@@ -46,6 +46,9 @@ pub struct IssuedCoupon {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referrer_id: Option<RecipientId>,
     pub chain_head: RecipientId,
+    /// The holder's page variant (A/B), so the redemption's event carries it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub issued_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<DateTime<Utc>>,

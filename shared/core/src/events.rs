@@ -56,11 +56,12 @@ impl Event {
             data,
         }
     }
-    /// Credits the event to a person and their share chain.
+    /// Credits the event to a person and their share chain, in their page variant.
     pub fn by(mut self, a: Attribution) -> Self {
         self.recipient_id = a.person;
         self.referrer_id = a.referrer;
         self.chain_head = a.chain_head;
+        self.variant = a.variant;
         self
     }
     /// The event's type name, as in `"type"`.
@@ -70,12 +71,14 @@ impl Event {
 }
 
 /// Whom an event is about and who gets credit for it: the person, who shared the link they
-/// arrived through, and the head of their share chain.
+/// arrived through, and the head of their share chain; and the page variant the person was
+/// assigned, which every event about them carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Attribution {
     pub person: Option<RecipientId>,
     pub referrer: Option<RecipientId>,
     pub chain_head: Option<RecipientId>,
+    pub variant: Option<String>,
 }
 
 impl Attribution {
@@ -94,6 +97,7 @@ impl From<&Recipient> for Attribution {
             person: Some(r.id.clone()),
             referrer: r.referrer_id.clone(),
             chain_head: Some(r.chain_head()),
+            variant: r.variant.clone(),
         }
     }
 }
@@ -106,6 +110,7 @@ impl From<&Link> for Attribution {
             person: l.recipient_id.clone(),
             referrer: l.referrer_id.clone(),
             chain_head: head,
+            variant: l.variant.clone(),
         }
     }
 }
@@ -116,6 +121,7 @@ impl From<&CouponIssueJob> for Attribution {
             person: Some(j.recipient_id.clone()),
             referrer: j.referrer_id.clone(),
             chain_head: Some(j.chain_head.clone()),
+            variant: j.variant.clone(),
         }
     }
 }
@@ -126,6 +132,7 @@ impl From<&IssuedCoupon> for Attribution {
             person: Some(c.recipient_id.clone()),
             referrer: c.referrer_id.clone(),
             chain_head: Some(c.chain_head.clone()),
+            variant: c.variant.clone(),
         }
     }
 }
@@ -407,6 +414,7 @@ mod tests {
             person: Some(rid.clone()),
             referrer: None,
             chain_head: Some(rid),
+            variant: None,
         });
         let v = serde_json::to_value(&e)?;
         assert_eq!(

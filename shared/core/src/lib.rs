@@ -11,6 +11,7 @@ pub mod coupon;
 pub mod customer;
 pub mod events;
 pub mod experiment;
+pub mod follow_up;
 pub mod jobs;
 pub mod link;
 pub mod recipient;

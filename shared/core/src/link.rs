@@ -36,6 +36,9 @@ pub struct Link {
     /// Head of the owner's share chain; absent when the owner is the head.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chain_head: Option<RecipientId>,
+    /// The owner's page variant, copied at mint so a click's event carries it without a read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Human clicks, counted atomically.
     #[serde(default)]
@@ -54,6 +57,7 @@ impl Link {
             kind: LinkKind::Personal,
             referrer_id: r.referrer_id.clone(),
             chain_head: r.chain.first().cloned(),
+            variant: r.variant.clone(),
             created_at: r.created_at,
             clicks: 0,
         }
@@ -69,6 +73,7 @@ impl Link {
             kind: LinkKind::Share,
             referrer_id: None,
             chain_head: None,
+            variant: sharer.variant.clone(),
             created_at: now,
             clicks: 0,
         }
@@ -84,6 +89,7 @@ impl Link {
             kind: LinkKind::Store,
             referrer_id: None,
             chain_head: None,
+            variant: None,
             created_at: now,
             clicks: 0,
         }

@@ -66,6 +66,10 @@ pub struct Recipient {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub source: RecipientSource,
+    /// The page variant they were assigned when created (`Campaign::assign_variant`), kept so
+    /// a change of weights never moves them; absent without an A/B test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
     /// Their name, phone, birth year, region and free text were erased (retention or request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<DateTime<Utc>>,
@@ -100,8 +104,15 @@ impl Recipient {
             survey_completed_at: None,
             created_at: now,
             source,
+            variant: None,
             erased_at: None,
         }
+    }
+
+    /// Assigns the person their page variant of `campaign`'s A/B test, if it has one.
+    pub fn in_variant_of(mut self, campaign: &crate::campaign::Campaign) -> Self {
+        self.variant = campaign.assign_variant(&self.id);
+        self
     }
 
     /// An imported recipient: what the marketer knows about them, as the customer `customer`.

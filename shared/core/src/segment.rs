@@ -440,6 +440,20 @@ impl Rule {
         }
     }
 
+    /// The page variants the rule names (`variant = B`), so a campaign file can check them.
+    pub fn variant_names(&self) -> Vec<&str> {
+        match self {
+            Rule::Variant(v) => vec![v.as_str()],
+            Rule::Not(r) => r.variant_names(),
+            Rule::And(a, b) | Rule::Or(a, b) => {
+                let mut names = a.variant_names();
+                names.extend(b.variant_names());
+                names
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether the rule's answer can change with time alone (a `within` window or a `since`),
     /// so a schedule must evaluate it again even for a journey that did not change.
     pub fn depends_on_time(&self) -> bool {

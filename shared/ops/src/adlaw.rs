@@ -381,6 +381,8 @@ mod tests {
             survey: None,
             coupons: Vec::new(),
             segments: Vec::new(),
+            follow_ups: Vec::new(),
+            variants: Vec::new(),
             message: Some(message.into()),
             message_subject: None,
             retention_days: mcamp_core::campaign::DEFAULT_RETENTION_DAYS,

@@ -193,3 +193,66 @@ mod properties {
         }
     }
 }
+
+#[cfg(test)]
+mod variant_tests {
+    use super::parse;
+    use mcamp_core::campaign::Campaign;
+
+    fn campaign(extra: &str) -> Result<Campaign, String> {
+        let yaml = format!(
+            "id: ab\nname: n\nsender: {{brand: b, opt_out_080: 080-000-0000}}\nshare: {{title: t, description: d}}\n\
+             page: {{greeting: 기본, accent: '#112233', blocks: [{{type: text, body: 기본 본문}}]}}\n{extra}"
+        );
+        parse("ab.yaml", &yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_variant_changes_only_what_it_names() {
+        let c = campaign("variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50, greeting: B안}\n").unwrap();
+        assert_eq!(c.page_for(Some("A")).as_ref(), &c.page);
+        let b = c.page_for(Some("B"));
+        assert_eq!(b.greeting.as_deref(), Some("B안"));
+        assert_eq!((&b.blocks, &b.accent), (&c.page.blocks, &c.page.accent));
+        // Someone from before the test, or of a variant since removed, sees the campaign's page.
+        assert_eq!(c.page_for(None).as_ref(), &c.page);
+        assert_eq!(c.page_for(Some("Z")).as_ref(), &c.page);
+    }
+
+    #[test]
+    fn assignment_follows_the_weights_and_never_changes() {
+        let c = campaign("variants:\n  - {name: A, weight: 20}\n  - {name: B, weight: 80}\n").unwrap();
+        let mut b = 0;
+        for i in 0..2000 {
+            let id = mcamp_core::values::RecipientId::parse(&format!("R{i:015}")).unwrap();
+            let v = c.assign_variant(&id).unwrap();
+            assert_eq!(c.assign_variant(&id).as_deref(), Some(v.as_str()), "sticky");
+            b += usize::from(v == "B");
+        }
+        assert!((1500..1700).contains(&b), "80% of 2000 get B: {b}");
+        let plain = campaign("").unwrap();
+        assert_eq!(plain.assign_variant(&mcamp_core::values::RecipientId::generate()), None);
+    }
+
+    #[test]
+    fn bad_variants_are_refused_with_the_reason() {
+        for (extra, why) in [
+            ("variants:\n  - {name: A, weight: 100}\n", "2 to 4"),
+            ("variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 40}\n", "100"),
+            ("variants:\n  - {name: A, weight: 50}\n  - {name: A, weight: 50}\n", "twice"),
+            ("variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50, accent: red}\n", "colour"),
+            (
+                "variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50, blocks: [{type: button, label: x, url: 'javascript:x'}]}\n",
+                "https",
+            ),
+            (
+                "variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50}\nsegments:\n  - {id: cc, rule: variant = C}\n",
+                "variant 'C'",
+            ),
+            ("segments:\n  - {id: bb, rule: variant = B and clicked}\n", "none defined"),
+        ] {
+            let err = campaign(extra).expect_err(extra);
+            assert!(err.contains(why), "{extra}: {err}");
+        }
+    }
+}

@@ -318,13 +318,13 @@ async fn import_row(
     now: DateTime<Utc>,
 ) -> Result<(Added, bool), DbError> {
     let Some(phone) = new.phone.clone() else {
-        return Ok((db.add_recipient(&campaign.id, new, None, now).await?, false));
+        return Ok((db.add_recipient(campaign, new, None, now).await?, false));
     };
     let brand = campaign.brand();
     let key = phone_key.customer_key(brand, &phone);
     let crm = new.consent.clone();
     let name = new.name.clone();
-    let added = db.add_recipient(&campaign.id, new, Some(key.clone()), now).await?;
+    let added = db.add_recipient(campaign, new, Some(key.clone()), now).await?;
     let recipient = match &added {
         Added::Created(r) => Some((**r).clone()),
         Added::Duplicate(id) => db.recipient(id).await?,

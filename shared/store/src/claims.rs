@@ -6,7 +6,7 @@ use mcamp_core::campaign::Campaign;
 use mcamp_core::coupon::{ClaimRecord, ClaimStatus, Ineligible, eligible};
 use mcamp_core::customer::Customer;
 use mcamp_core::events::{Event, EventData};
-use mcamp_core::jobs::{COUPON_ISSUE_VERSION, CouponIssueJob};
+use mcamp_core::jobs::CouponIssueJob;
 use mcamp_core::recipient::Recipient;
 use mcamp_core::values::{CouponId, random_base62};
 use serde_json::json;
@@ -252,7 +252,7 @@ pub async fn redrive_dead_letters(queue: &dyn JobQueue, max: usize) -> Result<us
 
 fn job_for(c: &ClaimRecord, r: &Recipient) -> CouponIssueJob {
     CouponIssueJob {
-        schema_version: COUPON_ISSUE_VERSION,
+        schema_version: CouponIssueJob::version_for(r.variant.as_deref()),
         kind: "coupon_issue".into(),
         claim_id: c.claim_id.clone(),
         campaign_id: c.campaign_id.clone(),
@@ -262,5 +262,6 @@ fn job_for(c: &ClaimRecord, r: &Recipient) -> CouponIssueJob {
         claimed_at: c.claimed_at,
         referrer_id: r.referrer_id.clone(),
         chain_head: r.chain_head(),
+        variant: r.variant.clone(),
     }
 }

@@ -89,6 +89,7 @@ pub async fn issue(
             slot: job.slot,
             referrer_id: job.referrer_id.clone(),
             chain_head: job.chain_head.clone(),
+            variant: job.variant.clone(),
             issued_at: now,
             valid_until: def.valid_until,
             redeemed_at: None,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, Stream};
+use mcamp_core::campaign::Campaign;
 use mcamp_core::customer::CustomerKey;
 use mcamp_core::link::Link;
 use mcamp_core::recipient::{NewRecipient, Recipient};
@@ -40,7 +41,7 @@ impl Db {
     /// `customer` is the phone's customer key (`PhoneKey::customer_key`), which de-duplicates.
     pub async fn add_recipient(
         &self,
-        campaign: &CampaignId,
+        campaign: &Campaign,
         new: NewRecipient,
         customer: Option<CustomerKey>,
         now: DateTime<Utc>,
@@ -48,9 +49,10 @@ impl Db {
         let id = RecipientId::generate();
         let phone_key = customer
             .as_ref()
-            .map(|k| Key::new(keys::phone(campaign, k), keys::SK_PHONE));
+            .map(|k| Key::new(keys::phone(&campaign.id, k), keys::SK_PHONE));
         with_fresh_code(|code| {
-            let r = Recipient::imported(id.clone(), campaign.clone(), code, &new, customer.clone(), now);
+            let r = Recipient::imported(id.clone(), campaign.id.clone(), code, &new, customer.clone(), now)
+                .in_variant_of(campaign);
             let phone_key = phone_key.clone();
             async move {
                 let mut writes = Vec::with_capacity(3);

@@ -2,6 +2,7 @@
 //! own personal link), and the referral edges `REF#{sharer}` / `{visitor}` that make the tree.
 
 use chrono::{DateTime, Utc};
+use mcamp_core::campaign::Campaign;
 use mcamp_core::link::Link;
 use mcamp_core::recipient::Recipient;
 use mcamp_core::values::{CampaignId, RecipientId, ShortCode};
@@ -54,6 +55,7 @@ impl Db {
     pub async fn add_visitor(
         &self,
         sharer: &Recipient,
+        campaign: &Campaign,
         max_visitors: u32,
         network: Option<NetworkWindow>,
         now: DateTime<Utc>,
@@ -79,7 +81,11 @@ impl Db {
         };
         let mut extra = vec![(edge, None), (fan_out, Some(Limit::ShareVisitors))];
         extra.extend(network.map(|n| self.network_slot(&sharer.campaign_id, n, now)));
-        self.mint_visitor(|code| Recipient::shared_by(sharer, id.clone(), code, now), None, extra)
+        self.mint_visitor(
+            |code| Recipient::shared_by(sharer, id.clone(), code, now).in_variant_of(campaign),
+            None,
+            extra,
+        )
             .await
     }
 

@@ -3,6 +3,7 @@
 //! `LINK#` of kind `store`) and the visitors its scans mint.
 
 use chrono::{DateTime, Utc};
+use mcamp_core::campaign::Campaign;
 use mcamp_core::coupon::Store;
 use mcamp_core::link::Link;
 use mcamp_core::recipient::Recipient;
@@ -91,6 +92,7 @@ impl Db {
     pub async fn add_store_visitor(
         &self,
         link: &Link,
+        campaign: &Campaign,
         network: Option<NetworkWindow>,
         now: DateTime<Utc>,
     ) -> DbResult<Recipient> {
@@ -109,7 +111,10 @@ impl Db {
         let mut extra = vec![(scan, None)];
         extra.extend(network.map(|n| self.network_slot(&link.campaign_id, n, now)));
         self.mint_visitor(
-            |code| Recipient::store_visitor(store.clone(), id.clone(), link.campaign_id.clone(), code, now),
+            |code| {
+                Recipient::store_visitor(store.clone(), id.clone(), link.campaign_id.clone(), code, now)
+                    .in_variant_of(campaign)
+            },
             Some(store.clone()),
             extra,
         )

@@ -5,7 +5,7 @@
 
 use maud::{Markup, PreEscaped, html};
 use mcamp_core::campaign::format_won;
-use mcamp_core::campaign::{Block, Campaign, CouponDef, FormField, Image, InfoForm};
+use mcamp_core::campaign::{Block, Campaign, CouponDef, FormField, Image, InfoForm, PageDef};
 
 /// A coupon as this recipient sees it.
 pub enum CouponState {
@@ -55,6 +55,9 @@ pub struct FormView<'a> {
 
 pub struct MdmView<'a> {
     pub campaign: &'a Campaign,
+    /// The page this person sees: the campaign's, or their A/B variant's
+    /// (`Campaign::page_for`).
+    pub page: &'a PageDef,
     pub name: Option<&'a str>,
     pub code: &'a str,
     pub token: &'a str,
@@ -345,8 +348,8 @@ pub fn readable_accent(hex: &str) -> String {
 
 pub fn render(v: &MdmView<'_>) -> Markup {
     let c = v.campaign;
-    let accent = readable_accent(c.page.accent.as_deref().unwrap_or("#ff5a00"));
-    let greeting = c
+    let accent = readable_accent(v.page.accent.as_deref().unwrap_or("#ff5a00"));
+    let greeting = v
         .page
         .greeting
         .as_deref()
@@ -366,7 +369,7 @@ pub fn render(v: &MdmView<'_>) -> Markup {
             }
             @if let Some(n) = v.notice { div.notice role="status" { (n) } }
             @if let Some(g) = greeting { div.pad { h1 { (g) } } }
-            @for (i, b) in c.page.blocks.iter().enumerate() { div data-b=(i) { (block(b, i == 0, i)) } }
+            @for (i, b) in v.page.blocks.iter().enumerate() { div data-b=(i) { (block(b, i == 0, i)) } }
             @if !v.coupons.is_empty() {
                 section.sec #coupon { h2 { "쿠폰" } @for cp in &v.coupons { (coupon(v, cp)) } }
             }
