@@ -88,7 +88,7 @@ fn bench_add_recipient(c: &mut Criterion) {
                         .phone
                         .as_ref()
                         .map(|p| phone_key.customer_key(&mcamp_core::values::BrandId::default(), p));
-                    match app.db.add_recipient(&campaign, new, key, now).await {
+                    match app.db.add_recipient(campaign, new, key, now).await {
                         Ok(Added::Created(r)) => {
                             black_box(r);
                         }

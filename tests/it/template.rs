@@ -536,7 +536,7 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
     recorder.now_running("cli");
     let lost = mcamp_tests::campaign_with_coupon("iam-lost", 5)?;
     app.db.push_campaign(&lost, app.now()).await?;
-    let lr = mcamp_tests::recipients(&app.db, &lost.id, 1).await?.remove(0);
+    let lr = mcamp_tests::recipients(&app.db, &lost, 1).await?.remove(0);
     let flaky = mcamp_tests::FlakyQueue::new(b.queue.clone(), 1.0, 1);
     let lost_coupon = &lost.coupons.first().context("coupon")?.id;
     mcamp_store::claims::claim(&app.db, &flaky, &lost, &lr, None, lost_coupon, app.now()).await?;
@@ -555,10 +555,18 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
         name: None,
         rule: mcamp_core::segment::parse("not clicked")?,
     }];
+    // And a follow-up (a notice, so the imported customer gets it without marketing consent).
+    seg.follow_ups = vec![serde_json::from_value(serde_json::json!({
+        "id": "reminder", "after": "not clicked", "ad": false,
+        "steps": [{"channel": "sms", "message": "{name}님, 안내드려요 {link}"}],
+    }))?];
     app.db.push_campaign(&seg, app.now()).await?;
     mcamp_tests::import_csv(&app.db, &seg, "이름,휴대폰\n이준호,010-3600-0009\n").await?;
     recorder.now_running("ActionsFunction");
-    let acted = mcamp_actions::handle(&app, serde_json::json!({}))
+    let settings = mcamp_actions::Settings {
+        base_url: "https://go.brand.kr".into(),
+    };
+    let acted = mcamp_actions::handle(&app, &settings, serde_json::json!({}))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     ensure!(
@@ -567,6 +575,13 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
             .iter()
             .any(|r| r.segment == "not-clicked" && r.added == 1),
         "the segment ran: {acted:?}"
+    );
+    ensure!(
+        acted
+            .follow_ups
+            .iter()
+            .any(|r| r.follow_up == "reminder" && r.sent == 1),
+        "the follow-up sent its job: {acted:?}"
     );
 
     recorder.now_running("PrivacyPurgeFunction");

@@ -39,7 +39,11 @@ coupons:
 
 async fn page(web: &mcamp_http::Web, path: String) -> anyhow::Result<String> {
     let resp = call(web, "GET", &path, &[("user-agent", mcamp_tests::IPHONE_SAFARI)], "").await?;
-    ensure!(resp.status().is_success() || resp.status().is_redirection(), "{path}: {}", resp.status());
+    ensure!(
+        resp.status().is_success() || resp.status().is_redirection(),
+        "{path}: {}",
+        resp.status()
+    );
     Ok(text(&resp))
 }
 
@@ -76,11 +80,19 @@ async fn variants_are_sticky_and_every_event_carries_them(b: Backend) -> anyhow:
     let bs: Vec<&Recipient> = of("B").take(2).collect();
     for p in &a {
         let html = page(&web, format!("/p/{}", p.code)).await?;
-        ensure!(html.contains("봄 신메뉴") && !html.contains("두 배 적립"), "{}: A sees A", b.name);
+        ensure!(
+            html.contains("봄 신메뉴") && !html.contains("두 배 적립"),
+            "{}: A sees A",
+            b.name
+        );
     }
     for p in &bs {
         let html = page(&web, format!("/p/{}", p.code)).await?;
-        ensure!(html.contains("봄 혜택") && html.contains("두 배 적립"), "{}: B sees B", b.name);
+        ensure!(
+            html.contains("봄 혜택") && html.contains("두 배 적립"),
+            "{}: B sees B",
+            b.name
+        );
     }
 
     // A's first and B's first click, and claim, get and use a coupon.
@@ -98,14 +110,27 @@ async fn variants_are_sticky_and_every_event_carries_them(b: Backend) -> anyhow:
             break;
         }
         let wait = std::time::Duration::from_secs(1);
-        jobs.extend(app.queue.receive(QueueId::CouponIssue, 10, std::time::Duration::from_secs(30), wait).await?);
+        jobs.extend(
+            app.queue
+                .receive(QueueId::CouponIssue, 10, std::time::Duration::from_secs(30), wait)
+                .await?,
+        );
     }
     ensure!(jobs.len() == 2, "{}: {} jobs", b.name, jobs.len());
     for m in &jobs {
         let job = CouponIssueJob::parse(&m.body)?;
-        let owner = buyers.iter().find(|p| p.id == job.recipient_id).context("a buyer's job")?;
-        ensure!(job.schema_version == 2 && job.variant == owner.variant, "{}: {job:?}", b.name);
-        app.queue.retry_later(QueueId::CouponIssue, &m.receipt, std::time::Duration::ZERO).await?;
+        let owner = buyers
+            .iter()
+            .find(|p| p.id == job.recipient_id)
+            .context("a buyer's job")?;
+        ensure!(
+            job.schema_version == 2 && job.variant == owner.variant,
+            "{}: {job:?}",
+            b.name
+        );
+        app.queue
+            .retry_later(QueueId::CouponIssue, &m.receipt, std::time::Duration::ZERO)
+            .await?;
     }
     mcamp_coupon_issuer::consume(app, std::time::Duration::from_secs(1), std::time::Duration::ZERO).await;
     for coupon in app.db.issued_coupons(&campaign.id, &welcome).await? {
@@ -135,7 +160,13 @@ async fn variants_are_sticky_and_every_event_carries_them(b: Backend) -> anyhow:
         );
         kinds.insert(e.kind());
     }
-    for k in ["click", "page_view", "coupon_claimed", "coupon_issued", "coupon_redeemed"] {
+    for k in [
+        "click",
+        "page_view",
+        "coupon_claimed",
+        "coupon_issued",
+        "coupon_redeemed",
+    ] {
         ensure!(kinds.contains(k), "{}: no {k} among {kinds:?}", b.name);
     }
 
@@ -161,10 +192,19 @@ async fn variants_are_sticky_and_every_event_carries_them(b: Backend) -> anyhow:
         for stage in [Stage::Viewed, Stage::Claimed, Stage::Redeemed] {
             let want = expected.get(&(row.variant.clone(), stage)).map_or(0, |s| s.len()) as i64;
             let got = row.funnel.iter().find(|s| s.stage == stage).map_or(0, |s| s.people);
-            ensure!(got == want, "{}: variant {} {stage:?}: {got} != {want}", b.name, row.variant);
+            ensure!(
+                got == want,
+                "{}: variant {} {stage:?}: {got} != {want}",
+                b.name,
+                row.variant
+            );
         }
     }
-    ensure!(report.ab_test.is_some(), "{}: two variants get a verdict section", b.name);
+    ensure!(
+        report.ab_test.is_some(),
+        "{}: two variants get a verdict section",
+        b.name
+    );
     Ok(())
 }
 

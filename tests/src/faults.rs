@@ -260,6 +260,8 @@ impl Recorder {
         match q {
             QueueId::CouponIssue => "CouponIssueQueue",
             QueueId::CouponIssueDlq => "CouponIssueDlq",
+            QueueId::SendMessage => "SendMessageQueue",
+            QueueId::SendMessageDlq => "SendMessageDlq",
         }
     }
 }

@@ -554,7 +554,7 @@ async fn people(
 ) -> anyhow::Result<Vec<Recipient>> {
     let app = backend.app();
     app.db.push_campaign(campaign, app.now()).await?;
-    recipients(&app.db, &campaign, n).await
+    recipients(&app.db, campaign, n).await
 }
 
 /// `n` recorded clicks: each of `n` recipients taps their personal link in KakaoTalk once

@@ -183,6 +183,7 @@ async fn render(
                 @if let Some((root, nodes)) = &tree { (tree_section(root, nodes, &names)) }
                 (coupons(&report, &store_names))
                 (ab_test(&report))
+                (offer(&report))
                 (survey(&report))
                 (sends(&report))
                 @if let Some(panel) = admin_part { (panel) }
@@ -531,6 +532,71 @@ fn ab_test(r: &CampaignReport) -> Markup {
                                     td { (n(i64::try_from(a.conversions).unwrap_or(i64::MAX))) }
                                     td { (rate_text(a.rate)) }
                                     td { (format!("{:.0}%", a.probability_best * 100.0)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The learning offer: redemption of each coupon overall and per segment, the holdout's, and
+/// what learning gained over it.
+fn offer(r: &CampaignReport) -> Markup {
+    let people = |x: u64| n(i64::try_from(x).unwrap_or(i64::MAX));
+    html! {
+        @if let Some(o) = &r.offer {
+            section aria-labelledby="h-offer" {
+                h2 #h-offer { "학습하는 쿠폰" }
+                @if let Some(l) = &o.lift {
+                    p.verdict data-metric="offer.lift" data-n=(format!("{:.4}", l.difference)) {
+                        b { "고객별로 고른 쿠폰의 사용률이 대조군보다 " (format!("{:+.1}%p", l.difference * 100.0)) }
+                    }
+                    p.muted { "95% 구간 " (format!("{:+.1}%p ~ {:+.1}%p", l.low * 100.0, l.high * 100.0)) " · 대조군: 무작위로 고른 일부 고객에게는 학습 없이 기본 쿠폰을 보여 줘요" }
+                } @else {
+                    p.muted { "아직 판단하기에 데이터가 부족해요" }
+                }
+                div.wrap {
+                    table {
+                        (head(&["쿠폰", "제안", "사용", "사용률"]))
+                        tbody {
+                            @for v in &o.variants {
+                                tr data-offer=(v.variant) {
+                                    th scope="row" { (v.variant) }
+                                    td { (people(v.tally.offers)) }
+                                    td { (people(v.tally.redemptions)) }
+                                    td { (rate_text(v.rate)) }
+                                }
+                            }
+                            tr data-offer="holdout" {
+                                th scope="row" { "대조군(기본 쿠폰)" }
+                                td { (people(o.holdout.offers)) }
+                                td { (people(o.holdout.redemptions)) }
+                                td { (rate_text(o.holdout.rate())) }
+                            }
+                        }
+                    }
+                }
+                div.wrap {
+                    table {
+                        (head(&["고객군", "쿠폰별 사용/제안", "대조군", "사용률이 가장 높은 쿠폰"]))
+                        tbody {
+                            @for row in &o.segments {
+                                tr {
+                                    th scope="row" { (row.label) }
+                                    td {
+                                        @for v in &row.variants {
+                                            span { (v.variant) " " (v.tally.redemptions) "/" (v.tally.offers) " " }
+                                        }
+                                    }
+                                    td { (row.holdout.redemptions) "/" (row.holdout.offers) }
+                                    td {
+                                        (row.variants.iter().filter(|v| v.tally.offers > 0)
+                                            .max_by(|a, b| a.rate.unwrap_or(0.0).total_cmp(&b.rate.unwrap_or(0.0)))
+                                            .map_or("–", |v| v.variant.as_str()))
+                                    }
                                 }
                             }
                         }

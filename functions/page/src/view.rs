@@ -16,6 +16,7 @@ use mcamp_http::tokens::form_token;
 use mcamp_http::ua;
 use mcamp_http::{HttpError, Web};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rand::SeedableRng;
 use serde_json::json;
 
 /// The latest claim of one of the recipient's coupons.
@@ -59,7 +60,12 @@ async fn coupon_views<'a>(web: &Web, p: &'a Personal) -> Result<Vec<CouponView<'
                 // A secret coupon is shown only to those who may claim it.
                 Err(_) if def.secret => continue,
                 Err(Ineligible::NotEligible(why)) => CouponState::Blocked(why),
-                Err(Ineligible::OutsideWindow | Ineligible::TakenByThisPhone | Ineligible::NotInSegment) => continue,
+                Err(
+                    Ineligible::OutsideWindow
+                    | Ineligible::TakenByThisPhone
+                    | Ineligible::NotInSegment
+                    | Ineligible::NotOffered,
+                ) => continue,
             },
         };
         out.push(CouponView { def, state });
@@ -122,6 +128,33 @@ const NOTICES: &[(&str, &str)] = &[
     ("shared", "공유 링크가 만들어졌어요. 친구에게 보내 주세요."),
 ];
 
+/// The person with the learning offer's coupon picked for them, when the campaign has an
+/// offer and this is their first look at the page (a GET, not the page's own poll); `None`
+/// when nothing changes.
+async fn with_offer(web: &Web, req: &Request, p: &Personal) -> Result<Option<Personal>, HttpError> {
+    let c = p.campaign();
+    let first_look = req.method() == lambda_http::http::Method::GET && query_param(req, "w").is_none();
+    if p.recipient.offer.is_some() || !first_look || c.offered_coupons().is_empty() {
+        return Ok(None);
+    }
+    let counts = web.app.offer_counts(&c.id).await?;
+    let mut rng = rand::rngs::StdRng::from_entropy();
+    let offer = web
+        .app
+        .db
+        .offer_for(c, &p.recipient, &counts, &mut rng, web.app.now())
+        .await?;
+    let mut recipient = p.recipient.clone();
+    recipient.offer = offer;
+    Ok(Some(Personal {
+        code: p.code.clone(),
+        recipient,
+        customer: p.customer.clone(),
+        stored: p.stored.clone(),
+        segments: p.segments.clone(),
+    }))
+}
+
 /// The page. `form_values` re-fills a refused form; `notice` says what just happened.
 pub(crate) async fn page(
     web: &Web,
@@ -147,6 +180,14 @@ pub(crate) async fn page(
         });
         return Ok(html_response(200, card.into_string()));
     }
+    let offered;
+    let p = match with_offer(web, req, p).await? {
+        Some(o) => {
+            offered = o;
+            &offered
+        }
+        None => p,
+    };
     let token = form_token(&web.site.secret, p.code.as_str());
     let coupons = coupon_views(web, p).await?;
     let refresh = coupons

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use mcamp_core::events::Event;
+use mcamp_core::experiment::BanditCounts;
 use mcamp_core::values::CampaignId;
 use mcamp_store::campaigns::StoredCampaign;
 use mcamp_store::ports::{JobQueue, Table};
@@ -50,6 +51,7 @@ pub struct App {
     pub clock: Clock,
     campaign_cache: Duration,
     campaigns: Arc<Mutex<HashMap<CampaignId, (Instant, Arc<StoredCampaign>)>>>,
+    offer_counts: Arc<Mutex<HashMap<CampaignId, (Instant, Arc<BanditCounts>)>>>,
     events_lost: Arc<AtomicU64>,
 }
 
@@ -61,6 +63,7 @@ impl App {
             clock: Arc::new(Utc::now),
             campaign_cache: CAMPAIGN_CACHE,
             campaigns: Arc::new(Mutex::new(HashMap::new())),
+            offer_counts: Arc::new(Mutex::new(HashMap::new())),
             events_lost: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -130,6 +133,26 @@ impl App {
             map.insert(id.clone(), (Instant::now(), c.clone()));
         }
         Ok(Some(c))
+    }
+
+    /// The learning offer's counts of a campaign, cached like the campaign: a person's offer
+    /// is picked from counts at most that old (the aggregator's counters, 8 queries to read),
+    /// which is how the bandit's posteriors are updated in batches.
+    pub async fn offer_counts(&self, id: &CampaignId) -> DbResult<Arc<BanditCounts>> {
+        if let Ok(map) = self.offer_counts.lock()
+            && let Some((at, c)) = map.get(id)
+            && at.elapsed() < self.campaign_cache
+        {
+            return Ok(c.clone());
+        }
+        let counts = Arc::new(self.db.offer_counts(id).await?);
+        if let Ok(mut map) = self.offer_counts.lock() {
+            if map.len() > 1000 {
+                map.clear();
+            }
+            map.insert(id.clone(), (Instant::now(), counts.clone()));
+        }
+        Ok(counts)
     }
 }
 

@@ -34,9 +34,12 @@ impl Names {
         Var::required("MCAMP_EVENTS_TABLE"),
         Var::optional("MCAMP_COUPON_QUEUE_URL"),
         Var::optional("MCAMP_COUPON_DLQ_URL"),
+        Var::optional("MCAMP_SEND_QUEUE_URL"),
+        Var::optional("MCAMP_SEND_DLQ_URL"),
     ];
 
-    /// `MCAMP_MAIN_TABLE`, `MCAMP_EVENTS_TABLE`, `MCAMP_COUPON_QUEUE_URL`, `MCAMP_COUPON_DLQ_URL`.
+    /// `MCAMP_MAIN_TABLE`, `MCAMP_EVENTS_TABLE`, `MCAMP_COUPON_QUEUE_URL`, `MCAMP_COUPON_DLQ_URL`,
+    /// `MCAMP_SEND_QUEUE_URL`, `MCAMP_SEND_DLQ_URL`.
     /// A function that does not use the queue may leave the queue variables unset.
     pub fn from_env() -> Result<Self, EnvError> {
         let mut tables = HashMap::new();
@@ -48,6 +51,12 @@ impl Names {
         }
         if let Some(u) = optional("MCAMP_COUPON_DLQ_URL") {
             queues.insert(QueueId::CouponIssueDlq, u);
+        }
+        if let Some(u) = optional("MCAMP_SEND_QUEUE_URL") {
+            queues.insert(QueueId::SendMessage, u);
+        }
+        if let Some(u) = optional("MCAMP_SEND_DLQ_URL") {
+            queues.insert(QueueId::SendMessageDlq, u);
         }
         Ok(Names { tables, queues })
     }

@@ -87,9 +87,20 @@ pub async fn create_tables(aws: &Aws) -> StoreResult<()> {
     Ok(())
 }
 
-/// Creates the queues (`{prefix}-coupon-issue` with its DLQ and redrive) and records their URLs.
+/// Creates the queues (`{prefix}-coupon-issue` and `{prefix}-send-message`, each with its DLQ
+/// and redrive) and records their URLs.
 pub async fn create_queues(aws: &mut Aws, prefix: &str) -> StoreResult<()> {
-    let dlq_name = format!("{prefix}-{}", QueueId::CouponIssueDlq.as_str());
+    for queue in QueueId::ALL {
+        if let Some(dlq) = queue.dead_letter() {
+            create_queue_pair(aws, prefix, queue, dlq).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One queue with its dead-letter queue.
+async fn create_queue_pair(aws: &mut Aws, prefix: &str, queue: QueueId, dead_letter: QueueId) -> StoreResult<()> {
+    let dlq_name = format!("{prefix}-{}", dead_letter.as_str());
     let dlq = aws
         .sqs
         .create_queue()
@@ -114,13 +125,13 @@ pub async fn create_queues(aws: &mut Aws, prefix: &str) -> StoreResult<()> {
     let q = aws
         .sqs
         .create_queue()
-        .queue_name(format!("{prefix}-{}", QueueId::CouponIssue.as_str()))
+        .queue_name(format!("{prefix}-{}", queue.as_str()))
         .attributes(QueueAttributeName::RedrivePolicy, redrive)
         .attributes(QueueAttributeName::VisibilityTimeout, "60")
         .send()
         .await
         .map_err(|e| err(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-    aws.set_queue_url(QueueId::CouponIssue, q.queue_url.ok_or_else(|| err("no queue URL"))?);
-    aws.set_queue_url(QueueId::CouponIssueDlq, dlq_url);
+    aws.set_queue_url(queue, q.queue_url.ok_or_else(|| err("no queue URL"))?);
+    aws.set_queue_url(dead_letter, dlq_url);
     Ok(())
 }

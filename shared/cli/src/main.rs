@@ -101,6 +101,10 @@ enum Command {
     /// the segment's coupon).
     #[command(subcommand)]
     Segments(commands::segments::SegmentsCommand),
+    /// Follow-ups: run them now (each due person's message job on the send-message queue, once
+    /// per customer) or write the send list of those they chose, for a sender without an adapter.
+    #[command(subcommand, name = "follow-ups")]
+    FollowUps(commands::follow_ups::FollowUpsCommand),
     /// Who may sign in to the console: add, list, disable, reset a password.
     #[command(subcommand)]
     Users(commands::users::UsersCommand),
@@ -128,6 +132,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Jobs(c) => commands::jobs::run(g, c).await,
         Command::Users(c) => commands::users::run(g, c).await,
         Command::Segments(c) => commands::segments::run(g, c).await,
+        Command::FollowUps(c) => commands::follow_ups::run(g, c).await,
     }
 }
 

@@ -72,6 +72,9 @@ pub enum Scope {
     /// One content block of the page (`0` = the first): the viewers who had it on screen, and
     /// those who left from it.
     Block(String),
+    /// The learning offer in one segment (`female.30s`): people offered each coupon, and of
+    /// them those who redeemed it (`offer_metric`).
+    Offer(String),
 }
 
 impl Scope {
@@ -86,6 +89,7 @@ impl Scope {
             Scope::Coupon(c) => format!("C#{c}"),
             Scope::Store(s) => format!("S#{s}"),
             Scope::Block(b) => format!("B#{b}"),
+            Scope::Offer(s) => format!("O#{s}"),
         }
     }
 
@@ -110,6 +114,9 @@ impl Scope {
     pub fn block(&self) -> Option<&str> {
         if let Scope::Block(x) = self { Some(x) } else { None }
     }
+    pub fn offer(&self) -> Option<&str> {
+        if let Scope::Offer(x) = self { Some(x) } else { None }
+    }
 
     pub fn parse(key: &str) -> Option<Scope> {
         if key == "T" {
@@ -125,6 +132,7 @@ impl Scope {
             "C" => Scope::Coupon(rest),
             "S" => Scope::Store(rest),
             "B" => Scope::Block(rest),
+            "O" => Scope::Offer(rest),
             _ => return None,
         })
     }
@@ -230,6 +238,8 @@ pub mod metric {
     pub const CLAIMED: &str = "claimed";
     pub const ISSUED: &str = "issued";
     pub const SOLD_OUT: &str = "sold_out";
+    /// Learning-offer coupons offered (`coupon_offered`).
+    pub const OFFERS: &str = "offers";
     pub const REDEEMED: &str = "redeemed";
     pub const SURVEY_STARTS: &str = "survey_starts";
     pub const SURVEY_ANSWERS: &str = "survey_answers";
@@ -260,6 +270,10 @@ pub mod metric {
         pub const OPTED_OUT: &str = "people.opted_out";
         /// In a block's scope: viewers who had the block on screen.
         pub const REACHED: &str = "people.reached";
+        /// In an offer's scope, per arm (`offer_metric`): people offered it, and of them those
+        /// who redeemed it.
+        pub const OFFERED: &str = "people.offered";
+        pub const OFFER_REDEEMED: &str = "people.offer_redeemed";
     }
 }
 
@@ -366,6 +380,10 @@ pub fn event_counts(e: &Event) -> Vec<Count> {
         EventData::CouponSoldOut { coupon_id, .. } => {
             out.push(count(Scope::Total, SOLD_OUT));
             out.push(count(Scope::Coupon(coupon_id.to_string()), SOLD_OUT));
+        }
+        EventData::CouponOffered { coupon_id, .. } => {
+            out.push(count(Scope::Total, OFFERS));
+            out.push(count(Scope::Coupon(coupon_id.to_string()), OFFERS));
         }
         EventData::CouponRedeemed {
             coupon_id, store_id, ..
@@ -551,6 +569,13 @@ pub struct Journey {
     pub survey_started_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survey_completed_at: Option<DateTime<Utc>>,
+    /// What the learning offer gave them (`coupon_offered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<JourneyOffer>,
+    /// The coupons they redeemed, each once, at most `MAX_COUPONS_KEPT`: whether the offered
+    /// one is among them, whichever event came first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redeemed_coupons: Vec<crate::values::CouponId>,
     #[serde(default, skip_serializing_if = "Credited::is_empty")]
     pub credited: Credited,
     /// The newest event folded in.
@@ -678,6 +703,8 @@ impl Journey {
             share_deliveries: 0,
             survey_started_at: None,
             survey_completed_at: None,
+            offer: None,
+            redeemed_coupons: Vec::new(),
             credited: Credited::default(),
             last_event_at: None,
         }
@@ -750,7 +777,27 @@ impl Journey {
                 self.issued += 1;
                 earliest(&mut self.issued_at, at);
             }
-            EventData::CouponRedeemed { store_id, .. } => {
+            EventData::CouponOffered {
+                coupon_id,
+                segment,
+                holdout,
+            } => {
+                // One offer per person (written once, with the recipient's); a replay repeats it.
+                if self.offer.is_none() {
+                    self.offer = Some(JourneyOffer {
+                        coupon_id: coupon_id.clone(),
+                        segment: *segment,
+                        holdout: *holdout,
+                    });
+                }
+            }
+            EventData::CouponRedeemed {
+                store_id, coupon_id, ..
+            } => {
+                if !self.redeemed_coupons.contains(coupon_id) && self.redeemed_coupons.len() < MAX_COUPONS_KEPT {
+                    self.redeemed_coupons.push(coupon_id.clone());
+                    self.redeemed_coupons.sort();
+                }
                 self.redeemed += 1;
                 if self.redeemed_at.is_none_or(|r| at < r) {
                     self.redeemed_at = Some(at);
@@ -905,6 +952,19 @@ pub fn people_counts(j: &Journey) -> Vec<Count> {
             out.push(count(Scope::Variant(v.clone()), m));
         }
     }
+    // The learning offer: offered, and redeemed what was offered, per segment and arm.
+    if let Some(o) = &j.offer {
+        let arm = if o.holdout {
+            crate::campaign::HOLDOUT_ARM
+        } else {
+            o.coupon_id.as_str()
+        };
+        let scope = Scope::Offer(o.segment.key());
+        out.push(count(scope.clone(), offer_metric(OFFERED, arm)));
+        if j.redeemed_coupons.contains(&o.coupon_id) {
+            out.push(count(scope, offer_metric(OFFER_REDEEMED, arm)));
+        }
+    }
     // Where on the page viewers got to, and where the bouncers left: one count per block down
     // to the deepest one seen (a visit without the beacon, JavaScript off, counts nowhere).
     if j.first_view_at.is_some()
@@ -936,6 +996,58 @@ pub fn people_counts(j: &Journey) -> Vec<Count> {
             out.push(count(Scope::Total, m.clone()));
             if let Some(v) = &j.variant {
                 out.push(count(Scope::Variant(v.clone()), m));
+            }
+        }
+    }
+    out
+}
+
+/// The name of an offer counter of one arm (a coupon, or `holdout`): `people.offered.{arm}`.
+pub fn offer_metric(what: &str, arm: &str) -> String {
+    format!("{what}.{arm}")
+}
+
+/// Coupons a journey remembers as redeemed.
+pub const MAX_COUPONS_KEPT: usize = 32;
+
+/// What the learning offer gave a person, as their journey keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JourneyOffer {
+    pub coupon_id: crate::values::CouponId,
+    pub segment: crate::experiment::Segment,
+    pub holdout: bool,
+}
+
+/// The learning offer's counts, as the bandit learns from them and the report shows them:
+/// per segment, each coupon's people offered and redeemed, and the holdout's.
+pub fn bandit_counts(c: &Counters) -> crate::experiment::BanditCounts {
+    use crate::experiment::{BanditCounts, Segment, Tally};
+    use metric::people::{OFFER_REDEEMED, OFFERED};
+    let mut out = BanditCounts::default();
+    for (key, metrics) in c.scopes(Scope::offer) {
+        let Some(segment) = Segment::parse(key) else { continue };
+        for (name, n) in metrics {
+            let n = u64::try_from(*n).unwrap_or(0);
+            let (arm, redeemed) = if let Some(arm) = name.strip_prefix(&format!("{OFFER_REDEEMED}.")) {
+                (arm, true)
+            } else if let Some(arm) = name.strip_prefix(&format!("{OFFERED}.")) {
+                (arm, false)
+            } else {
+                continue;
+            };
+            let tally: &mut Tally = if arm == crate::campaign::HOLDOUT_ARM {
+                out.holdout.entry(segment).or_default()
+            } else {
+                out.offered
+                    .entry(segment)
+                    .or_default()
+                    .entry(arm.to_owned())
+                    .or_default()
+            };
+            if redeemed {
+                tally.redemptions = n;
+            } else {
+                tally.offers = n;
             }
         }
     }

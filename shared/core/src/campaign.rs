@@ -44,6 +44,11 @@ pub struct Campaign {
     /// assigned one when they are created, for good, and their events carry its name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variants: Vec<PageVariant>,
+    /// The offer that learns: its coupons are those with `eligibility: offered` (2 to 4, the
+    /// first the baseline); each person is offered one, picked per gender × age band by what
+    /// redeems best so far, except a random holdout who get the baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferDef>,
     /// The M-Survey (kind `survey`) or the store rating (kind `mcs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub survey: Option<crate::survey::SurveyDef>,
@@ -318,7 +323,26 @@ pub enum Eligibility {
     SurveyAndFormCompleted,
     /// Members of the campaign's segment (`mcamp segments run` makes them members).
     Segment(SegmentId),
+    /// One of the learning offer's coupons: only the person it was offered to sees it.
+    Offered,
 }
+
+/// The learning offer's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferDef {
+    /// People, in whole percent (0 to 50), offered the baseline whatever their segment: what
+    /// the learned offer's redemption is measured against.
+    #[serde(default = "default_holdout_percent")]
+    pub holdout_percent: u32,
+}
+
+fn default_holdout_percent() -> u32 {
+    crate::experiment::HoldoutShare::DEFAULT.percent()
+}
+
+/// The arm name of the offer's holdout in counters and reports; no offered coupon may take it.
+pub const HOLDOUT_ARM: &str = "holdout";
 
 /// One page variant of an A/B test. What it leaves out is the campaign's own `page:`, so a
 /// variant may change only the hero image, or only the greeting.
@@ -476,6 +500,68 @@ impl Campaign {
         })
     }
 
+    /// The learning offer's coupons, the baseline first; empty without an offer.
+    pub fn offered_coupons(&self) -> Vec<&CouponId> {
+        self.coupons
+            .iter()
+            .filter(|c| c.eligibility == Eligibility::Offered)
+            .map(|c| &c.id)
+            .collect()
+    }
+
+    /// The salt of the offer's holdout draw.
+    pub fn offer_salt(&self) -> String {
+        format!("{}/offer", self.id)
+    }
+
+    /// The offer's holdout share (the default when `offer:` is left out).
+    pub fn offer_holdout(&self) -> crate::experiment::HoldoutShare {
+        let percent = self
+            .offer
+            .as_ref()
+            .map_or_else(default_holdout_percent, |o| o.holdout_percent);
+        crate::experiment::HoldoutShare::new(percent).unwrap_or(crate::experiment::HoldoutShare::DEFAULT)
+    }
+
+    fn check_offer(&self) -> Result<(), ParseError> {
+        let offered = self.offered_coupons();
+        if let Some(o) = &self.offer {
+            crate::experiment::HoldoutShare::new(o.holdout_percent)?;
+            if offered.is_empty() {
+                return Err(ParseError::new(
+                    "offer",
+                    "an offer needs 2 to 4 coupons with eligibility: offered",
+                ));
+            }
+        }
+        if offered.is_empty() {
+            return Ok(());
+        }
+        if self.kind != CampaignKind::Mdm {
+            return Err(ParseError::new(
+                "coupons.eligibility",
+                "only an M-DM page (kind mdm) makes a learning offer",
+            ));
+        }
+        let (min, max) = (crate::experiment::MIN_ARMS, crate::experiment::MAX_ARMS);
+        if !(min..=max).contains(&offered.len()) {
+            return Err(ParseError::new(
+                "coupons.eligibility",
+                format!(
+                    "the learning offer needs {min} to {max} coupons with eligibility: offered, not {}",
+                    offered.len()
+                ),
+            ));
+        }
+        if offered.iter().any(|c| c.as_str() == HOLDOUT_ARM) {
+            return Err(ParseError::new(
+                "coupons.id",
+                format!("'{HOLDOUT_ARM}' names the offer's holdout; call the coupon something else"),
+            ));
+        }
+        Ok(())
+    }
+
     fn check_variants(&self) -> Result<(), ParseError> {
         if !self.variants.is_empty() {
             if self.kind != CampaignKind::Mdm {
@@ -538,6 +624,7 @@ impl Campaign {
         self.check_urls()?;
         self.check_segments()?;
         self.check_variants()?;
+        self.check_offer()?;
         crate::follow_up::check_all(self)?;
         if !(1..=MAX_RETENTION_DAYS).contains(&self.retention_days) {
             return Err(ParseError::new(

@@ -85,6 +85,20 @@ pub enum Ineligible {
     /// A segment's coupon, and this person is not (yet) in the segment.
     #[error("이 쿠폰의 대상이 아니에요")]
     NotInSegment,
+    /// One of the learning offer's coupons, and another one is this person's.
+    #[error("이 쿠폰의 대상이 아니에요")]
+    NotOffered,
+}
+
+/// The coupon the campaign's learning offer gave a person, kept on the recipient for good
+/// (the offer is sticky once seen).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferMark {
+    pub coupon_id: CouponId,
+    pub segment: crate::experiment::Segment,
+    /// In the holdout: the baseline coupon, not a learned choice.
+    pub holdout: bool,
+    pub at: DateTime<Utc>,
 }
 
 impl CouponDef {
@@ -135,6 +149,10 @@ pub fn eligible(
         Eligibility::SurveyCompleted | Eligibility::SurveyAndFormCompleted => {}
         Eligibility::Segment(id) if !segments.contains(id) => return Err(Ineligible::NotInSegment),
         Eligibility::Segment(_) => {}
+        Eligibility::Offered if r.offer.as_ref().is_none_or(|o| o.coupon_id != def.id) => {
+            return Err(Ineligible::NotOffered);
+        }
+        Eligibility::Offered => {}
     }
     // PIPA §22: marketing consent may be required only for a declared marketing benefit.
     if def.requires_marketing_consent && !customer.is_some_and(Customer::marketing_given) {

@@ -298,6 +298,14 @@ pub enum EventData {
         coupon_id: CouponId,
         claim_id: String,
     },
+    /// The campaign's learning offer picked this coupon for the person (once, for good): by
+    /// Thompson sampling in their segment, or as the baseline when they are in the holdout.
+    CouponOffered {
+        coupon_id: CouponId,
+        /// Gender × age band when offered, `female.30s` (`unknown` where not known).
+        segment: crate::experiment::Segment,
+        holdout: bool,
+    },
     CouponRedeemed {
         coupon_id: CouponId,
         code: CouponCode,
@@ -381,6 +389,7 @@ impl EventData {
             EventData::CouponClaimed { .. } => "coupon_claimed",
             EventData::CouponIssued { .. } => "coupon_issued",
             EventData::CouponSoldOut { .. } => "coupon_sold_out",
+            EventData::CouponOffered { .. } => "coupon_offered",
             EventData::CouponRedeemed { .. } => "coupon_redeemed",
             EventData::SurveyStarted { .. } => "survey_started",
             EventData::SurveyAnswered { .. } => "survey_answered",

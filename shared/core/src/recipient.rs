@@ -70,6 +70,9 @@ pub struct Recipient {
     /// a change of weights never moves them; absent without an A/B test.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// The coupon the learning offer picked for them, when they first saw the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<crate::coupon::OfferMark>,
     /// Their name, phone, birth year, region and free text were erased (retention or request).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<DateTime<Utc>>,
@@ -105,6 +108,7 @@ impl Recipient {
             created_at: now,
             source,
             variant: None,
+            offer: None,
             erased_at: None,
         }
     }

@@ -173,6 +173,8 @@ pub fn queue_code(q: QueueId) -> i64 {
     match q {
         QueueId::CouponIssue => 0,
         QueueId::CouponIssueDlq => 1,
+        QueueId::SendMessage => 2,
+        QueueId::SendMessageDlq => 3,
     }
 }
 

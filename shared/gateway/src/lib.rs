@@ -139,18 +139,86 @@ pub fn spawn_sweeper(app: App, every: std::time::Duration) -> tokio::task::JoinH
     })
 }
 
-/// Runs the live campaigns' segments every `every`, as the hourly actions function does in
-/// AWS (more often here, so a marketer trying a rule sees it act).
-pub fn spawn_actions(app: App, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+/// Runs the live campaigns' segments and follow-ups every `every`, as the hourly actions
+/// function does in AWS (more often here, so a marketer trying a rule sees it act).
+pub fn spawn_actions(
+    app: App,
+    settings: mcamp_actions::Settings,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            match mcamp_actions::run_all(&app, app.now()).await {
-                Ok(r) if r.segments.iter().any(|s| s.added > 0) || !r.failed.is_empty() => {
-                    tracing::info!(?r, "segments run")
+            match mcamp_actions::run_all(&app, &settings, app.now()).await {
+                Ok(r)
+                    if r.segments.iter().any(|s| s.added > 0)
+                        || r.follow_ups.iter().any(|f| f.sent + f.resent > 0)
+                        || !r.failed.is_empty() =>
+                {
+                    tracing::info!(?r, "segments and follow-ups run")
                 }
                 Ok(_) => {}
-                Err(e) => tracing::error!(error = %mcamp_app::error_chain(&e), "segments run failed"),
+                Err(e) => tracing::error!(error = %mcamp_app::error_chain(&e), "segments and follow-ups run failed"),
+            }
+        }
+    })
+}
+
+/// The local stand-in for a sender adapter: `send_message` jobs appended to a JSON-lines
+/// file (`outbox.jsonl` beside the data file) for the marketer to look at, once per `job_id`.
+/// A job carries no phone number, so neither does the file. Nothing is sent.
+pub struct Outbox {
+    path: std::path::PathBuf,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Outbox {
+    /// Opens the outbox at `path`, remembering the jobs it holds already.
+    pub fn open(path: std::path::PathBuf) -> std::io::Result<Self> {
+        let seen = match std::fs::read_to_string(&path) {
+            Ok(text) => text
+                .lines()
+                .filter_map(|l| mcamp_ops::follow_ups::take_send_message(l).ok())
+                .map(|j| j.job_id)
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::collections::HashSet::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(Outbox { path, seen })
+    }
+
+    /// Appends `job` unless its `job_id` is there already; true when appended.
+    pub fn deliver(&mut self, job: &mcamp_core::jobs::SendMessageJob) -> std::io::Result<bool> {
+        use std::io::Write;
+        if self.seen.contains(&job.job_id) {
+            return Ok(false);
+        }
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
+        writeln!(f, "{}", job.to_json())?;
+        self.seen.insert(job.job_id.clone());
+        Ok(true)
+    }
+}
+
+/// Drains the send-message queue into `outbox`, as the brand's sender adapter would in AWS;
+/// refused jobs go to the dead-letter queue with their reason.
+pub fn spawn_outbox(app: App, mut outbox: Outbox) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let drained = mcamp_ops::follow_ups::drain_send_messages(
+                app.queue.as_ref(),
+                std::time::Duration::from_secs(1),
+                app.now(),
+                |job| outbox.deliver(job),
+            )
+            .await;
+            match drained {
+                Ok(d) if d.accepted + d.dead_lettered > 0 => tracing::info!(?d, "send-message jobs to the outbox"),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "draining the send-message queue failed");
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                }
             }
         }
     })

@@ -111,7 +111,13 @@ async fn main() -> anyhow::Result<()> {
         ),
     }
     mcamp_gateway::spawn_sweeper(app.clone(), Duration::from_secs(30));
-    mcamp_gateway::spawn_actions(app.clone(), Duration::from_secs(300));
+    let settings = mcamp_actions::Settings { base_url: base.clone() };
+    mcamp_gateway::spawn_actions(app.clone(), settings, Duration::from_secs(300));
+    let outbox_path = args.data.with_file_name("outbox.jsonl");
+    let outbox = mcamp_gateway::Outbox::open(outbox_path.clone())
+        .with_context(|| format!("reading {}", outbox_path.display()))?;
+    println!("Follow-up messages (send_message jobs) go to {}", outbox_path.display());
+    mcamp_gateway::spawn_outbox(app.clone(), outbox);
     mcamp_gateway::spawn_purge(app, Duration::from_secs(3600));
     mcamp_gateway::serve(web, listener).await?;
     Ok(())

@@ -383,6 +383,7 @@ mod tests {
             segments: Vec::new(),
             follow_ups: Vec::new(),
             variants: Vec::new(),
+            offer: None,
             message: Some(message.into()),
             message_subject: None,
             retention_days: mcamp_core::campaign::DEFAULT_RETENTION_DAYS,

@@ -22,9 +22,11 @@ pub enum CampaignFileError {
         column: usize,
         message: String,
     },
-    #[error("{path}: {field}: {reason}")]
+    #[error("{path}{}: {field}: {reason}", at_line(*line))]
     Invalid {
         path: String,
+        /// The line of the field's section (`variants:`, `coupons:`), 0 when not found.
+        line: usize,
         field: String,
         reason: String,
     },
@@ -50,10 +52,66 @@ pub fn parse(path: &str, text: &str) -> Result<Campaign, CampaignFileError> {
     })?;
     campaign.check().map_err(|e| CampaignFileError::Invalid {
         path: path.to_owned(),
+        line: section_line(text, e.field),
         field: e.field.to_owned(),
         reason: e.reason,
     })?;
+    crate::follow_ups::check_messages(&campaign).map_err(|e| {
+        let line = e.follow_up().map_or(0, |id| follow_up_line(text, id.as_str()));
+        let message = format!("follow_ups: {e}");
+        if line == 0 {
+            CampaignFileError::Invalid {
+                path: path.to_owned(),
+                line: section_line(text, "follow_ups"),
+                field: "follow_ups".into(),
+                reason: e.to_string(),
+            }
+        } else {
+            CampaignFileError::Syntax {
+                path: path.to_owned(),
+                line,
+                column: 3,
+                message,
+            }
+        }
+    })?;
     Ok(campaign)
+}
+
+/// `:12` after the path when the line is known.
+fn at_line(line: usize) -> String {
+    if line == 0 { String::new() } else { format!(":{line}") }
+}
+
+/// The line (1-based) of the top-level section a field is in (`coupons.eligibility` is in
+/// `coupons:`); 0 when the file has no such line (a flow-style map, say).
+fn section_line(text: &str, field: &str) -> usize {
+    let top = field.split('.').next().unwrap_or(field);
+    text.lines()
+        .position(|l| l.strip_prefix(top).is_some_and(|rest| rest.starts_with(':')))
+        .map_or(0, |i| i + 1)
+}
+
+/// The line (1-based) of the follow-up `id` in the file: the first `id: {id}` after
+/// `follow_ups:`; 0 when not found (a flow-style list on one line, say).
+fn follow_up_line(text: &str, id: &str) -> usize {
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("follow_ups:") {
+            inside = true;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let t = line.trim_start().trim_start_matches("- ").trim();
+        if let Some(v) = t.strip_prefix("id:")
+            && v.trim().trim_matches(['"', '\'']) == id
+        {
+            return i + 1;
+        }
+    }
+    0
 }
 
 pub fn load(path: &Path) -> Result<Campaign, CampaignFileError> {
@@ -121,6 +179,56 @@ mod tests {
                 assert!(reason.contains("warm"), "{reason}");
             }
             other => panic!("expected invalid, got {other:?}"),
+        }
+        // A follow-up that would send an ad at night, or to people who have not consented: the
+        // follow-up's line and the reason.
+        let night = format!(
+            "{GOOD}follow_ups:\n  - id: day-after\n    after: since sent >= 24h\n    send_hours: \"07:00-20:00\"\n    steps:\n      - {{when: clicked, channel: kakao, message: \"{{name}}님 {{link}}\"}}\n"
+        );
+        match parse("c.yaml", &night) {
+            Err(CampaignFileError::Syntax { line, message, .. }) => {
+                assert_eq!(line, 6, "{message}");
+                assert!(
+                    message.contains("follow-up 'day-after'") && message.contains("would send an ad at night"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        let unconsented = night
+            .replace("    send_hours: \"07:00-20:00\"\n", "")
+            .replace("when: clicked", "when: not consented");
+        match parse("c.yaml", &unconsented) {
+            Err(CampaignFileError::Syntax { line, message, .. }) => {
+                assert_eq!(line, 6, "{message}");
+                assert!(
+                    message.contains("would send an ad to people who have not consented"),
+                    "{message}"
+                );
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        let twice = format!(
+            "{GOOD}follow_ups:\n  - {{id: again, after: sent, steps: [{{channel: sms, message: \"{{link}}\"}}]}}\n  - {{id: again, after: sent, steps: [{{channel: sms, message: \"{{link}}\"}}]}}\n"
+        );
+        match parse("c.yaml", &twice) {
+            Err(CampaignFileError::Invalid { field, reason, .. }) => {
+                assert_eq!(field, "follow_ups");
+                assert!(reason.contains("'again' is defined twice"), "{reason}");
+            }
+            other => panic!("expected invalid, got {other:?}"),
+        }
+        // An ad step with its own ad label: the ad law's check of the campaign's message, at
+        // the follow-up's line.
+        let label = night
+            .replace("    send_hours: \"07:00-20:00\"\n", "")
+            .replace("\"{name}님 {link}\"", "\"[광고] {name}님 {link}\"");
+        match parse("c.yaml", &label) {
+            Err(CampaignFileError::Syntax { line, message, .. }) => {
+                assert_eq!(line, 6, "{message}");
+                assert!(message.contains("step 1: message: begins with '[광고]'"), "{message}");
+            }
+            other => panic!("expected a syntax error, got {other:?}"),
         }
         let bad080 = GOOD.replace("080-123-4567", "02-123-4567");
         match parse("c.yaml", &bad080) {
@@ -238,9 +346,18 @@ mod variant_tests {
     fn bad_variants_are_refused_with_the_reason() {
         for (extra, why) in [
             ("variants:\n  - {name: A, weight: 100}\n", "2 to 4"),
-            ("variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 40}\n", "100"),
-            ("variants:\n  - {name: A, weight: 50}\n  - {name: A, weight: 50}\n", "twice"),
-            ("variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50, accent: red}\n", "colour"),
+            (
+                "variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 40}\n",
+                "100",
+            ),
+            (
+                "variants:\n  - {name: A, weight: 50}\n  - {name: A, weight: 50}\n",
+                "twice",
+            ),
+            (
+                "variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50, accent: red}\n",
+                "colour",
+            ),
             (
                 "variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50, blocks: [{type: button, label: x, url: 'javascript:x'}]}\n",
                 "https",
@@ -249,7 +366,10 @@ mod variant_tests {
                 "variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50}\nsegments:\n  - {id: cc, rule: variant = C}\n",
                 "variant 'C'",
             ),
-            ("segments:\n  - {id: bb, rule: variant = B and clicked}\n", "none defined"),
+            (
+                "segments:\n  - {id: bb, rule: variant = B and clicked}\n",
+                "none defined",
+            ),
         ] {
             let err = campaign(extra).expect_err(extra);
             assert!(err.contains(why), "{extra}: {err}");

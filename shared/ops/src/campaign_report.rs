@@ -42,6 +42,7 @@ pub async fn campaign_report(db: &Db, id: &CampaignId) -> Result<CampaignReport,
             .map(|d| (d.id.to_string(), d.title.clone(), d.stock))
             .collect(),
         blocks: c.page.blocks.iter().map(block_label).collect(),
+        offered: c.offered_coupons().iter().map(|id| id.to_string()).collect(),
     };
     let (counters, boards) = db.campaign_counters(id).await?;
     let mut report = CampaignReport::build(&meta, &counters, SharerBoard::merged(boards, TOP_SHARERS));

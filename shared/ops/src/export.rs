@@ -171,19 +171,19 @@ fn cells(format: SendFormat, row: &SendRow<'_>) -> Vec<String> {
     }
 }
 
-/// One row of a send list, before a preset lays it out.
-struct SendRow<'a> {
-    phone: &'a PhoneNumber,
-    name: &'a str,
-    message: &'a AdMessage,
-    subject: &'a str,
-    recipient: &'a RecipientId,
-    reconfirm: bool,
+/// One row of a send list, before a preset lays it out (the follow-ups' send list too).
+pub(crate) struct SendRow<'a> {
+    pub(crate) phone: &'a PhoneNumber,
+    pub(crate) name: &'a str,
+    pub(crate) message: &'a AdMessage,
+    pub(crate) subject: &'a str,
+    pub(crate) recipient: &'a RecipientId,
+    pub(crate) reconfirm: bool,
 }
 
 /// A list written in parts of a preset's batch size: part `n` (1-based) is opened when the
 /// part before it is full.
-struct Parts<W: Write, F: FnMut(usize) -> std::io::Result<W>> {
+pub(crate) struct Parts<W: Write, F: FnMut(usize) -> std::io::Result<W>> {
     open: F,
     format: SendFormat,
     current: Option<SheetWriter<W>>,
@@ -192,7 +192,7 @@ struct Parts<W: Write, F: FnMut(usize) -> std::io::Result<W>> {
 }
 
 impl<W: Write, F: FnMut(usize) -> std::io::Result<W>> Parts<W, F> {
-    fn new(open: F, format: SendFormat) -> Self {
+    pub(crate) fn new(open: F, format: SendFormat) -> Self {
         Parts {
             open,
             format,
@@ -202,7 +202,7 @@ impl<W: Write, F: FnMut(usize) -> std::io::Result<W>> Parts<W, F> {
         }
     }
 
-    fn row(&mut self, row: &SendRow<'_>) -> Result<(), ExportError> {
+    pub(crate) fn row(&mut self, row: &SendRow<'_>) -> Result<(), ExportError> {
         let full = self.format.batch().is_some_and(|b| self.rows_in_part >= b);
         if self.current.is_none() || full {
             if let Some(done) = self.current.take() {
@@ -220,7 +220,7 @@ impl<W: Write, F: FnMut(usize) -> std::io::Result<W>> Parts<W, F> {
     }
 
     /// Finishes the last part; a list with no row still gets one file with its header.
-    fn finish(mut self) -> Result<usize, ExportError> {
+    pub(crate) fn finish(mut self) -> Result<usize, ExportError> {
         if self.current.is_none() {
             self.parts += 1;
             self.current = Some(SheetWriter::new((self.open)(self.parts)?, self.format.columns())?);

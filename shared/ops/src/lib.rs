@@ -5,6 +5,7 @@ pub mod campaign_file;
 pub mod campaign_report;
 pub mod cost;
 pub mod export;
+pub mod follow_ups;
 pub mod import;
 pub mod line_endings;
 pub mod people;

@@ -615,7 +615,7 @@ fn changed<'a>(
 }
 
 /// A counter item's counters: its number attributes other than the key.
-fn counter_values(item: &Item) -> impl Iterator<Item = (&String, i64)> {
+pub(crate) fn counter_values(item: &Item) -> impl Iterator<Item = (&String, i64)> {
     item.iter()
         .filter(|(k, _)| *k != "pk" && *k != "sk")
         .filter_map(|(k, v)| Some((k, v.as_i64()?)))

@@ -261,3 +261,15 @@ pub fn sign_ins(who: &str) -> String {
 pub fn sign_in_window_sk(start: DateTime<Utc>) -> String {
     format!("W#{}", start.format("%Y%m%d%H%M"))
 }
+
+/// A follow-up's record of one customer (`FU#{campaign}#{follow-up}#{customer}` / `FOLLOWUP`):
+/// put only if absent, so a customer gets a follow-up once, whichever of their recipients it
+/// would have gone to and however often it runs.
+pub fn follow_up_marker(c: &CampaignId, f: &mcamp_core::follow_up::FollowUpId, customer: &CustomerKey) -> String {
+    format!("FU#{c}#{f}#{customer}")
+}
+pub const SK_FOLLOW_UP: &str = "FOLLOWUP";
+/// GSI1 partition listing a follow-up's records, shard by shard (by customer).
+pub fn follow_up_markers(c: &CampaignId, f: &mcamp_core::follow_up::FollowUpId, shard: u8) -> String {
+    format!("CAMP#{c}#FU#{f}#{shard:02}")
+}

@@ -62,21 +62,35 @@ pub enum QueueId {
     CouponIssue,
     /// Where coupon-issue jobs go after `max_receive_count` failed receives.
     CouponIssueDlq,
+    /// Send-message jobs of the follow-ups, for the brand's sender adapter (docs/events.md,
+    /// `send_message`).
+    SendMessage,
+    /// Where send-message jobs go: refused by a consumer (with the reason), or after
+    /// `max_receive_count` failed receives.
+    SendMessageDlq,
 }
 
 impl QueueId {
-    pub const ALL: [QueueId; 2] = [QueueId::CouponIssue, QueueId::CouponIssueDlq];
+    pub const ALL: [QueueId; 4] = [
+        QueueId::CouponIssue,
+        QueueId::CouponIssueDlq,
+        QueueId::SendMessage,
+        QueueId::SendMessageDlq,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             QueueId::CouponIssue => "coupon-issue",
             QueueId::CouponIssueDlq => "coupon-issue-dlq",
+            QueueId::SendMessage => "send-message",
+            QueueId::SendMessageDlq => "send-message-dlq",
         }
     }
     /// The dead-letter queue of this queue, if it has one.
     pub fn dead_letter(self) -> Option<QueueId> {
         match self {
             QueueId::CouponIssue => Some(QueueId::CouponIssueDlq),
-            QueueId::CouponIssueDlq => None,
+            QueueId::SendMessage => Some(QueueId::SendMessageDlq),
+            QueueId::CouponIssueDlq | QueueId::SendMessageDlq => None,
         }
     }
 }

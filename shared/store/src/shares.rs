@@ -86,7 +86,7 @@ impl Db {
             None,
             extra,
         )
-            .await
+        .await
     }
 
     /// One new visitor counted in their network's hour, capped by its condition.

@@ -99,7 +99,7 @@ fn part_paths(path: &std::path::Path, parts: usize) -> Vec<PathBuf> {
 }
 
 /// Writes the parts of a list: to files, or all to stdout.
-fn write_parts(target: &CsvTarget, parts: &[Vec<u8>]) -> Result<Vec<String>, Failure> {
+pub(crate) fn write_parts(target: &CsvTarget, parts: &[Vec<u8>]) -> Result<Vec<String>, Failure> {
     match target {
         CsvTarget::Stdout => {
             for p in parts {
@@ -118,7 +118,7 @@ fn write_parts(target: &CsvTarget, parts: &[Vec<u8>]) -> Result<Vec<String>, Fai
     }
 }
 
-fn base_url(given: Option<String>) -> Result<(String, bool), Failure> {
+pub(crate) fn base_url(given: Option<String>) -> Result<(String, bool), Failure> {
     let Some(url) = given else {
         return Ok((LOCAL_BASE_URL.to_owned(), true));
     };

@@ -3,6 +3,7 @@
 
 pub mod campaign;
 pub mod events;
+pub mod follow_ups;
 pub mod jobs;
 pub mod links;
 pub mod privacy;

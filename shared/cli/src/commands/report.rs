@@ -399,9 +399,59 @@ fn human(r: &CampaignReport, names: &HashMap<RecipientId, String>) -> String {
         }
         let _ = writeln!(o, "  {}", v.detail);
     }
+    if let Some(offer) = &r.offer {
+        offer_lines(&mut o, offer);
+    }
     if !r.skipped.is_empty() {
         let s: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k} {}", n(*v))).collect();
         let _ = writeln!(o, "\n읽지 못해 건너뛴 기록: {}", s.join(", "));
     }
     o
+}
+
+/// The learning offer: each coupon's redemption per segment, the holdout's, and the lift.
+fn offer_lines(o: &mut String, offer: &mcamp_core::experiment::BanditReport) {
+    let count = |t: &mcamp_core::experiment::Tally| {
+        format!(
+            "{}명 중 {}명 사용 {}",
+            n(i64::try_from(t.offers).unwrap_or(i64::MAX)),
+            n(i64::try_from(t.redemptions).unwrap_or(i64::MAX)),
+            mcamp_ops::report::rate_text(t.rate())
+        )
+    };
+    let _ = writeln!(o, "\n학습하는 쿠폰 (제안 → 사용)");
+    for v in &offer.variants {
+        let _ = writeln!(o, "  {:<16} {}", v.variant, count(&v.tally));
+    }
+    let _ = writeln!(o, "  {:<16} {}", "대조군", count(&offer.holdout));
+    if let Some(l) = &offer.lift {
+        let _ = writeln!(
+            o,
+            "  학습 효과: 사용률 {:+.1}%p (95% 구간 {:+.1}%p ~ {:+.1}%p)",
+            l.difference * 100.0,
+            l.low * 100.0,
+            l.high * 100.0
+        );
+    }
+    for row in &offer.segments {
+        let best = row
+            .variants
+            .iter()
+            .filter(|v| v.tally.offers > 0)
+            .max_by(|a, b| a.rate.unwrap_or(0.0).total_cmp(&b.rate.unwrap_or(0.0)));
+        let cells: Vec<String> = row
+            .variants
+            .iter()
+            .map(|v| format!("{} {}/{}", v.variant, v.tally.redemptions, v.tally.offers))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {:<10} {}  · 대조군 {}/{}{}",
+            row.label,
+            cells.join(" · "),
+            row.holdout.redemptions,
+            row.holdout.offers,
+            best.map(|b| format!("  → {}", b.variant)).unwrap_or_default()
+        );
+    }
 }

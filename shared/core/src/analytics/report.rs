@@ -19,6 +19,8 @@ pub struct CampaignMeta {
     pub coupons: Vec<(String, String, u32)>,
     /// What each content block of the page is, in order (`상품`, `영상: 봄 신메뉴`, …).
     pub blocks: Vec<String>,
+    /// The learning offer's coupons, the baseline first (`Campaign::offered_coupons`).
+    pub offered: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -51,6 +53,10 @@ pub struct CampaignReport {
     /// first variant by name is the control).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ab_test: Option<AbTest>,
+    /// The learning offer: redemption per coupon and segment, and the lift of the learned
+    /// offer over the holdout (who get the baseline), with a 95 % interval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer: Option<crate::experiment::BanditReport>,
     pub sends: Sends,
     pub consents: BTreeMap<String, i64>,
     pub survey: Survey,
@@ -392,6 +398,10 @@ impl CampaignReport {
             })
             .collect();
         let ab_test = AbTest::of(&variants);
+        let offer = (!meta.offered.is_empty()).then(|| {
+            let arms: Vec<&str> = meta.offered.iter().map(String::as_str).collect();
+            super::bandit_counts(c).report(&arms)
+        });
 
         CampaignReport {
             campaign_id: meta.campaign_id.clone(),
@@ -423,6 +433,7 @@ impl CampaignReport {
             share_tree: Vec::new(),
             variants,
             ab_test,
+            offer,
             sends: Sends {
                 sent: t(metric::SENT),
                 delivered: t(metric::DELIVERED),

@@ -233,3 +233,53 @@ fn the_stage_is_the_furthest_reached() {
     assert_eq!(j.stage(), Stage::Claimed, "an earlier click does not move it back");
     assert_eq!(j.in_app.as_deref(), Some("none"));
 }
+
+/// The learning offer's counts: a person offered a coupon counts once in their segment, and
+/// as redeeming it whichever of the two events comes first; a redemption of another coupon
+/// does not count; the holdout counts apart.
+#[test]
+fn offer_counts_hold_whatever_the_order() {
+    use crate::experiment::Segment;
+    use crate::values::{AgeBand, Gender};
+    let seg = Segment::new(Some(Gender::Female), Some(AgeBand::Thirties));
+    let offered = |n: usize, who: usize, coupon: &str, holdout: bool| {
+        let mut e = event(n, who, 1, 0, None);
+        e.data = EventData::CouponOffered {
+            coupon_id: CouponId::parse(coupon).unwrap_or_else(|e| unreachable!("{e}")),
+            segment: seg,
+            holdout,
+        };
+        e
+    };
+    let redeemed = |n: usize, who: usize, coupon: &str| {
+        let mut e = event(n, who, 5, 10, None);
+        if let EventData::CouponRedeemed { coupon_id, .. } = &mut e.data {
+            *coupon_id = CouponId::parse(coupon).unwrap_or_else(|e| unreachable!("{e}"));
+        }
+        e
+    };
+    let story = vec![
+        offered(1, 1, "latte-20", false),
+        redeemed(2, 1, "latte-20"),
+        // Redeemed before the offer's event arrived.
+        redeemed(3, 2, "latte-20"),
+        offered(4, 2, "latte-20", false),
+        // Offered one coupon, redeemed another.
+        offered(5, 3, "latte-20", false),
+        redeemed(6, 3, "welcome"),
+        // The holdout, on the baseline.
+        offered(7, 4, "latte-1000", true),
+        redeemed(8, 4, "latte-1000"),
+        offered(9, 5, "latte-1000", true),
+    ];
+    let mut twice = story.clone();
+    twice.reverse();
+    for events in [story.clone(), twice] {
+        let (counters, _) = fold(&events);
+        let counts = bandit_counts(&counters);
+        let t = counts.offered[&seg]["latte-20"];
+        assert_eq!((t.offers, t.redemptions), (3, 2), "{counts:?}");
+        assert!(!counts.offered[&seg].contains_key("latte-1000"), "holdout apart");
+        assert_eq!((counts.holdout[&seg].offers, counts.holdout[&seg].redemptions), (2, 1));
+    }
+}
