@@ -176,4 +176,57 @@ async fn a_segment_selects_exactly_the_people_its_rule_describes(b: Backend) -> 
     Ok(())
 }
 
+/// A segment with its own message: its send list carries that text, checked and composed as
+/// the campaign's message (`(광고)`, the brand, the 080 line); the campaign's list keeps its own.
+async fn a_segment_sends_its_own_message(b: Backend) -> anyhow::Result<()> {
+    let app = b.app();
+    let mut c = mcamp_tests::demo_campaign("seg-message")?;
+    c.segments = vec![mcamp_core::campaign::SegmentDef {
+        id: SegmentId::parse("not-yet")?,
+        name: None,
+        rule: mcamp_core::segment::parse("not clicked")?,
+        message: Some("{name}님, 아직 쿠폰을 안 보셨어요 {link}".into()),
+    }];
+    app.db.push_campaign(&c, app.now()).await?;
+    let list = "이름,휴대폰,마케팅동의\n김민지,010-3100-0001,Y\n이준호,010-3100-0002,Y\n";
+    mcamp_tests::import_csv(&app.db, &c, list).await?;
+    let seg = SegmentId::parse("not-yet")?;
+    let run = run_segment(&app.db, &c.id, &seg, app.now(), false).await?;
+    ensure!(run.added == 2, "{}: {run:?}", b.name);
+    let day: DateTime<Utc> = "2026-12-01T01:00:00Z".parse()?;
+    let (_, rows, _) = mcamp_tests::segment_send_list(&app.db, &c.id, day, Some(seg)).await?;
+    ensure!(rows.len() == 2, "{}: {rows:?}", b.name);
+    for r in &rows {
+        let m = &r[2];
+        ensure!(
+            m.starts_with("(광고)[봄꽃커피] ")
+                && m.contains("님, 아직 쿠폰을 안 보셨어요")
+                && m.contains("무료수신거부 080-123-4567"),
+            "{}: {m}",
+            b.name
+        );
+    }
+    let (_, all, _) = mcamp_tests::send_list(&app.db, &c.id, day).await?;
+    ensure!(
+        all.iter().all(|r| r[2].contains("벚꽃 라떼 출시")),
+        "{}: the campaign's own",
+        b.name
+    );
+    // A segment message that breaks the ad law is refused with the file.
+    let bad = mcamp_ops::campaign_file::parse(
+        "c.yaml",
+        "id: seg-bad\nname: n\nsender: {brand: 봄꽃커피, opt_out_080: 080-123-4567}\nshare: {title: t, description: d}\nsegments:\n  - {id: late, rule: not clicked, message: '[광고] 쿠폰 {link}'}\n",
+    );
+    ensure!(
+        bad.as_ref()
+            .err()
+            .map(|e| e.to_string())
+            .is_some_and(|e| e.contains(":5: segments.message: segment 'late': message: begins with '[광고]'")),
+        "{}: {bad:?}",
+        b.name
+    );
+    Ok(())
+}
+
 contract!(segments, super::a_segment_selects_exactly_the_people_its_rule_describes);
+contract!(segment_message, super::a_segment_sends_its_own_message);

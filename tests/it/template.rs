@@ -554,6 +554,7 @@ async fn each_function_policy_allows_what_its_code_does() -> anyhow::Result<()> 
         id: mcamp_core::values::SegmentId::parse("not-clicked")?,
         name: None,
         rule: mcamp_core::segment::parse("not clicked")?,
+        message: None,
     }];
     // And a follow-up (a notice, so the imported customer gets it without marketing consent).
     seg.follow_ups = vec![serde_json::from_value(serde_json::json!({

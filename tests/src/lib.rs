@@ -311,6 +311,16 @@ pub async fn send_list(
     campaign: &mcamp_core::values::CampaignId,
     send_at: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<(mcamp_ops::export::LinkExport, Vec<Vec<String>>, Vec<Vec<String>>)> {
+    segment_send_list(db, campaign, send_at, None).await
+}
+
+/// `send_list`, of a segment's members only when `segment` is given.
+pub async fn segment_send_list(
+    db: &mcamp_store::Db,
+    campaign: &mcamp_core::values::CampaignId,
+    send_at: chrono::DateTime<chrono::Utc>,
+    segment: Option<mcamp_core::values::SegmentId>,
+) -> anyhow::Result<(mcamp_ops::export::LinkExport, Vec<Vec<String>>, Vec<Vec<String>>)> {
     use std::sync::Mutex;
     #[derive(Clone, Default)]
     struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -332,7 +342,7 @@ pub async fn send_list(
         send_at,
         allow_night: false,
         format: mcamp_ops::export::SendFormat::Generic,
-        segment: None,
+        segment,
     };
     let (a, n) = (ads.clone(), notices.clone());
     let report = mcamp_ops::export::export_links(

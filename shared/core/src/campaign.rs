@@ -370,6 +370,10 @@ pub struct SegmentDef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub rule: crate::segment::Rule,
+    /// The text message of the segment's send list (`{name}`, `{link}`, checked as the
+    /// campaign's `message`); the campaign's `message` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Segments one campaign may define.

@@ -194,7 +194,12 @@ pub struct AdMessage {
 
 impl AdTemplate {
     pub fn new(campaign: &Campaign) -> Result<Self, TemplateError> {
-        let raw = campaign.message.as_deref().ok_or(TemplateError::Missing)?;
+        Self::with_message(campaign, campaign.message.as_deref().ok_or(TemplateError::Missing)?)
+    }
+
+    /// The template of another text of the campaign's (a segment's own message), checked and
+    /// composed as the campaign's `message` is, with its sender and subject.
+    pub fn with_message(campaign: &Campaign, raw: &str) -> Result<Self, TemplateError> {
         let trimmed = raw.trim();
         let body = match trimmed.strip_prefix(AD_PREFIX) {
             Some(rest) => rest.trim_start(),

@@ -56,6 +56,12 @@ pub fn parse(path: &str, text: &str) -> Result<Campaign, CampaignFileError> {
         field: e.field.to_owned(),
         reason: e.reason,
     })?;
+    check_segment_messages(&campaign).map_err(|reason| CampaignFileError::Invalid {
+        path: path.to_owned(),
+        line: section_line(text, "segments"),
+        field: "segments.message".into(),
+        reason,
+    })?;
     crate::follow_ups::check_messages(&campaign).map_err(|e| {
         let line = e.follow_up().map_or(0, |id| follow_up_line(text, id.as_str()));
         let message = format!("follow_ups: {e}");
@@ -76,6 +82,20 @@ pub fn parse(path: &str, text: &str) -> Result<Campaign, CampaignFileError> {
         }
     })?;
     Ok(campaign)
+}
+
+/// A segment's own message, checked as the campaign's `message` is: the ad law's rules, and
+/// the LMS limit with a typical name and link.
+fn check_segment_messages(c: &Campaign) -> Result<(), String> {
+    for s in &c.segments {
+        let Some(text) = &s.message else { continue };
+        let why = |e: &dyn std::fmt::Display| format!("segment '{}': {e}", s.id);
+        let template = crate::adlaw::AdTemplate::with_message(c, text).map_err(|e| why(&e))?;
+        template
+            .render(Some("홍길동"), "https://go.brand.kr/AbCdEfGhIj")
+            .map_err(|e| why(&e))?;
+    }
+    Ok(())
 }
 
 /// `:12` after the path when the line is known.

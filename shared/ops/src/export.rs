@@ -396,7 +396,16 @@ where
         .await?
         .ok_or_else(|| ExportError::UnknownCampaign(campaign.clone()))?;
     let c = &stored.campaign;
-    let template = AdTemplate::new(c)?;
+    // A segment's list carries the segment's own message when it has one.
+    let template = match opts
+        .segment
+        .as_ref()
+        .and_then(|s| c.segment(s))
+        .and_then(|s| s.message.as_deref())
+    {
+        Some(text) => AdTemplate::with_message(c, text)?,
+        None => AdTemplate::new(c)?,
+    };
     let base = opts.base_url.trim_end_matches('/');
     let night = adlaw::is_night(opts.send_at);
     let mut report = LinkExport {
