@@ -21,17 +21,6 @@ use mcamp_tests::{Backend, call, contract, text};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-const CAMPAIGN: &str = "id: offer-test
-name: 학습하는 쿠폰
-sender: {brand: 테스트브랜드, opt_out_080: 080-000-0000}
-share: {title: 테스트, description: 설명}
-offer: {holdout_percent: 10}
-coupons:
-  - {id: amount-1000, title: 천원 할인, benefit: {kind: amount_off, won: 1000}, stock: 5000, eligibility: offered}
-  - {id: percent-20, title: 이십퍼센트 할인, benefit: {kind: percent_off, percent: 20}, stock: 5000, eligibility: offered}
-  - {id: free-cake, title: 케이크 증정, benefit: {kind: gift, item: 케이크}, stock: 5000, eligibility: offered}
-";
-
 const COUPONS: [&str; 3] = ["amount-1000", "percent-20", "free-cake"];
 const TITLES: [&str; 3] = ["천원 할인", "이십퍼센트 할인", "케이크 증정"];
 const ROUNDS: usize = 8;
@@ -70,7 +59,7 @@ async fn person(
 async fn the_offer_learns_each_segments_best_coupon(b: Backend) -> anyhow::Result<()> {
     let web = b.web();
     let app = &web.app;
-    let campaign = mcamp_ops::campaign_file::parse("offer.yaml", CAMPAIGN)?;
+    let campaign = mcamp_tests::offer_campaign("offer-test")?;
     app.db.push_campaign(&campaign, app.now()).await?;
     let mut rng = StdRng::seed_from_u64(4);
     let mut people: Vec<(Recipient, usize)> = Vec::new();

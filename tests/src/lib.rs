@@ -263,6 +263,19 @@ pub fn campaign_with_coupon(id: &str, stock: u32) -> anyhow::Result<mcamp_core::
     Ok(mcamp_ops::campaign_file::parse("test.yaml", &yaml)?)
 }
 
+/// A live M-DM campaign whose three coupons are a learning offer (`eligibility: offered`, a
+/// 10 % holdout on the first): 천원 할인, 이십퍼센트 할인, 케이크 증정.
+pub fn offer_campaign(id: &str) -> anyhow::Result<mcamp_core::campaign::Campaign> {
+    let yaml = format!(
+        "id: {id}\nname: 학습하는 쿠폰\nsender: {{brand: 테스트브랜드, opt_out_080: 080-000-0000}}\n\
+         share: {{title: 테스트, description: 설명}}\noffer: {{holdout_percent: 10}}\ncoupons:\n\
+         \x20 - {{id: amount-1000, title: 천원 할인, benefit: {{kind: amount_off, won: 1000}}, stock: 100000, eligibility: offered}}\n\
+         \x20 - {{id: percent-20, title: 이십퍼센트 할인, benefit: {{kind: percent_off, percent: 20}}, stock: 100000, eligibility: offered}}\n\
+         \x20 - {{id: free-cake, title: 케이크 증정, benefit: {{kind: gift, item: 케이크}}, stock: 100000, eligibility: offered}}\n"
+    );
+    Ok(mcamp_ops::campaign_file::parse("offer.yaml", &yaml)?)
+}
+
 /// `n` recipients of `campaign` with distinct phone numbers.
 pub async fn recipients(
     db: &mcamp_store::Db,

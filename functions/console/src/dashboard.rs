@@ -546,6 +546,13 @@ fn ab_test(r: &CampaignReport) -> Markup {
 /// what learning gained over it.
 fn offer(r: &CampaignReport) -> Markup {
     let people = |x: u64| n(i64::try_from(x).unwrap_or(i64::MAX));
+    // Coupons by their title, as the marketer wrote it.
+    let title = |id: &str| {
+        r.coupons
+            .iter()
+            .find(|c| c.coupon == id && !c.title.is_empty())
+            .map_or_else(|| id.to_owned(), |c| c.title.clone())
+    };
     html! {
         @if let Some(o) = &r.offer {
             section aria-labelledby="h-offer" {
@@ -564,7 +571,7 @@ fn offer(r: &CampaignReport) -> Markup {
                         tbody {
                             @for v in &o.variants {
                                 tr data-offer=(v.variant) {
-                                    th scope="row" { (v.variant) }
+                                    th scope="row" { (title(&v.variant)) }
                                     td { (people(v.tally.offers)) }
                                     td { (people(v.tally.redemptions)) }
                                     td { (rate_text(v.rate)) }
@@ -588,14 +595,14 @@ fn offer(r: &CampaignReport) -> Markup {
                                     th scope="row" { (row.label) }
                                     td {
                                         @for v in &row.variants {
-                                            span { (v.variant) " " (v.tally.redemptions) "/" (v.tally.offers) " " }
+                                            div { (title(&v.variant)) " " (v.tally.redemptions) "/" (v.tally.offers) }
                                         }
                                     }
                                     td { (row.holdout.redemptions) "/" (row.holdout.offers) }
                                     td {
                                         (row.variants.iter().filter(|v| v.tally.offers > 0)
                                             .max_by(|a, b| a.rate.unwrap_or(0.0).total_cmp(&b.rate.unwrap_or(0.0)))
-                                            .map_or("–", |v| v.variant.as_str()))
+                                            .map_or_else(|| "–".to_owned(), |v| title(&v.variant)))
                                     }
                                 }
                             }

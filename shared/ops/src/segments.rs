@@ -84,6 +84,7 @@ pub async fn run_segment(
             let (people, next) = db.recipients_page(campaign, shard, after.as_ref(), PAGE).await?;
             let ids: Vec<RecipientId> = people.iter().map(|r| r.id.clone()).collect();
             let journeys = db.journeys_of(&ids).await?;
+            let mut matching = Vec::new();
             for r in &people {
                 out.people += 1;
                 // Someone the aggregator has not seen yet has done nothing: an empty journey.
@@ -99,20 +100,12 @@ pub async fn run_segment(
                     continue;
                 }
                 out.matched += 1;
-                if dry_run {
-                    continue;
-                }
-                let m = Membership {
-                    campaign_id: campaign.clone(),
-                    segment: segment.clone(),
-                    recipient_id: r.id.clone(),
-                    at: now,
-                };
-                if db.add_segment_member(&m).await? {
-                    out.added += 1;
-                } else {
-                    out.already += 1;
-                }
+                matching.push(r.id.clone());
+            }
+            if !dry_run && !matching.is_empty() {
+                let (added, already) = add_members(db, campaign, segment, &matching, now).await?;
+                out.added += added;
+                out.already += already;
             }
             match next {
                 Some(n) => after = Some(n),
@@ -121,4 +114,36 @@ pub async fn run_segment(
         }
     }
     Ok(out)
+}
+
+/// Members written at once.
+const PUTS_AT_ONCE: usize = 8;
+
+/// Makes `matching` members: those who are not yet (one batched read) are put, a few at
+/// once, each only if absent (a run alongside may have put them since). Returns (added,
+/// already), so an hourly run over members it found before writes nothing.
+async fn add_members(
+    db: &Db,
+    campaign: &CampaignId,
+    segment: &SegmentId,
+    matching: &[RecipientId],
+    now: DateTime<Utc>,
+) -> Result<(usize, usize), SegmentError> {
+    let members = db.segment_members_among(segment, matching).await?;
+    let new: Vec<&RecipientId> = matching.iter().filter(|r| !members.contains(*r)).collect();
+    let mut put = Vec::with_capacity(new.len());
+    for chunk in new.chunks(PUTS_AT_ONCE) {
+        let ms: Vec<Membership> = chunk
+            .iter()
+            .map(|r| Membership {
+                campaign_id: campaign.clone(),
+                segment: segment.clone(),
+                recipient_id: (*r).clone(),
+                at: now,
+            })
+            .collect();
+        put.extend(futures::future::try_join_all(ms.iter().map(|m| db.add_segment_member(m))).await?);
+    }
+    let added = put.iter().filter(|fresh| **fresh).count();
+    Ok((added, matching.len() - added))
 }

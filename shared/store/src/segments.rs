@@ -10,8 +10,8 @@ use mcamp_core::values::{CampaignId, RecipientId, SegmentId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::ports::{Cond, Query, StoreError, TableId};
-use crate::{Db, DbResult, keys, to_item};
+use crate::ports::{Cond, Key, Query, StoreError, TableId};
+use crate::{Db, DbResult, from_item, keys, to_item};
 
 /// One person's membership of a segment, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +42,27 @@ impl Db {
             Err(StoreError::ConditionFailed) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Which of `people` are members of `segment` already: batched reads of 100, so a
+    /// scheduled run writes only the new members.
+    pub async fn segment_members_among(
+        &self,
+        segment: &SegmentId,
+        people: &[RecipientId],
+    ) -> DbResult<std::collections::HashSet<RecipientId>> {
+        let mut out = std::collections::HashSet::new();
+        for chunk in people.chunks(100) {
+            let wanted: Vec<Key> = chunk
+                .iter()
+                .map(|r| Key::new(keys::recipient(r), keys::segment_member_sk(segment)))
+                .collect();
+            for item in self.table.get_many(TableId::Main, &wanted).await? {
+                let m: Membership = from_item(item)?;
+                out.insert(m.recipient_id);
+            }
+        }
+        Ok(out)
     }
 
     /// The segments `recipient` is a member of (in their own campaign).
