@@ -327,6 +327,12 @@ pub async fn run_follow_up(
                 .into_iter()
                 .map(|cu| (cu.key.clone(), cu))
                 .collect();
+            // Those reached by an earlier run: skipped without a write (a dry run read them all).
+            let reached = if opts.dry_run {
+                HashMap::new()
+            } else {
+                db.follow_up_markers_of(campaign, &f.id, &wanted).await?
+            };
             for r in &people {
                 out.people += 1;
                 if r.erased_at.is_some() {
@@ -365,6 +371,10 @@ pub async fn run_follow_up(
                     } else {
                         out.already += 1;
                     }
+                    continue;
+                }
+                if reached.get(&customer.key).is_some_and(|m| m.state == MarkerState::Sent) {
+                    out.already += 1;
                     continue;
                 }
                 let marker = FollowUpMarker {

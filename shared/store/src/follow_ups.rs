@@ -75,6 +75,34 @@ impl Db {
         }
     }
 
+    /// The records of follow-up `f` that `customers` have already, by customer: batched reads
+    /// of 100, so an hourly run skips, without a write, those it reached before.
+    pub async fn follow_up_markers_of(
+        &self,
+        campaign: &CampaignId,
+        f: &FollowUpId,
+        customers: &[CustomerKey],
+    ) -> DbResult<std::collections::HashMap<CustomerKey, FollowUpMarker>> {
+        let mut out = std::collections::HashMap::new();
+        // A batch read refuses a key twice, and two recipients may be one customer.
+        let unique: Vec<&CustomerKey> = customers
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for chunk in unique.chunks(100) {
+            let wanted: Vec<Key> = chunk
+                .iter()
+                .map(|c| Key::new(keys::follow_up_marker(campaign, f, *c), keys::SK_FOLLOW_UP))
+                .collect();
+            for item in self.table.get_many(TableId::Main, &wanted).await? {
+                let m: FollowUpMarker = from_item(item)?;
+                out.insert(m.customer.clone(), m);
+            }
+        }
+        Ok(out)
+    }
+
     /// Notes that the job of `m` is on the queue.
     pub async fn follow_up_sent(&self, m: &FollowUpMarker, at: DateTime<Utc>) -> DbResult<()> {
         let update = Update::new()
