@@ -93,7 +93,7 @@ impl Db {
         for chunk in unique.chunks(100) {
             let wanted: Vec<Key> = chunk
                 .iter()
-                .map(|c| Key::new(keys::follow_up_marker(campaign, f, *c), keys::SK_FOLLOW_UP))
+                .map(|c| Key::new(keys::follow_up_marker(campaign, f, c), keys::SK_FOLLOW_UP))
                 .collect();
             for item in self.table.get_many(TableId::Main, &wanted).await? {
                 let m: FollowUpMarker = from_item(item)?;
