@@ -15,7 +15,7 @@ use mcamp_tests::{Backend, IPHONE_SAFARI, call, recipients};
 const COMMAND: &str = "cargo bench -p mcamp-tests --bench offer";
 /// First looks timed per case.
 const PEOPLE: usize = 1500;
-/// The offer may add at most this to a first look's median (a page is ~1 ms here).
+/// The offer may add at most this to a first look's median.
 const GOAL_EXTRA_MS: f64 = 1.0;
 
 const PLAIN: &str = "id: bench-plain

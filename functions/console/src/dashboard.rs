@@ -15,7 +15,7 @@ use mcamp_core::view_link::Closed;
 use mcamp_http::HttpError;
 use mcamp_http::request::{path_param, query_param};
 use mcamp_http::response::html_response;
-use mcamp_ops::campaign_report::{ReportError, campaign_report, share_tree};
+use mcamp_ops::campaign_report::{ReportError, report_of, share_tree};
 use mcamp_ops::people::mask_name;
 use mcamp_ops::report::{Bar, columns, count_bars, rate_text};
 use mcamp_ops::surveys::{SurveyOpsError, load_mcs_report, load_survey_report};
@@ -119,7 +119,7 @@ async fn render(
 ) -> Result<String, ConsoleError> {
     let db = &c.web.app.db;
     let stored = db.campaign(id).await?.ok_or(HttpError::NotFound)?;
-    let report = campaign_report(db, id).await?;
+    let report = report_of(db, &stored.campaign).await?;
     // Names of the top sharers, masked; none through a read-only link.
     let names: BTreeMap<RecipientId, String> = match viewer {
         Viewer::User(_) => {

@@ -4,7 +4,7 @@
 
 use mcamp_core::analytics::report::{CampaignMeta, CampaignReport, TreeNode};
 use mcamp_core::analytics::{SHARE_HOPS, SharerBoard, Stage};
-use mcamp_core::campaign::Block;
+use mcamp_core::campaign::{Block, Campaign};
 use mcamp_core::values::{CampaignId, RecipientId};
 use mcamp_store::{Db, DbError};
 
@@ -28,7 +28,12 @@ pub async fn campaign_report(db: &Db, id: &CampaignId) -> Result<CampaignReport,
         .campaign(id)
         .await?
         .ok_or_else(|| ReportError::UnknownCampaign(id.clone()))?;
-    let c = stored.campaign;
+    report_of(db, &stored.campaign).await
+}
+
+/// `campaign_report` of a campaign already read (the console's pages read it for access).
+pub async fn report_of(db: &Db, c: &Campaign) -> Result<CampaignReport, ReportError> {
+    let id = &c.id;
     let meta = CampaignMeta {
         campaign_id: c.id.to_string(),
         name: c.name.clone(),
