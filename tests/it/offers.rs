@@ -57,7 +57,7 @@ async fn person(
 }
 
 async fn the_offer_learns_each_segments_best_coupon(b: Backend) -> anyhow::Result<()> {
-    let web = b.web();
+    let web = crate::console::console_web(&b)?;
     let app = &web.app;
     let campaign = mcamp_tests::offer_campaign("offer-test")?;
     app.db.push_campaign(&campaign, app.now()).await?;
@@ -245,6 +245,31 @@ async fn the_offer_learns_each_segments_best_coupon(b: Backend) -> anyhow::Resul
         ensure!(row.holdout.redemptions == want, "{}: {} holdout", b.name, row.label);
     }
     ensure!(offer.lift.is_some(), "{}: a lift over the holdout", b.name);
+
+    // The console's dashboard shows the same: each coupon by its title with its offers and
+    // redemptions, and the holdout.
+    crate::console::add_user(&web, "kim@brand.kr", "admin", &[]).await?;
+    let admin = crate::console::session_of(&web, "kim@brand.kr").await?;
+    let resp = call(&web, "GET", "/console/campaigns/offer-test", &[("cookie", &admin)], "").await?;
+    let html = text(&resp);
+    ensure!(
+        resp.status() == 200 && html.contains("학습하는 쿠폰"),
+        "{}: {}",
+        b.name,
+        resp.status()
+    );
+    for (v, title) in offer.variants.iter().zip(TITLES) {
+        let row = format!(
+            r#"<tr data-offer="{}"><th scope="row">{title}</th><td>{}</td><td>{}</td>"#,
+            v.variant, v.tally.offers, v.tally.redemptions
+        );
+        ensure!(html.contains(&row), "{}: {row} in the dashboard", b.name);
+    }
+    let holdout = format!(
+        r#"<tr data-offer="holdout"><th scope="row">대조군(기본 쿠폰)</th><td>{}</td><td>{}</td>"#,
+        offer.holdout.offers, offer.holdout.redemptions
+    );
+    ensure!(html.contains(&holdout), "{}: {holdout}", b.name);
     Ok(())
 }
 
