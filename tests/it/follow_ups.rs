@@ -490,6 +490,14 @@ async fn a_follow_up_sends_each_job_once_and_only_where_allowed(b: Backend) -> a
         ids.is_disjoint(&late_jobs.iter().map(|j| j.job_id.as_str()).collect()),
         "new jobs, new ids"
     );
+
+    // A paused campaign's follow-ups wait, whoever runs them.
+    db.set_campaign_status(&campaign.id, mcamp_core::campaign::CampaignStatus::Paused, morning)
+        .await?;
+    match run_follow_up(db, queue, &campaign.id, "day-after", morning, &opts).await {
+        Err(mcamp_ops::follow_ups::FollowUpError::NotLive(_)) => {}
+        other => anyhow::bail!("a paused campaign's follow-up ran: {other:?}"),
+    }
     Ok(())
 }
 

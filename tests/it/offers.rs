@@ -214,6 +214,21 @@ async fn the_offer_learns_each_segments_best_coupon(b: Backend) -> anyhow::Resul
         other => anyhow::bail!("{}: a claim of a coupon not offered: {other:?}", b.name),
     }
     claims::claim(&app.db, app.queue.as_ref(), &campaign, first, None, &mine, app.now()).await?;
+    // The same customer as a second recipient (a visitor who typed the first one's number)
+    // with another coupon offered: one offered coupon per customer, so it is refused.
+    let (second, _) = people
+        .iter()
+        .find(|(r, _)| r.offer.as_ref().is_some_and(|o| o.coupon_id != mine))
+        .context("someone offered another coupon")?;
+    let twin = Recipient {
+        customer: first.customer.clone(),
+        ..second.clone()
+    };
+    let theirs = twin.offer.as_ref().context("offer")?.coupon_id.clone();
+    match claims::claim(&app.db, app.queue.as_ref(), &campaign, &twin, None, &theirs, app.now()).await {
+        Err(ClaimError::Ineligible(Ineligible::TakenByThisPhone)) => {}
+        other => anyhow::bail!("{}: a second offered coupon for one customer: {other:?}", b.name),
+    }
 
     // The report counts what the simulation did, per segment and arm.
     let report = mcamp_ops::campaign_report::campaign_report(&app.db, &campaign.id).await?;
@@ -274,3 +289,57 @@ async fn the_offer_learns_each_segments_best_coupon(b: Backend) -> anyhow::Resul
 }
 
 contract!(offers, super::the_offer_learns_each_segments_best_coupon);
+
+/// When the offer cannot be kept (every transaction fails), the page still opens, without an
+/// offered coupon, and the next look, with the store well again, picks and keeps one.
+async fn the_page_opens_when_the_offer_cannot_be_kept(b: Backend) -> anyhow::Result<()> {
+    let campaign = mcamp_tests::offer_campaign("offer-fault")?;
+    let app = b.app();
+    app.db.push_campaign(&campaign, app.now()).await?;
+    let r = person(&app, &campaign, 900, Gender::Female, AgeBand::Thirties).await?;
+    let faults = mcamp_tests::Faults {
+        conflict: 1.0,
+        ..mcamp_tests::Faults::default()
+    };
+    let table = std::sync::Arc::new(mcamp_tests::FaultyTable::new(b.table.clone(), faults, 7));
+    let broken = mcamp_http::Web::new(
+        mcamp_app::App::new(table, b.queue.clone()).with_campaign_cache(std::time::Duration::ZERO),
+        mcamp_http::Site::local(
+            "http://127.0.0.1:3000",
+            mcamp_tests::TEST_SECRET,
+            mcamp_tests::phone_key(),
+        ),
+    );
+    let path = format!("/p/{}", r.code);
+    let ua = [("user-agent", mcamp_tests::IPHONE_SAFARI)];
+    let resp = call(&broken, "GET", &path, &ua, "").await?;
+    let html = text(&resp);
+    ensure!(resp.status() == 200, "{}: {}", b.name, resp.status());
+    ensure!(
+        !TITLES.iter().any(|t| html.contains(t)),
+        "{}: no offered coupon shown",
+        b.name
+    );
+    ensure!(app.db.recipient(&r.id).await?.context("stored")?.offer.is_none());
+    let web = b.web();
+    let resp = call(&web, "GET", &path, &ua, "").await?;
+    ensure!(resp.status() == 200);
+    let kept = app
+        .db
+        .recipient(&r.id)
+        .await?
+        .context("stored")?
+        .offer
+        .context("an offer now")?;
+    ensure!(
+        text(&resp).contains(
+            TITLES[COUPONS
+                .iter()
+                .position(|c| *c == kept.coupon_id.as_str())
+                .context("offered")?]
+        )
+    );
+    Ok(())
+}
+
+contract!(offer_fault, super::the_page_opens_when_the_offer_cannot_be_kept);

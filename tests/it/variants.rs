@@ -100,6 +100,16 @@ async fn variants_are_sticky_and_every_event_carries_them(b: Backend) -> anyhow:
     let store = StoreId::parse("gangnam-01")?;
     let buyers = [a[0], bs[0]];
     for p in buyers {
+        // A chat's link-preview crawler fetches it first: the preview is about its owner too.
+        let card = call(
+            &web,
+            "GET",
+            &format!("/{}", p.code),
+            &[("user-agent", mcamp_tests::KAKAO_SCRAPER)],
+            "",
+        )
+        .await?;
+        ensure!(card.status() == 200, "{}: a preview card", b.name);
         page(&web, format!("/{}", p.code)).await?;
         mcamp_store::claims::claim(&app.db, app.queue.as_ref(), &campaign, p, None, &welcome, app.now()).await?;
     }

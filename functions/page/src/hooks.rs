@@ -151,7 +151,7 @@ pub(crate) async fn kakao_share_delivered(web: &Web, req: &Request) -> Result<Re
             chat: kakao_token(callback.chat, 128),
         },
     )
-    .by(Attribution::owner(link.recipient_id.clone()));
+    .by(Attribution::owner_of(&link));
     let delivery = kakao_token(header(req, "x-kakao-resource-id").map(str::to_owned), 128);
     let mut attempt = 0;
     loop {

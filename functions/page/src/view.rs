@@ -131,28 +131,42 @@ const NOTICES: &[(&str, &str)] = &[
 /// The person with the learning offer's coupon picked for them, when the campaign has an
 /// offer and this is their first look at the page (a GET, not the page's own poll); `None`
 /// when nothing changes.
-async fn with_offer(web: &Web, req: &Request, p: &Personal) -> Result<Option<Personal>, HttpError> {
+async fn with_offer(web: &Web, req: &Request, p: &Personal) -> Option<Personal> {
     let c = p.campaign();
     let first_look = req.method() == lambda_http::http::Method::GET && query_param(req, "w").is_none();
     if p.recipient.offer.is_some() || !first_look || c.offered_coupons().is_empty() {
-        return Ok(None);
+        return None;
     }
-    let counts = web.app.offer_counts(&c.id).await?;
+    // The page never fails for the offer: without it this time, the next look picks one.
+    let counts = match web.app.offer_counts(&c.id).await {
+        Ok(counts) => counts,
+        Err(e) => {
+            tracing::warn!(error = %mcamp_store::error_text(&e), "offer counts not read; the page goes without an offer");
+            return None;
+        }
+    };
     let mut rng = rand::rngs::StdRng::from_entropy();
-    let offer = web
+    let offer = match web
         .app
         .db
         .offer_for(c, &p.recipient, &counts, &mut rng, web.app.now())
-        .await?;
+        .await
+    {
+        Ok(offer) => offer,
+        Err(e) => {
+            tracing::warn!(error = %mcamp_store::error_text(&e), "offer not kept; the page goes without an offer");
+            return None;
+        }
+    };
     let mut recipient = p.recipient.clone();
     recipient.offer = offer;
-    Ok(Some(Personal {
+    Some(Personal {
         code: p.code.clone(),
         recipient,
         customer: p.customer.clone(),
         stored: p.stored.clone(),
         segments: p.segments.clone(),
-    }))
+    })
 }
 
 /// The page. `form_values` re-fills a refused form; `notice` says what just happened.
@@ -181,7 +195,7 @@ pub(crate) async fn page(
         return Ok(html_response(200, card.into_string()));
     }
     let offered;
-    let p = match with_offer(web, req, p).await? {
+    let p = match with_offer(web, req, p).await {
         Some(o) => {
             offered = o;
             &offered

@@ -173,8 +173,8 @@ async fn preview_card(
         client.bot_name.as_deref().unwrap_or("unknown"),
         now.format("%Y%m%d%H")
     );
-    let event = Event::new(link.campaign_id.clone(), now, EventData::Preview { code, client })
-        .by(Attribution::owner(link.recipient_id.clone()));
+    let event =
+        Event::new(link.campaign_id.clone(), now, EventData::Preview { code, client }).by(Attribution::owner_of(&link));
     app.record_once(&once, &event).await;
     let c = &stored.campaign;
     let html = preview::render(&Card {

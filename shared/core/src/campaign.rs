@@ -557,6 +557,16 @@ impl Campaign {
                 ),
             ));
         }
+        // A journey remembers this many redeemed coupons: enough to know an offered one was.
+        if self.coupons.len() > crate::analytics::MAX_COUPONS_KEPT {
+            return Err(ParseError::new(
+                "coupons",
+                format!(
+                    "a campaign with a learning offer has at most {} coupons",
+                    crate::analytics::MAX_COUPONS_KEPT
+                ),
+            ));
+        }
         if offered.iter().any(|c| c.as_str() == HOLDOUT_ARM) {
             return Err(ParseError::new(
                 "coupons.id",

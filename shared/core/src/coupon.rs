@@ -115,7 +115,7 @@ impl CouponDef {
     /// recipients): coupons against the form, and a segment's, which a customer with two
     /// recipients in the campaign must not get twice.
     pub fn once_per_customer(&self) -> bool {
-        self.needs_form() || matches!(self.eligibility, Eligibility::Segment(_))
+        self.needs_form() || matches!(self.eligibility, Eligibility::Segment(_) | Eligibility::Offered)
     }
 }
 

@@ -82,10 +82,20 @@ pub struct Attribution {
 }
 
 impl Attribution {
-    /// About the owner of something (a previewed or shared link), with no share credit.
+    /// About the owner of something, with no share credit.
     pub fn owner(person: Option<RecipientId>) -> Self {
         Attribution {
             person,
+            ..Attribution::default()
+        }
+    }
+
+    /// About the owner of a link (a preview of it, a delivery of their share), with no share
+    /// credit, in the owner's page variant.
+    pub fn owner_of(link: &Link) -> Self {
+        Attribution {
+            person: link.recipient_id.clone(),
+            variant: link.variant.clone(),
             ..Attribution::default()
         }
     }

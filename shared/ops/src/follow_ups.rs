@@ -76,6 +76,8 @@ pub enum FollowUpError {
         hours: String,
         ad: bool,
     },
+    #[error("campaign '{0}' is not live (paused, ended, or outside its dates): its follow-ups wait")]
+    NotLive(CampaignId),
     #[error("storage: {0}")]
     Db(#[from] DbError),
     #[error("the send-message queue: {0}")]
@@ -294,6 +296,11 @@ pub async fn run_follow_up(
     opts: &RunOptions,
 ) -> Result<FollowUpRun, FollowUpError> {
     let (c, f) = find(db, campaign, follow_up).await?;
+    // Their links would lead to an ended-event page: `mcamp follow-ups run` on a paused or
+    // ended campaign sends nothing (the schedule runs live campaigns only).
+    if !c.is_live(now) {
+        return Err(FollowUpError::NotLive(campaign.clone()));
+    }
     let composer = Composer::new(&c, &f)?;
     let base = opts.base_url.trim_end_matches('/');
     let mut out = FollowUpRun {
@@ -392,7 +399,15 @@ pub async fn run_follow_up(
                 };
                 let (marker, fresh) = match db.mark_follow_up(&marker).await? {
                     None => (marker, true),
-                    Some(found) if found.state == MarkerState::Queued => (found, false),
+                    Some(found) if found.state == MarkerState::Queued => {
+                        // An earlier run chose this customer for the record's step and channel,
+                        // and its send failed: that channel's consent is checked now.
+                        if let Err(skip) = follow_up::recipient_check(Some(customer), f.ad, found.channel) {
+                            out.skipped.count(skip);
+                            continue;
+                        }
+                        (found, false)
+                    }
                     Some(_) => {
                         out.already += 1;
                         continue;
@@ -411,7 +426,10 @@ pub async fn run_follow_up(
                         }
                     }
                 };
-                let job = job_for(&c, &f, &composer, &marker, &owner, customer, base)?;
+                let mut job = job_for(&c, &f, &composer, &marker, &owner, customer, base)?;
+                // A job sent again never falls due earlier than a new one would: not in the
+                // past, never at night.
+                job.not_before = job.not_before.max(not_before);
                 queue
                     .send(QueueId::SendMessage, job.to_json())
                     .await
@@ -571,7 +589,9 @@ where
             .collect();
         for m in chunk {
             let customer = customers.get(&m.customer);
-            if let Err(skip) = follow_up::recipient_check(customer, f.ad, m.channel) {
+            // The list goes out as text messages whatever the step's channel: an ad on it
+            // needs consent to text ads (a Kakao-only consent does not cover it).
+            if let Err(skip) = follow_up::recipient_check(customer, f.ad, Channel::Lms) {
                 out.skipped.count(skip);
                 continue;
             }

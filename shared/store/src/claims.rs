@@ -2,7 +2,7 @@
 //! issuer decides it (`issue`). Claiming again returns the existing claim.
 
 use chrono::{DateTime, Utc};
-use mcamp_core::campaign::Campaign;
+use mcamp_core::campaign::{Campaign, Eligibility};
 use mcamp_core::coupon::{ClaimRecord, ClaimStatus, Ineligible, eligible};
 use mcamp_core::customer::Customer;
 use mcamp_core::events::{Event, EventData};
@@ -107,16 +107,22 @@ pub async fn claim(
         (Some(key), true) => Some(key),
         _ => None,
     };
+    // The learning offer's coupons share one allowance: a customer with two recipients (two
+    // offers) takes one of them, as one person would.
+    let counted_as = match def.eligibility {
+        Eligibility::Offered => campaign.offered_coupons().first().copied().unwrap_or(coupon_id),
+        _ => coupon_id,
+    };
     if let Some(key) = guard {
         let taken = db
-            .customer_claims(campaign.brand(), key, &campaign.id, coupon_id)
+            .customer_claims(campaign.brand(), key, &campaign.id, counted_as)
             .await?;
         if taken as u32 >= def.per_person {
             return Err(ClaimError::Ineligible(Ineligible::TakenByThisPhone));
         }
         writes.push(db.put_new(object(json!({
             "pk": keys::customer(campaign.brand(), key),
-            "sk": keys::customer_claim_sk(&campaign.id, coupon_id, taken as u32 + 1),
+            "sk": keys::customer_claim_sk(&campaign.id, counted_as, taken as u32 + 1),
             "recipient_id": r.id, "claim_id": record.claim_id, "at": now,
         }))));
     }
