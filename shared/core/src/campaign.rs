@@ -527,6 +527,49 @@ impl Campaign {
         crate::experiment::HoldoutShare::new(percent).unwrap_or(crate::experiment::HoldoutShare::DEFAULT)
     }
 
+    /// What replacing `before` with this definition does to people already in its A/B test
+    /// and its learning offer, which a push should say: offers and variants are kept on the
+    /// people, so a removed coupon or variant leaves them without it.
+    pub fn experiment_warnings(&self, before: &Campaign) -> Vec<String> {
+        let mut out = Vec::new();
+        let offered = self.offered_coupons();
+        for gone in before.offered_coupons().into_iter().filter(|c| !offered.contains(c)) {
+            out.push(format!(
+                "offer: '{gone}' is no longer offered; people it was offered to see no offered coupon now"
+            ));
+        }
+        if let (Some(was), Some(now)) = (before.offered_coupons().first(), offered.first())
+            && was != now
+        {
+            out.push(format!(
+                "offer: the baseline is now '{now}', not '{was}'; the holdout's counts so far are of '{was}'"
+            ));
+        }
+        for gone in before
+            .variants
+            .iter()
+            .filter(|v| !self.variants.iter().any(|n| n.name == v.name))
+        {
+            out.push(format!(
+                "variants: '{}' is gone; its people see the campaign's page now",
+                gone.name
+            ));
+        }
+        let weights = |c: &Campaign| {
+            c.variants
+                .iter()
+                .map(|v| (v.name.clone(), v.weight))
+                .collect::<Vec<_>>()
+        };
+        if !before.variants.is_empty() && !self.variants.is_empty() && weights(before) != weights(self) {
+            out.push(
+                "variants: new weights apply to people created from now on; those already in keep their variant"
+                    .to_owned(),
+            );
+        }
+        out
+    }
+
     fn check_offer(&self) -> Result<(), ParseError> {
         let offered = self.offered_coupons();
         if let Some(o) = &self.offer {

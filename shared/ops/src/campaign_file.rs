@@ -363,6 +363,42 @@ mod variant_tests {
     }
 
     #[test]
+    fn a_push_says_what_it_does_to_people_in_the_test() {
+        let offer = "offer: {holdout_percent: 10}\ncoupons:\n  - {id: aa, title: a, benefit: {kind: amount_off, won: 1000}, stock: 9, eligibility: offered}\n  - {id: bb, title: b, benefit: {kind: amount_off, won: 2000}, stock: 9, eligibility: offered}\n  - {id: cc, title: c, benefit: {kind: amount_off, won: 3000}, stock: 9, eligibility: offered}\n";
+        let ab = "variants:\n  - {name: A, weight: 50}\n  - {name: B, weight: 50}\n";
+        let before = campaign(&format!("{offer}{ab}")).unwrap();
+        assert!(
+            before.experiment_warnings(&before).is_empty(),
+            "the same file says nothing"
+        );
+        // The baseline removed: its people lose their coupon, and the holdout's baseline moves.
+        let after = campaign(&format!(
+            "{}{}",
+            offer.replace("  - {id: aa", "  - {id: zz").replace(
+                "eligibility: offered}\n  - {id: bb",
+                "eligibility: everyone}\n  - {id: bb"
+            ),
+            ab
+        ))
+        .unwrap();
+        let w = after.experiment_warnings(&before).join("\n");
+        assert!(
+            w.contains("'aa' is no longer offered") && w.contains("baseline is now 'bb', not 'aa'"),
+            "{w}"
+        );
+        // New weights, and a variant gone.
+        let after = campaign(&format!(
+            "{offer}variants:\n  - {{name: A, weight: 90}}\n  - {{name: C, weight: 10}}\n"
+        ))
+        .unwrap();
+        let w = after.experiment_warnings(&before).join("\n");
+        assert!(
+            w.contains("'B' is gone") && w.contains("new weights apply to people created from now on"),
+            "{w}"
+        );
+    }
+
+    #[test]
     fn bad_variants_are_refused_with_the_reason() {
         for (extra, why) in [
             ("variants:\n  - {name: A, weight: 100}\n", "2 to 4"),

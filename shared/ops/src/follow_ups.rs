@@ -587,6 +587,9 @@ where
             .into_iter()
             .map(|cu| (cu.key.clone(), cu))
             .collect();
+        // The chosen recipients of the chunk, in one batched read (markers name each once).
+        let ids: Vec<RecipientId> = chunk.iter().map(|m| m.recipient_id.clone()).collect();
+        let recipients = db.recipients_of(&ids).await?;
         for m in chunk {
             let customer = customers.get(&m.customer);
             // The list goes out as text messages whatever the step's channel: an ad on it
@@ -595,7 +598,7 @@ where
                 out.skipped.count(skip);
                 continue;
             }
-            let (Some(customer), Some(r)) = (customer, db.recipient(&m.recipient_id).await?) else {
+            let (Some(customer), Some(r)) = (customer, recipients.get(&m.recipient_id)) else {
                 out.skipped.count(Skip::NoPhone);
                 continue;
             };
@@ -603,7 +606,7 @@ where
                 out.skipped.count(Skip::NoPhone);
                 continue;
             };
-            let job = job_for(&c, &f, &composer, m, &r, customer, base)?;
+            let job = job_for(&c, &f, &composer, m, r, customer, base)?;
             let message = notice(job.text.clone()).map_err(|source| FollowUpError::TooLong {
                 follow_up: f.id.clone(),
                 recipient: r.id.clone(),

@@ -141,6 +141,8 @@ struct Pushed {
     unchanged: bool,
     status: CampaignStatus,
     status_kept: bool,
+    /// What the push does to people already in the A/B test or the learning offer.
+    warnings: Vec<String>,
 }
 
 async fn push(g: &Global, file: &Path) -> Result<(), Failure> {
@@ -159,12 +161,17 @@ async fn push(g: &Global, file: &Path) -> Result<(), Failure> {
         Some(cur) if cur.campaign == c => (cur.revision, true),
         _ => (db.push_campaign(&c, Utc::now()).await?, false),
     };
+    let warnings = current
+        .as_ref()
+        .map(|cur| c.experiment_warnings(&cur.campaign))
+        .unwrap_or_default();
     let pushed = Pushed {
         campaign: c.id.to_string(),
         revision,
         unchanged,
         status: c.status,
         status_kept,
+        warnings: warnings.clone(),
     };
     if g.json {
         return output::json(&pushed);
@@ -192,6 +199,9 @@ async fn push(g: &Global, file: &Path) -> Result<(), Failure> {
         say!("  survey    {line}");
     }
     say!("  message   {}", describe_message(&message));
+    for w in &warnings {
+        say!("  warning   {w}");
+    }
     Ok(())
 }
 
