@@ -54,50 +54,7 @@ pub const DEFAULT_SEND_HOURS: &str = "09:00-20:00";
 const AD_DAY_START_MINUTE: u32 = 8 * 60;
 const AD_DAY_END_MINUTE: u32 = 21 * 60;
 
-/// A follow-up's id: a slug (`[a-z0-9-]`, 2 to 40), unique in its campaign.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub struct FollowUpId(String);
-
-impl FollowUpId {
-    pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let field = "follow_ups.id";
-        if s.len() < 2 || s.len() > 40 {
-            return Err(ParseError::new(field, "must be 2 to 40 characters"));
-        }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        {
-            return Err(ParseError::new(field, "may use only a-z, 0-9 and '-'"));
-        }
-        if s.starts_with('-') || s.ends_with('-') {
-            return Err(ParseError::new(field, "must not start or end with '-'"));
-        }
-        Ok(FollowUpId(s.to_owned()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for FollowUpId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl Serialize for FollowUpId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for FollowUpId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        FollowUpId::parse(&s).map_err(|e| serde::de::Error::custom(e.reason))
-    }
-}
+pub use crate::values::FollowUpId;
 
 /// How a step's message goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -180,6 +180,19 @@ impl SegmentId {
 }
 serde_via_str!(SegmentId);
 
+/// A follow-up of a campaign (its `follow_ups:`), e.g. `day-after`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct FollowUpId(String);
+impl FollowUpId {
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        parse_slug("follow_ups.id", s).map(Self)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+serde_via_str!(FollowUpId);
+
 /// Recipient identifier: 16 random base62 characters, minted by mcamp (never derived from the phone).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct RecipientId(String);

@@ -262,8 +262,8 @@ impl AdTemplate {
     }
 }
 
-/// A composed text, counted in EUC-KR.
-fn message(text: String) -> Result<AdMessage, TooLong> {
+/// A composed text, counted in EUC-KR as carriers bill it.
+pub fn message(text: String) -> Result<AdMessage, TooLong> {
     let len = euckr_len(&text);
     let kind = MessageKind::for_bytes(len.bytes).ok_or(TooLong { bytes: len.bytes })?;
     Ok(AdMessage {
@@ -333,7 +333,7 @@ pub fn safe_name(name: &str) -> Option<&str> {
 }
 
 /// Fills `{name}` and `{link}` in one pass, so a name that itself contains `{link}` stays text.
-fn fill(template: &str, name: &str, link: &str) -> String {
+pub fn fill(template: &str, name: &str, link: &str) -> String {
     let mut out = String::with_capacity(template.len() + name.len() + link.len());
     let mut rest = template;
     while let Some(i) = rest.find('{') {

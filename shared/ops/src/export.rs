@@ -460,12 +460,7 @@ where
             continue;
         }
         let keys: Vec<CustomerKey> = batch.iter().filter_map(|r| r.customer.clone()).collect();
-        let customers: HashMap<CustomerKey, Customer> = db
-            .customers(c.brand(), &keys)
-            .await?
-            .into_iter()
-            .map(|cu| (cu.key.clone(), cu))
-            .collect();
+        let customers: HashMap<CustomerKey, Customer> = db.customers_by_key(c.brand(), &keys).await?;
         for r in batch.drain(..) {
             if members.as_ref().is_some_and(|m| !m.contains(&r.id)) {
                 report.outside_segment += 1;

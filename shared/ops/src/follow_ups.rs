@@ -17,7 +17,6 @@ use std::io::Write;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mcamp_core::analytics::Journey;
 use mcamp_core::campaign::Campaign;
 use mcamp_core::customer::{Customer, CustomerKey};
 use mcamp_core::follow_up::{self, Channel, FollowUp, FollowUpId, Skip};
@@ -29,7 +28,7 @@ use mcamp_store::ports::{JobQueue, QueueId, StoreError};
 use mcamp_store::{Db, DbError, keys};
 use serde::Serialize;
 
-use crate::adlaw::{self, AdMessage, AdTemplate, MessageKind, NAME_FALLBACK, TemplateError, TooLong};
+use crate::adlaw::{self, AdMessage, AdTemplate, NAME_FALLBACK, TemplateError, TooLong};
 use crate::export::{ExportError, Parts, SendFormat, SendRow};
 
 /// Recipients read at once.
@@ -209,25 +208,11 @@ impl Composer {
             }
             Some(StepText::Notice(body)) => {
                 let name = safe.unwrap_or(NAME_FALLBACK);
-                let text = body.replace("{name}", name).replace("{link}", link);
-                Ok((notice(text)?, name.to_owned()))
+                Ok((adlaw::message(adlaw::fill(body, name, link))?, name.to_owned()))
             }
-            None => Ok((notice(String::new())?, String::new())),
+            None => Ok((adlaw::message(String::new())?, String::new())),
         }
     }
-}
-
-/// A notice counted in EUC-KR as carriers bill it.
-fn notice(text: String) -> Result<AdMessage, TooLong> {
-    let len = adlaw::euckr_len(&text);
-    let kind = MessageKind::for_bytes(len.bytes).ok_or(TooLong { bytes: len.bytes })?;
-    Ok(AdMessage {
-        text,
-        bytes: len.bytes,
-        kind,
-        unmappable: len.unmappable,
-        name_replaced: false,
-    })
 }
 
 /// Checks every follow-up's messages as a run composes them: the ad law's checks of the
@@ -324,36 +309,20 @@ pub async fn run_follow_up(
     for shard in 0..keys::SHARDS {
         let mut after: Option<RecipientId> = None;
         loop {
-            let (people, next) = db.recipients_page(campaign, shard, after.as_ref(), PAGE).await?;
-            let ids: Vec<RecipientId> = people.iter().map(|r| r.id.clone()).collect();
-            let journeys = db.journeys_of(&ids).await?;
-            let wanted: Vec<CustomerKey> = people.iter().filter_map(|r| r.customer.clone()).collect();
-            let customers: HashMap<CustomerKey, Customer> = db
-                .customers(c.brand(), &wanted)
-                .await?
-                .into_iter()
-                .map(|cu| (cu.key.clone(), cu))
-                .collect();
+            let (people, next) = db.people_page(campaign, shard, after.as_ref(), PAGE).await?;
+            let wanted: Vec<CustomerKey> = people.iter().filter_map(|(r, _)| r.customer.clone()).collect();
+            let customers: HashMap<CustomerKey, Customer> = db.customers_by_key(c.brand(), &wanted).await?;
             // Those reached by an earlier run: skipped without a write (a dry run read them all).
             let reached = if opts.dry_run {
                 HashMap::new()
             } else {
                 db.follow_up_markers_of(campaign, &f.id, &wanted).await?
             };
-            for r in &people {
+            for (r, j) in &people {
                 out.people += 1;
                 if r.erased_at.is_some() {
                     continue;
                 }
-                // Someone the aggregator has not seen yet has done nothing: an empty journey.
-                let empty;
-                let j = match journeys.get(&r.id) {
-                    Some(j) => j,
-                    None => {
-                        empty = Journey::new(campaign.clone(), r.id.clone());
-                        &empty
-                    }
-                };
                 let Some(step) = f.step_for(j, now) else {
                     continue;
                 };
@@ -581,12 +550,7 @@ where
     let mut parts = Parts::new(open, opts.format);
     for chunk in markers.chunks(100) {
         let keys: Vec<CustomerKey> = chunk.iter().map(|m| m.customer.clone()).collect();
-        let customers: HashMap<CustomerKey, Customer> = db
-            .customers(c.brand(), &keys)
-            .await?
-            .into_iter()
-            .map(|cu| (cu.key.clone(), cu))
-            .collect();
+        let customers: HashMap<CustomerKey, Customer> = db.customers_by_key(c.brand(), &keys).await?;
         // The chosen recipients of the chunk, in one batched read (markers name each once).
         let ids: Vec<RecipientId> = chunk.iter().map(|m| m.recipient_id.clone()).collect();
         let recipients = db.recipients_of(&ids).await?;
@@ -607,7 +571,7 @@ where
                 continue;
             };
             let job = job_for(&c, &f, &composer, m, r, customer, base)?;
-            let message = notice(job.text.clone()).map_err(|source| FollowUpError::TooLong {
+            let message = adlaw::message(job.text.clone()).map_err(|source| FollowUpError::TooLong {
                 follow_up: f.id.clone(),
                 recipient: r.id.clone(),
                 source,

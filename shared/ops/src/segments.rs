@@ -4,7 +4,6 @@
 //! run repeated, or two at once, gives the same members.
 
 use chrono::{DateTime, Utc};
-use mcamp_core::analytics::Journey;
 use mcamp_core::values::{CampaignId, RecipientId, SegmentId};
 use mcamp_store::segments::Membership;
 use mcamp_store::{Db, DbError, keys};
@@ -81,21 +80,10 @@ pub async fn run_segment(
     for shard in 0..keys::SHARDS {
         let mut after: Option<RecipientId> = None;
         loop {
-            let (people, next) = db.recipients_page(campaign, shard, after.as_ref(), PAGE).await?;
-            let ids: Vec<RecipientId> = people.iter().map(|r| r.id.clone()).collect();
-            let journeys = db.journeys_of(&ids).await?;
+            let (people, next) = db.people_page(campaign, shard, after.as_ref(), PAGE).await?;
             let mut matching = Vec::new();
-            for r in &people {
+            for (r, j) in &people {
                 out.people += 1;
-                // Someone the aggregator has not seen yet has done nothing: an empty journey.
-                let empty;
-                let j = match journeys.get(&r.id) {
-                    Some(j) => j,
-                    None => {
-                        empty = Journey::new(campaign.clone(), r.id.clone());
-                        &empty
-                    }
-                };
                 if !def.rule.matches(j, now) || r.erased_at.is_some() {
                     continue;
                 }

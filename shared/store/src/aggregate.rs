@@ -470,14 +470,7 @@ impl Db {
                     boards.push(from_item(item)?);
                     continue;
                 }
-                let Some(scope) = Scope::parse(&sk) else { continue };
-                for (metric, by) in counter_values(&item) {
-                    counters.add(Count {
-                        scope: scope.clone(),
-                        metric: metric.clone(),
-                        by,
-                    });
-                }
+                add_counter_item(&mut counters, &item);
             }
         }
         Ok((counters, boards))
@@ -565,6 +558,30 @@ impl Db {
 
     /// One page of a campaign's recipients from one shard of their listing, after `after`; and
     /// the last one read when there may be more.
+    /// `recipients_page` with each one's journey: an empty one for someone the aggregator has
+    /// not seen yet, who has done nothing. What a scheduled run evaluates its rules over.
+    pub async fn people_page(
+        &self,
+        c: &CampaignId,
+        shard: u8,
+        after: Option<&RecipientId>,
+        limit: usize,
+    ) -> DbResult<(Vec<(mcamp_core::recipient::Recipient, Journey)>, Option<RecipientId>)> {
+        let (people, next) = self.recipients_page(c, shard, after, limit).await?;
+        let ids: Vec<RecipientId> = people.iter().map(|r| r.id.clone()).collect();
+        let mut journeys = self.journeys_of(&ids).await?;
+        let paired = people
+            .into_iter()
+            .map(|r| {
+                let j = journeys
+                    .remove(&r.id)
+                    .unwrap_or_else(|| Journey::new(c.clone(), r.id.clone()));
+                (r, j)
+            })
+            .collect();
+        Ok((paired, next))
+    }
+
     pub async fn recipients_page(
         &self,
         c: &CampaignId,
@@ -615,7 +632,22 @@ fn changed<'a>(
 }
 
 /// A counter item's counters: its number attributes other than the key.
-pub(crate) fn counter_values(item: &Item) -> impl Iterator<Item = (&String, i64)> {
+/// Adds one counter item (a scope's counters in one shard) to `counters`; an item whose sort
+/// key is no scope adds nothing.
+pub(crate) fn add_counter_item(counters: &mut Counters, item: &Item) {
+    let Some(scope) = item.get("sk").and_then(Value::as_str).and_then(Scope::parse) else {
+        return;
+    };
+    for (metric, by) in counter_values(item) {
+        counters.add(Count {
+            scope: scope.clone(),
+            metric: metric.clone(),
+            by,
+        });
+    }
+}
+
+fn counter_values(item: &Item) -> impl Iterator<Item = (&String, i64)> {
     item.iter()
         .filter(|(k, _)| *k != "pk" && *k != "sk")
         .filter_map(|(k, v)| Some((k, v.as_i64()?)))

@@ -105,6 +105,20 @@ impl Db {
 
     /// Many customers at once (100 keys a call); missing ones are left out. Repeated keys are
     /// read once (DynamoDB refuses a batch with the same key twice).
+    /// `customers`, by key: what a page of recipients looks its customers up in.
+    pub async fn customers_by_key(
+        &self,
+        brand: &BrandId,
+        wanted: &[CustomerKey],
+    ) -> DbResult<std::collections::HashMap<CustomerKey, Customer>> {
+        Ok(self
+            .customers(brand, wanted)
+            .await?
+            .into_iter()
+            .map(|c| (c.key.clone(), c))
+            .collect())
+    }
+
     pub async fn customers(&self, brand: &BrandId, wanted: &[CustomerKey]) -> DbResult<Vec<Customer>> {
         let mut unique: Vec<&CustomerKey> = wanted.iter().collect();
         unique.sort();

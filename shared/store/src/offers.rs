@@ -2,16 +2,16 @@
 //! person's offer, picked once and kept on their profile with its `coupon_offered` event.
 
 use chrono::{DateTime, Utc};
-use mcamp_core::analytics::{Count, Counters, Scope, bandit_counts};
+use mcamp_core::analytics::{Counters, bandit_counts};
 use mcamp_core::campaign::Campaign;
 use mcamp_core::coupon::OfferMark;
 use mcamp_core::events::{Event, EventData};
 use mcamp_core::experiment::{BanditCounts, Segment, offer};
 use mcamp_core::recipient::Recipient;
 use rand::RngCore;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::aggregate::counter_values;
+use crate::aggregate::add_counter_item;
 use crate::ports::{Cond, Item, Key, Query, StoreError, TableId, TxWrite, Update};
 use crate::{Db, DbError, DbResult, keys};
 
@@ -25,16 +25,7 @@ impl Db {
             .await?;
         let mut counters = Counters::default();
         for item in shards.into_iter().flatten() {
-            let Some(scope) = item.get("sk").and_then(Value::as_str).and_then(Scope::parse) else {
-                continue;
-            };
-            for (metric, by) in counter_values(&item) {
-                counters.add(Count {
-                    scope: scope.clone(),
-                    metric: metric.clone(),
-                    by,
-                });
-            }
+            add_counter_item(&mut counters, &item);
         }
         Ok(bandit_counts(&counters))
     }
@@ -54,7 +45,8 @@ impl Db {
         if let Some(o) = &r.offer {
             return Ok(Some(o.clone()));
         }
-        let coupons: Vec<&str> = campaign.offered_coupons().iter().map(|c| c.as_str()).collect();
+        let offered = campaign.offered_coupons();
+        let coupons: Vec<&str> = offered.iter().map(|c| c.as_str()).collect();
         let segment = Segment::new(r.gender, r.age_band);
         let arms = counts.arms(&segment, &coupons);
         let Some(picked) = offer(
@@ -66,11 +58,7 @@ impl Db {
         ) else {
             return Ok(None);
         };
-        let Some(coupon) = campaign
-            .offered_coupons()
-            .into_iter()
-            .find(|c| c.as_str() == picked.variant)
-        else {
+        let Some(coupon) = offered.into_iter().find(|c| c.as_str() == picked.variant) else {
             return Ok(None);
         };
         let mark = OfferMark {
